@@ -1,0 +1,175 @@
+package writers
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"unicode/utf8"
+)
+
+// AtomicFile is an output file that appears at its path only when Commit
+// succeeds (DESIGN §6). Writes go to a temp file in the same directory, named
+// .gdask-<base>-<random>.tmp; Commit syncs it and renames it over the path,
+// Abort removes it. An error or an interrupt before Commit therefore leaves
+// any existing file untouched; the command layer calls Abort on both.
+//
+// The file gets the permissions os.Create would give: those of the file it
+// replaces, or 0666 less the umask for a new file.
+//
+// A path that names an existing non-regular file (/dev/null, /dev/stdout, a
+// FIFO) cannot be replaced by a rename; it is opened and written directly,
+// Commit closes it and TempName returns "".
+//
+// An AtomicFile is not safe for concurrent use.
+type AtomicFile struct {
+	path   string // where the file appears on Commit
+	f      *os.File
+	tmp    string // temp file name; "" when writing directly
+	closed bool   // after Commit or Abort
+}
+
+// maxTempBase bounds the part of the target's name copied into the temp
+// name, so the temp name stays under the usual 255-byte limit.
+const maxTempBase = 128
+
+// CreateAtomic starts writing the file at path. Nothing is visible at path
+// until Commit.
+func CreateAtomic(path string) (*AtomicFile, error) {
+	target := path
+	fi, err := os.Stat(path)
+	if err == nil {
+		// Write where a symbolic link points, as os.Create would, and keep
+		// the link.
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			target = real
+		}
+	}
+	var keepMode os.FileMode
+	if fi != nil {
+		switch {
+		case fi.IsDir():
+			return nil, fmt.Errorf("cannot create %s: is a directory", path)
+		case !fi.Mode().IsRegular():
+			f, err := os.OpenFile(target, os.O_WRONLY|os.O_TRUNC, 0)
+			if err != nil {
+				return nil, fmt.Errorf("cannot create %s: %w", path, err)
+			}
+			return &AtomicFile{path: target, f: f}, nil
+		}
+		keepMode = fi.Mode().Perm()
+	}
+	dir, base := filepath.Split(target)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := createTemp(dir, ".gdask-"+truncateName(base, maxTempBase)+"-", ".tmp")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create temp file for %s: %w", path, err)
+	}
+	a := &AtomicFile{path: target, f: f, tmp: f.Name()}
+	if fi != nil {
+		if err := f.Chmod(keepMode); err != nil {
+			a.Abort()
+			return nil, fmt.Errorf("cannot set mode of %s: %w", a.tmp, err)
+		}
+	}
+	return a, nil
+}
+
+// createTemp is os.CreateTemp with the permissions of os.Create (0666 less
+// the umask) instead of 0600: the file is renamed into place as the result.
+func createTemp(dir, prefix, suffix string) (*os.File, error) {
+	for range 10000 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10)+suffix)
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, errors.New("too many temp files with the same name")
+}
+
+// truncateName cuts s to at most n bytes at a rune boundary.
+func truncateName(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Write writes to the temp file.
+func (a *AtomicFile) Write(p []byte) (int, error) {
+	return a.f.Write(p)
+}
+
+// TempName returns the name of the temp file, or "" when the target is not a
+// regular file and is written directly.
+func (a *AtomicFile) TempName() string { return a.tmp }
+
+// Commit syncs and closes the temp file and renames it over the target path.
+// On failure the temp file is removed and the target is left as it was.
+func (a *AtomicFile) Commit() error {
+	if a.closed {
+		return fmt.Errorf("cannot commit %s: already committed or aborted", a.path)
+	}
+	a.closed = true
+	if a.tmp == "" {
+		if err := a.f.Close(); err != nil {
+			return fmt.Errorf("cannot close %s: %w", a.path, err)
+		}
+		return nil
+	}
+	if err := a.f.Sync(); err != nil {
+		a.f.Close()
+		os.Remove(a.tmp)
+		return fmt.Errorf("cannot sync %s: %w", a.tmp, err)
+	}
+	if err := a.f.Close(); err != nil {
+		os.Remove(a.tmp)
+		return fmt.Errorf("cannot close %s: %w", a.tmp, err)
+	}
+	if err := os.Rename(a.tmp, a.path); err != nil {
+		os.Remove(a.tmp)
+		return fmt.Errorf("cannot rename %s to %s: %w", a.tmp, a.path, err)
+	}
+	syncDir(filepath.Dir(a.path))
+	return nil
+}
+
+// Abort closes and removes the temp file. It does nothing after Commit or a
+// previous Abort, so it can be deferred unconditionally.
+func (a *AtomicFile) Abort() error {
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	cerr := a.f.Close()
+	if a.tmp == "" {
+		if cerr != nil {
+			return fmt.Errorf("cannot close %s: %w", a.path, cerr)
+		}
+		return nil
+	}
+	if err := os.Remove(a.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cannot remove %s: %w", a.tmp, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable. It is best effort: some systems
+// cannot open or sync a directory, and the rename has happened either way.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	d.Sync()
+	d.Close()
+}

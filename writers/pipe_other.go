@@ -1,0 +1,5 @@
+//go:build !windows
+
+package writers
+
+func isPlatformClosedPipe(error) bool { return false }

@@ -1,0 +1,146 @@
+package writers
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Type is a column's value type, used for JSON typing and table alignment.
+type Type int
+
+// Column value types.
+const (
+	String Type = iota
+	Int
+	Float
+)
+
+// Column is one output column.
+type Column struct {
+	Name string
+	Type Type
+}
+
+// Writer writes one result table. Not safe for concurrent use.
+type Writer interface {
+	// Begin is called once, before any Row, with the output columns.
+	Begin(cols []Column) error
+	// Row writes one record. fields[i] is the text of column i (already
+	// unquoted, as the data holds it); a nil slice means null. The writer
+	// must not retain fields or their bytes after Row returns (callers
+	// reuse the buffers).
+	Row(fields [][]byte) error
+	// End flushes everything; for json it closes the array. Must be called
+	// once, also for zero rows.
+	End() error
+}
+
+// formats lists the output formats in the order Formats returns them.
+var formats = [...]string{"table", "csv", "tsv", "json", "ndjson"}
+
+// Formats returns the names New accepts: table, csv, tsv, json, ndjson.
+func Formats() []string {
+	return append([]string(nil), formats[:]...)
+}
+
+// Default returns the format used when none is given: table for a human at
+// a terminal, csv for a pipe or a file.
+func Default(stdoutIsTerminal bool) string {
+	if stdoutIsTerminal {
+		return "table"
+	}
+	return "csv"
+}
+
+// New returns a Writer of the named format writing to w. Output is buffered:
+// nothing is guaranteed to reach w before End returns.
+func New(format string, w io.Writer) (Writer, error) {
+	switch format {
+	case "table":
+		return &tableWriter{out: newOut(w)}, nil
+	case "csv":
+		return &csvWriter{out: newOut(w)}, nil
+	case "tsv":
+		return &tsvWriter{out: newOut(w)}, nil
+	case "json":
+		return &jsonWriter{out: newOut(w)}, nil
+	case "ndjson":
+		return &jsonWriter{out: newOut(w), lines: true}, nil
+	}
+	return nil, fmt.Errorf("unknown output format %q (want table, csv, tsv, json or ndjson)", format)
+}
+
+// bufferSize is the bufio.Writer size: large enough that a write system call
+// carries many rows.
+const bufferSize = 64 << 10
+
+// out is the state every format shares: the buffered destination, a scratch
+// buffer reused for every row, the columns and the call-order checks.
+type out struct {
+	bw    *bufio.Writer
+	buf   []byte
+	cols  []Column
+	rows  int64
+	state int // 0 before Begin, 1 between Begin and End, 2 after End
+}
+
+func newOut(w io.Writer) out {
+	return out{bw: bufio.NewWriterSize(w, bufferSize), buf: make([]byte, 0, 4096)}
+}
+
+var (
+	errBeginTwice    = errors.New("cannot begin output: Begin already called")
+	errRowBeforeOpen = errors.New("cannot write row: Begin not called or End already called")
+	errEndTwice      = errors.New("cannot end output: End already called")
+)
+
+// begin records the columns; it copies them so the caller may reuse cols.
+func (o *out) begin(cols []Column) error {
+	if o.state != 0 {
+		return errBeginTwice
+	}
+	o.state = 1
+	o.cols = append([]Column(nil), cols...)
+	return nil
+}
+
+// checkRow validates the call order and the field count of a row.
+func (o *out) checkRow(fields [][]byte) error {
+	if o.state != 1 {
+		return errRowBeforeOpen
+	}
+	if len(fields) != len(o.cols) {
+		return fmt.Errorf("cannot write row %d: it has %d fields, want %d", o.rows+1, len(fields), len(o.cols))
+	}
+	return nil
+}
+
+// write hands b (usually o.buf) to the bufio.Writer.
+func (o *out) write(b []byte) error {
+	if _, err := o.bw.Write(b); err != nil {
+		return fmt.Errorf("cannot write output: %w", err)
+	}
+	return nil
+}
+
+// end writes tail and flushes.
+func (o *out) end(tail []byte) error {
+	if o.state == 2 {
+		return errEndTwice
+	}
+	if o.state == 0 {
+		return errors.New("cannot end output: Begin not called")
+	}
+	o.state = 2
+	if len(tail) > 0 {
+		if err := o.write(tail); err != nil {
+			return err
+		}
+	}
+	if err := o.bw.Flush(); err != nil {
+		return fmt.Errorf("cannot write output: %w", err)
+	}
+	return nil
+}

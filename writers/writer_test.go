@@ -1,0 +1,178 @@
+package writers
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// row builds a record for a test table: a string is a field, nil is null.
+func row(fs ...any) [][]byte {
+	r := make([][]byte, len(fs))
+	for i, f := range fs {
+		switch f := f.(type) {
+		case nil:
+		case string:
+			r[i] = []byte(f)
+		default:
+			panic("row: want string or nil")
+		}
+	}
+	return r
+}
+
+// render writes cols and rows in format and returns the output. Each field
+// is passed in a scratch buffer that is overwritten right after Row returns,
+// so a writer that keeps the caller's bytes produces wrong output.
+func render(t *testing.T, format string, cols []Column, rows [][][]byte) string {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := New(format, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Begin(cols); err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	scratch := make([]byte, 0, 256)
+	fields := make([][]byte, len(cols))
+	for _, r := range rows {
+		scratch = scratch[:0]
+		for i, f := range r {
+			if f == nil {
+				fields[i] = nil
+				continue
+			}
+			start := len(scratch)
+			scratch = append(scratch, f...)
+			fields[i] = scratch[start:len(scratch):len(scratch)]
+		}
+		if err := w.Row(fields[:len(r)]); err != nil {
+			t.Fatalf("Row: %v", err)
+		}
+		for i := range scratch {
+			scratch[i] = 'X'
+		}
+	}
+	if err := w.End(); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	return out.String()
+}
+
+func TestNew(t *testing.T) {
+	for _, f := range Formats() {
+		if w, err := New(f, io.Discard); err != nil || w == nil {
+			t.Errorf("New(%q) = %v, %v", f, w, err)
+		}
+	}
+	_, err := New("xml", io.Discard)
+	want := `unknown output format "xml" (want table, csv, tsv, json or ndjson)`
+	if err == nil || err.Error() != want {
+		t.Errorf("New(xml) error = %v, want %s", err, want)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	want := []string{"table", "csv", "tsv", "json", "ndjson"}
+	got := Formats()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Formats() = %q, want %q", got, want)
+	}
+	got[0] = "changed"
+	if Formats()[0] != "table" {
+		t.Error("Formats returns a shared slice")
+	}
+}
+
+func TestDefault(t *testing.T) {
+	if got := Default(true); got != "table" {
+		t.Errorf("Default(true) = %q, want table", got)
+	}
+	if got := Default(false); got != "csv" {
+		t.Errorf("Default(false) = %q, want csv", got)
+	}
+}
+
+func TestCallOrder(t *testing.T) {
+	cols := []Column{{Name: "a"}, {Name: "b"}}
+	for _, format := range Formats() {
+		t.Run(format, func(t *testing.T) {
+			w, _ := New(format, io.Discard)
+			if err := w.Row(row("1", "2")); err == nil {
+				t.Error("Row before Begin: no error")
+			}
+			if err := w.Begin(cols); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Begin(cols); err == nil {
+				t.Error("second Begin: no error")
+			}
+			err := w.Row(row("1", "2", "3"))
+			if err == nil || err.Error() != "cannot write row 1: it has 3 fields, want 2" {
+				t.Errorf("Row with 3 fields: error = %v", err)
+			}
+			if err := w.End(); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.End(); err == nil {
+				t.Error("second End: no error")
+			}
+			if err := w.Row(row("1", "2")); err == nil {
+				t.Error("Row after End: no error")
+			}
+		})
+	}
+}
+
+// failWriter fails every write.
+type failWriter struct{ err error }
+
+func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
+
+func TestWriteError(t *testing.T) {
+	cause := errors.New("disk full")
+	for _, format := range Formats() {
+		t.Run(format, func(t *testing.T) {
+			w, _ := New(format, failWriter{cause})
+			if err := w.Begin([]Column{{Name: "a"}}); err != nil {
+				t.Fatal(err) // buffered: nothing written yet
+			}
+			for range 10 {
+				if err := w.Row(row(strings.Repeat("x", 1000))); err != nil {
+					break
+				}
+			}
+			err := w.End()
+			if !errors.Is(err, cause) {
+				t.Fatalf("End error = %v, want one wrapping %v", err, cause)
+			}
+			if want := "cannot write output: disk full"; err.Error() != want {
+				t.Errorf("End error = %q, want %q", err, want)
+			}
+		})
+	}
+}
+
+// TestZeroColumns checks that an empty schema does not panic and writes
+// valid output where the format has any.
+func TestZeroColumns(t *testing.T) {
+	want := map[string]string{
+		"table":  "",
+		"csv":    "\n\n",
+		"tsv":    "\n\n",
+		"json":   "[\n{}\n]\n",
+		"ndjson": "{}\n",
+	}
+	for _, format := range Formats() {
+		t.Run(format, func(t *testing.T) {
+			got := render(t, format, nil, [][][]byte{row()})
+			if got != want[format] {
+				t.Errorf("got %q, want %q", got, want[format])
+			}
+		})
+	}
+}
