@@ -1,0 +1,5 @@
+package readers
+
+import "sync/atomic"
+
+type atomicInt64 = atomic.Int64

@@ -1,0 +1,142 @@
+package readers
+
+import (
+	"math"
+	"strconv"
+	"unsafe"
+)
+
+// Kind is what a field's text holds under the number rules of DESIGN §5.
+type Kind uint8
+
+const (
+	KindNull   Kind = iota // empty, a --null token, or nan
+	KindInt                // fits int64
+	KindFloat              // a decimal number that is not an int64 (also ±inf)
+	KindString             // anything else
+)
+
+// ParseNumber classifies b and returns its value. Surrounding spaces and
+// tabs are allowed; a sign, digits, an optional fraction and exponent make a
+// number; `1_000`, `0x10` and `1,000` do not. nan is null, inf and infinity
+// (any case, optionally signed) are infinities. An integer too big for
+// int64 is a float. It does not allocate.
+func ParseNumber(b []byte) (Kind, int64, float64) {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 0 {
+		return KindNull, 0, 0
+	}
+	i := 0
+	neg := false
+	if b[0] == '+' || b[0] == '-' {
+		neg = b[0] == '-'
+		i++
+	}
+	// Integer fast path.
+	var u uint64
+	digits := 0
+	for ; i < len(b); i++ {
+		c := b[i] - '0'
+		if c > 9 {
+			break
+		}
+		if u > (math.MaxUint64-9)/10 {
+			u = math.MaxUint64 // saturate: too big for int64 anyway
+		} else {
+			u = u*10 + uint64(c)
+		}
+		digits++
+	}
+	if i == len(b) && digits > 0 {
+		switch {
+		case !neg && u <= math.MaxInt64:
+			return KindInt, int64(u), float64(u)
+		case neg && u <= 1<<63:
+			v := -int64(u - 1) - 1
+			return KindInt, v, float64(v)
+		}
+		return parseFloat(b)
+	}
+	// Fraction and exponent.
+	frac := 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			frac++
+		}
+	}
+	if digits+frac == 0 {
+		return special(b)
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		exp := 0
+		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			exp++
+		}
+		if exp == 0 {
+			return KindString, 0, 0
+		}
+	}
+	if i != len(b) {
+		return KindString, 0, 0
+	}
+	return parseFloat(b)
+}
+
+func parseFloat(b []byte) (Kind, int64, float64) {
+	f, err := strconv.ParseFloat(unsafeString(b), 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return KindFloat, 0, f // ±Inf or 0 on over/underflow, as pandas does
+		}
+		return KindString, 0, 0
+	}
+	return KindFloat, 0, f
+}
+
+// special recognises nan and inf spellings.
+func special(b []byte) (Kind, int64, float64) {
+	sign := 1.0
+	body := b
+	if body[0] == '+' || body[0] == '-' {
+		if body[0] == '-' {
+			sign = -1
+		}
+		body = body[1:]
+	}
+	switch {
+	case equalFold(body, "nan"):
+		return KindNull, 0, 0
+	case equalFold(body, "inf"), equalFold(body, "infinity"):
+		return KindFloat, 0, math.Inf(int(sign))
+	}
+	return KindString, 0, 0
+}
+
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// unsafeString views b as a string without copying. The string is valid only
+// while b is reachable and unmodified; callers use it only for the duration
+// of a call that does not keep it (strconv.ParseFloat, map lookups).
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}

@@ -1,0 +1,436 @@
+package readers
+
+import (
+	"bytes"
+	"errors"
+	"io"
+)
+
+// DefaultBufferSize is the Scanner's read buffer. Records longer than it
+// grow the buffer, up to the dialect's MaxRecordSize.
+const DefaultBufferSize = 1 << 20
+
+// Scanner reads CSV records from one partition or chunk without allocating
+// per record: fields are slices of its buffer (quoted fields are unescaped in
+// place), valid until the next call to Next.
+//
+// A Scanner stops before the first record that starts at or after its limit,
+// even though the last record it returns may end past the limit; Offset then
+// tells where it stopped, which is how the seam check between partitions is
+// made.
+type Scanner struct {
+	r     io.Reader // nil when the whole input is in buf
+	d     Dialect
+	file  string
+	buf   []byte
+	pos   int   // next unread byte of buf
+	end   int   // buf[:end] holds data
+	base  int64 // input offset of buf[0]
+	limit int64 // no record starting at or after this offset is returned
+	eof   bool  // r has no more data
+	line  int64 // line number of buf[pos]
+
+	// Caches for the quote-free fast path: index in buf of the next '"' and
+	// '\r' at or after some position, or end if none; -1 when unknown.
+	nextQuote, nextCR int
+
+	fields  [][]byte
+	spans   []span
+	nfields int // expected fields per record, 0 = unchecked
+
+	recOff     int64
+	recLine    int64
+	err        error
+	bareQuotes int64 // quotes met inside unquoted fields
+}
+
+type span struct {
+	start, end int
+	escaped    bool // holds doubled quotes to collapse
+}
+
+// NewScanner scans r, which starts at input offset base on line startLine,
+// and stops at the first record starting at or after limit (use -1 for no
+// limit). file names the input in errors.
+func NewScanner(r io.Reader, d Dialect, file string, base, limit int64, startLine int64) *Scanner {
+	if limit < 0 {
+		limit = 1<<63 - 1
+	}
+	size := DefaultBufferSize
+	if d.MaxRecordSize > 0 && d.MaxRecordSize+1 < size {
+		size = d.MaxRecordSize + 1
+	}
+	return &Scanner{r: r, d: d, file: file, buf: make([]byte, size), base: base, limit: limit,
+		line: startLine, nextQuote: -1, nextCR: -1}
+}
+
+// NewBytesScanner scans data in place (quoted fields are unescaped inside
+// data, so the caller must not use data afterwards). data starts at input
+// offset base on line startLine and is the whole input of this scanner.
+func NewBytesScanner(data []byte, d Dialect, file string, base, startLine int64) *Scanner {
+	return &Scanner{d: d, file: file, buf: data, end: len(data), base: base, limit: 1<<63 - 1,
+		eof: true, line: startLine, nextQuote: -1, nextCR: -1}
+}
+
+// SetFieldCount makes Next report a ragged-row error for a record that does
+// not have n fields. n == 0 turns the check off.
+func (s *Scanner) SetFieldCount(n int) { s.nfields = n }
+
+// Fields returns the fields of the current record. The slice and the bytes
+// are valid until the next call to Next.
+func (s *Scanner) Fields() [][]byte { return s.fields }
+
+// Line returns the 1-based line on which the current record starts.
+func (s *Scanner) Line() int64 { return s.recLine }
+
+// RecordOffset returns the input offset of the current record.
+func (s *Scanner) RecordOffset() int64 { return s.recOff }
+
+// Offset returns the input offset of the next unread byte: after Next has
+// returned false without error, where the scanner stopped.
+func (s *Scanner) Offset() int64 { return s.base + int64(s.pos) }
+
+// NextLine returns the line number at Offset.
+func (s *Scanner) NextLine() int64 { return s.line }
+
+// BareQuotes returns how many quotes stood inside unquoted fields so far.
+// Such quotes are read as ordinary bytes, but they make quote parity
+// disagree with the record structure, so splits near them cannot be trusted.
+func (s *Scanner) BareQuotes() int64 { return s.bareQuotes }
+
+// Err returns the first error met, nil at a clean end of input or limit.
+func (s *Scanner) Err() error { return s.err }
+
+const (
+	recOK = iota
+	recMore
+	recErr
+)
+
+// Next advances to the next record, skipping blank lines. It returns false
+// at the end of input, at the limit, or on error (see Err).
+func (s *Scanner) Next() bool {
+	if s.err != nil {
+		return false
+	}
+	for {
+		if s.base+int64(s.pos) >= s.limit {
+			return false
+		}
+		if s.pos == s.end {
+			if s.eof {
+				return false
+			}
+			if !s.fill() {
+				return false
+			}
+			continue
+		}
+		// Blank lines are not records.
+		switch s.buf[s.pos] {
+		case '\n':
+			s.pos++
+			s.line++
+			continue
+		case '\r':
+			if s.pos+1 == s.end && !s.eof {
+				if !s.fill() {
+					return false
+				}
+				continue
+			}
+			s.pos++
+			if s.pos < s.end && s.buf[s.pos] == '\n' {
+				s.pos++
+			}
+			s.line++
+			continue
+		}
+		switch s.parseRecord() {
+		case recOK:
+			if s.nfields > 0 && len(s.fields) != s.nfields {
+				s.err = &ParseError{File: s.file, Line: s.recLine, Column: min(len(s.fields), s.nfields) + 1,
+					Offset: s.recOff, Err: ErrFieldCount, Expected: s.nfields, Found: len(s.fields)}
+				return false
+			}
+			return true
+		case recErr:
+			return false
+		}
+		// recMore: the record runs past the buffer.
+		if s.end-s.pos > s.d.MaxRecordSize {
+			s.fail(ErrRecordTooLarge, 1)
+			return false
+		}
+		if s.eof || !s.fill() {
+			if s.err == nil {
+				panic("BUG: scanner asked for more input at end of input")
+			}
+			return false
+		}
+	}
+}
+
+// fill moves the unread bytes to the front of the buffer and reads more,
+// growing the buffer when one record fills it. It reports false on a read
+// error (s.err set) or when nothing more could be read.
+func (s *Scanner) fill() bool {
+	if s.r == nil {
+		s.eof = true
+		return true
+	}
+	if s.pos > 0 {
+		n := copy(s.buf, s.buf[s.pos:s.end])
+		s.base += int64(s.pos)
+		s.pos, s.end = 0, n
+	}
+	if s.end == len(s.buf) {
+		size := 2 * len(s.buf)
+		if max := s.d.MaxRecordSize + 1; size > max {
+			size = max
+		}
+		if size <= len(s.buf) {
+			s.fail(ErrRecordTooLarge, 1)
+			return false
+		}
+		nb := make([]byte, size)
+		copy(nb, s.buf[:s.end])
+		s.buf = nb
+	}
+	s.nextQuote, s.nextCR = -1, -1
+	start := s.end
+	for s.end < len(s.buf) {
+		n, err := s.r.Read(s.buf[s.end:])
+		s.end += n
+		if err == io.EOF {
+			s.eof = true
+			break
+		}
+		if err != nil {
+			s.err = &readError{file: s.file, err: err}
+			return false
+		}
+		// Reading past the limit is only ever needed to finish the last
+		// record, so stop early there.
+		if s.base+int64(s.end) >= s.limit && s.end > start {
+			break
+		}
+	}
+	return true
+}
+
+type readError struct {
+	file string
+	err  error
+}
+
+func (e *readError) Error() string { return "cannot read " + e.file + ": " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+func (s *Scanner) fail(err error, column int) {
+	s.err = &ParseError{File: s.file, Line: s.line, Column: column, Offset: s.base + int64(s.pos), Err: err}
+}
+
+func indexFrom(b []byte, from int, c byte) int {
+	if i := bytes.IndexByte(b[from:], c); i >= 0 {
+		return from + i
+	}
+	return len(b)
+}
+
+// parseRecord parses the record at s.pos. Lines without quotes or CR are
+// split with IndexByte (the fast path); everything else goes through the
+// state machine of parseQuoted.
+func (s *Scanner) parseRecord() int {
+	buf := s.buf[:s.end]
+	i := s.pos
+	if s.nextQuote < i {
+		s.nextQuote = indexFrom(buf, i, '"')
+	}
+	if s.nextCR < i {
+		s.nextCR = indexFrom(buf, i, '\r')
+	}
+	special := min(s.nextQuote, s.nextCR)
+	nl := bytes.IndexByte(buf[i:special], '\n')
+	var line []byte
+	switch {
+	case nl >= 0:
+		line = buf[i : i+nl]
+		s.pos = i + nl + 1
+	case special == len(buf) && s.eof:
+		line = buf[i:]
+		s.pos = len(buf)
+	case special == len(buf):
+		return recMore
+	default:
+		return s.parseQuoted(i)
+	}
+	if len(line) > s.d.MaxRecordSize {
+		s.pos = i
+		s.fail(ErrRecordTooLarge, 1)
+		return recErr
+	}
+	s.recOff, s.recLine = s.base+int64(i), s.line
+	s.line++
+	fields := s.fields[:0]
+	delim := s.d.Delimiter
+	for {
+		j := bytes.IndexByte(line, delim)
+		if j < 0 {
+			fields = append(fields, line)
+			break
+		}
+		fields = append(fields, line[:j])
+		line = line[j+1:]
+	}
+	s.fields = fields
+	return recOK
+}
+
+// parseQuoted is the full RFC 4180 state machine for a record that holds a
+// quote or a CR. A quote opens a quoted field only at the start of a field;
+// elsewhere it is an ordinary byte (as most readers accept).
+func (s *Scanner) parseQuoted(start int) int {
+	buf := s.buf[:s.end]
+	delim := s.d.Delimiter
+	spans := s.spans[:0]
+	breaks := int64(0) // line breaks inside quoted fields
+	i := start
+	for {
+		if i < len(buf) && buf[i] == '"' {
+			j, escaped := i+1, false
+			for {
+				q := bytes.IndexByte(buf[j:], '"')
+				if q < 0 {
+					if !s.eof {
+						return recMore
+					}
+					s.pos = start
+					s.fail(ErrUnterminatedQuote, len(spans)+1)
+					return recErr
+				}
+				q += j
+				if q+1 < len(buf) && buf[q+1] == '"' {
+					escaped, j = true, q+2
+					continue
+				}
+				if q+1 == len(buf) && !s.eof {
+					return recMore
+				}
+				breaks += lineBreaks(buf[i+1 : q])
+				spans = append(spans, span{i + 1, q, escaped})
+				i = q + 1
+				break
+			}
+			if i == len(buf) {
+				return s.finish(start, i, spans, breaks)
+			}
+			switch buf[i] {
+			case delim:
+				i++
+				continue
+			case '\n':
+				return s.finish(start, i+1, spans, breaks)
+			case '\r':
+				return s.finishCR(start, i, spans, breaks)
+			}
+			s.spans = spans
+			s.pos = start
+			s.line += breaks
+			s.fail(ErrBareQuote, len(spans))
+			s.line -= breaks
+			return recErr
+		}
+		j := i
+		for j < len(buf) {
+			if c := buf[j]; c == delim || c == '\n' || c == '\r' {
+				break
+			} else if c == '"' {
+				s.bareQuotes++
+			}
+			j++
+		}
+		spans = append(spans, span{i, j, false})
+		if j == len(buf) {
+			if !s.eof {
+				s.spans = spans
+				return recMore
+			}
+			return s.finish(start, j, spans, breaks)
+		}
+		switch buf[j] {
+		case delim:
+			i = j + 1
+		case '\n':
+			return s.finish(start, j+1, spans, breaks)
+		default:
+			return s.finishCR(start, j, spans, breaks)
+		}
+	}
+}
+
+// finishCR ends a record at the CR at buf[cr], which may be half of a CRLF.
+func (s *Scanner) finishCR(start, cr int, spans []span, breaks int64) int {
+	if cr+1 == s.end && !s.eof {
+		s.spans = spans
+		return recMore
+	}
+	next := cr + 1
+	if next < s.end && s.buf[next] == '\n' {
+		next++
+	}
+	return s.finish(start, next, spans, breaks)
+}
+
+// finish turns the spans of a complete record into fields, collapsing
+// doubled quotes in place, and moves past the record.
+func (s *Scanner) finish(start, next int, spans []span, breaks int64) int {
+	s.spans = spans
+	if next-start > s.d.MaxRecordSize+2 {
+		s.pos = start
+		s.fail(ErrRecordTooLarge, 1)
+		return recErr
+	}
+	fields := s.fields[:0]
+	for _, sp := range spans {
+		f := s.buf[sp.start:sp.end]
+		if sp.escaped {
+			w := 0
+			for r := 0; r < len(f); r++ {
+				f[w] = f[r]
+				if f[r] == '"' {
+					r++
+				}
+				w++
+			}
+			f = f[:w]
+		}
+		fields = append(fields, f)
+	}
+	s.fields = fields
+	s.recOff, s.recLine = s.base+int64(start), s.line
+	s.line += 1 + breaks
+	s.pos = next
+	return recOK
+}
+
+// lineBreaks counts the line ends in b: LF, CRLF and lone CR.
+func lineBreaks(b []byte) int64 {
+	n := bytes.Count(b, nl)
+	if bytes.IndexByte(b, '\r') >= 0 {
+		n += bytes.Count(b, cr) - bytes.Count(b, crlf)
+	}
+	return int64(n)
+}
+
+var (
+	nl   = []byte{'\n'}
+	cr   = []byte{'\r'}
+	crlf = []byte{'\r', '\n'}
+)
+
+// IsParseError reports whether err is a data error with a position.
+func IsParseError(err error) bool {
+	var pe *ParseError
+	return errors.As(err, &pe)
+}

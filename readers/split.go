@@ -1,0 +1,294 @@
+package readers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// Partition is a record-aligned byte range [Start, End) of one input.
+type Partition struct {
+	Path       string
+	Index      int
+	Start, End int64
+}
+
+// Layout is what the splitter's pre-pass learnt about a file's data region.
+type Layout struct {
+	Partitions []Partition
+	Quotes     int64 // quote bytes in the data region
+	Newlines   int64 // LF bytes in the data region
+	HasCR      bool  // a CR byte somewhere in the data region
+	HasBlank   bool  // an empty line (LF LF, or LF at the start of the data)
+	LastByte   byte  // last byte of the file, 0 if the data region is empty
+	LongestRun int64 // an upper bound on the longest line, in bytes
+}
+
+// Plain reports whether every line of the data region is exactly one
+// non-blank record: no quotes, no CR, no blank lines. Then the number of
+// records is the number of line ends, plus one for a missing final newline.
+// A line longer than maxRecord is left for the scanner to report.
+func (l *Layout) Plain(maxRecord int) bool {
+	return l.Quotes == 0 && !l.HasCR && !l.HasBlank && l.LongestRun <= int64(maxRecord)
+}
+
+// PlainRecords is the record count of a Plain layout.
+func (l *Layout) PlainRecords() int64 {
+	n := l.Newlines
+	if l.LastByte != 0 && l.LastByte != '\n' {
+		n++
+	}
+	return n
+}
+
+// MinBlocksize is the smallest --blocksize accepted.
+const MinBlocksize = 1 << 10
+
+// AutoBlocksize picks a blocksize for size bytes of data: enough partitions
+// to keep every worker busy (four each, so uneven partitions even out), each
+// between 1 MiB and 64 MiB, and sized so the data divides into them evenly.
+func AutoBlocksize(size int64, workers int) int64 {
+	const lo, hi = 1 << 20, 64 << 20
+	n := max(int64(4*max(workers, 1)), (size+hi-1)/hi) // partitions
+	n = max(min(n, size/lo), 1)
+	return max((size+n-1)/n, MinBlocksize)
+}
+
+// blockStats is the pre-pass summary of one block.
+type blockStats struct {
+	quotes, newlines int64
+	hasCR, hasBlank  bool
+	first, last      byte
+	runs             lineRuns
+}
+
+// lineRuns bounds line lengths in a byte range: lead is the bytes before the
+// first LF (the whole range if it has none), trail the bytes after the last
+// LF, inner an upper bound on the lines in between.
+type lineRuns struct {
+	lead, trail, inner int64
+	hasNL              bool
+}
+
+// then appends the runs of the range that follows r.
+func (r lineRuns) then(next lineRuns) lineRuns {
+	if !r.hasNL {
+		next.lead += r.lead
+		if !next.hasNL {
+			next.trail = next.lead
+		}
+		return next
+	}
+	if !next.hasNL {
+		r.trail += next.lead
+		return r
+	}
+	r.inner = max(r.inner, next.inner, r.trail+next.lead)
+	r.trail = next.trail
+	return r
+}
+
+func runsOf(b []byte) lineRuns {
+	first := bytes.IndexByte(b, '\n')
+	if first < 0 {
+		return lineRuns{lead: int64(len(b)), trail: int64(len(b))}
+	}
+	last := bytes.LastIndexByte(b, '\n')
+	r := lineRuns{lead: int64(first), trail: int64(len(b) - 1 - last), hasNL: true}
+	if last > first {
+		r.inner = int64(last - first) // a bound: no inner line is longer
+	}
+	return r
+}
+
+// Split cuts the data region [dataStart, size) of r into partitions of about
+// blocksize bytes whose boundaries are exact record starts, even when quoted
+// fields hold newlines (DESIGN §4). A parallel pre-pass counts quote bytes
+// per block; the prefix parity says whether a cut falls inside quotes, and
+// the cut moves to the next line end outside quotes.
+//
+// Parity equals the scanner's quote state unless a quote stands inside an
+// unquoted field (not RFC 4180, but accepted by the scanner); callers detect
+// that case with the seam check and fall back to one partition.
+func Split(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blocksize int64, workers int) (*Layout, error) {
+	if blocksize < MinBlocksize {
+		return nil, fmt.Errorf("BUG: blocksize %d below minimum", blocksize)
+	}
+	lay := &Layout{}
+	if dataStart >= size {
+		return lay, nil
+	}
+	nblocks := int((size - dataStart + blocksize - 1) / blocksize)
+	stats := make([]blockStats, nblocks)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, max(workers, 1))
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, min(blocksize, 1<<20))
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= nblocks || ctx.Err() != nil {
+					return
+				}
+				start := dataStart + int64(b)*blocksize
+				end := min(start+blocksize, size)
+				if err := scanBlock(r, start, end, buf, &stats[b]); err != nil {
+					errs[w] = fmt.Errorf("cannot read %s: %w", path, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	prev := byte('\n') // the header, if any, ended with a line end
+	var runs lineRuns
+	for i := range stats {
+		st := &stats[i]
+		if i == 0 {
+			runs = st.runs
+		} else {
+			runs = runs.then(st.runs)
+		}
+		lay.Quotes += st.quotes
+		lay.Newlines += st.newlines
+		lay.HasCR = lay.HasCR || st.hasCR
+		lay.HasBlank = lay.HasBlank || st.hasBlank || (prev == '\n' && st.first == '\n')
+		prev = st.last
+	}
+	lay.LastByte = prev
+	lay.LongestRun = max(runs.lead, runs.trail, runs.inner)
+
+	// Cut at each block boundary, moved to the next record start.
+	window := make([]byte, 64<<10)
+	parity := int64(0)
+	start := dataStart
+	for b := 1; b < nblocks; b++ {
+		parity += stats[b-1].quotes
+		cut := dataStart + int64(b)*blocksize
+		if cut <= start {
+			continue
+		}
+		at, err := nextRecordStart(r, cut, size, parity%2 == 1, window)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		}
+		if at <= start || at >= size {
+			continue
+		}
+		lay.Partitions = append(lay.Partitions, Partition{Path: path, Index: len(lay.Partitions), Start: start, End: at})
+		start = at
+	}
+	lay.Partitions = append(lay.Partitions, Partition{Path: path, Index: len(lay.Partitions), Start: start, End: size})
+	return lay, nil
+}
+
+// scanBlock fills st for r's bytes [start, end) using buf.
+func scanBlock(r io.ReaderAt, start, end int64, buf []byte, st *blockStats) error {
+	prev := byte(0)
+	for off := start; off < end; {
+		n := int(min(int64(len(buf)), end-off))
+		if _, err := r.ReadAt(buf[:n], off); err != nil && err != io.EOF {
+			return err
+		}
+		b := buf[:n]
+		if off == start {
+			st.first = b[0]
+		}
+		st.quotes += int64(bytes.Count(b, []byte{'"'}))
+		st.newlines += int64(bytes.Count(b, nl))
+		st.hasCR = st.hasCR || bytes.IndexByte(b, '\r') >= 0
+		st.hasBlank = st.hasBlank || (prev == '\n' && b[0] == '\n') || bytes.Index(b, []byte("\n\n")) >= 0
+		if off == start {
+			st.runs = runsOf(b)
+		} else {
+			st.runs = st.runs.then(runsOf(b))
+		}
+		prev = b[n-1]
+		off += int64(n)
+	}
+	st.last = prev
+	return nil
+}
+
+// RecordStartAfter returns the first record start after from, assuming the
+// quote state inQuote at from, and whether the input ends inside quotes
+// under that assumption (then the assumption cannot be right for a valid
+// file). It returns size when no line end outside quotes follows.
+func RecordStartAfter(r io.ReaderAt, from, size int64, inQuote bool) (at int64, openAtEnd bool, err error) {
+	buf := make([]byte, 64<<10)
+	start := inQuote
+	for off := from; off < size; {
+		n := int(min(int64(len(buf)), size-off))
+		if _, err := r.ReadAt(buf[:n], off); err != nil && err != io.EOF {
+			return 0, false, err
+		}
+		inQuote = inQuote != (bytes.Count(buf[:n], []byte{'"'})%2 == 1)
+		off += int64(n)
+	}
+	if inQuote {
+		return size, true, nil
+	}
+	at, err = nextRecordStart(r, from, size, start, buf)
+	return at, false, err
+}
+
+// nextRecordStart returns the offset of the first record start after the
+// line end that follows from (or size). inQuote is the quote state at from.
+// A cut between the CR and LF of a CRLF lands after the LF.
+func nextRecordStart(r io.ReaderAt, from, size int64, inQuote bool, buf []byte) (int64, error) {
+	for off := from; off < size; {
+		n := int(min(int64(len(buf)), size-off))
+		if _, err := r.ReadAt(buf[:n], off); err != nil && err != io.EOF {
+			return 0, err
+		}
+		for i, c := range buf[:n] {
+			switch {
+			case c == '"':
+				inQuote = !inQuote
+			case inQuote:
+			case c == '\n':
+				return off + int64(i) + 1, nil
+			case c == '\r':
+				at := off + int64(i) + 1
+				if at == size {
+					return size, nil
+				}
+				var next [1]byte
+				if i+1 < n {
+					next[0] = buf[i+1]
+				} else if _, err := r.ReadAt(next[:], at); err != nil && err != io.EOF {
+					return 0, err
+				}
+				if next[0] == '\n' {
+					at++
+				}
+				return at, nil
+			}
+		}
+		off += int64(n)
+	}
+	return size, nil
+}
+
+// NewPartitionScanner returns a Scanner over p of r (whose total size is
+// size). It reads past p.End only to finish a record that starts before it.
+// startLine is the line of p.Start when known, 0 otherwise.
+func NewPartitionScanner(r io.ReaderAt, size int64, p Partition, d Dialect, startLine int64) *Scanner {
+	sr := io.NewSectionReader(r, p.Start, size-p.Start)
+	return NewScanner(sr, d, p.Path, p.Start, p.End, startLine)
+}
