@@ -1,0 +1,126 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/writers"
+)
+
+// result is where a command writes its answer. Nothing reaches stdout (or
+// the --output file) until the command has succeeded: rows are buffered
+// and written at commit, so an error never leaves partial output behind.
+type result struct {
+	app    *App
+	path   string // --output, "" for stdout
+	format string
+	buf    bytes.Buffer
+	w      writers.Writer
+}
+
+func (app *App) newResult() (*result, error) {
+	s := app.settings
+	format, err := s.format(app)
+	if err != nil {
+		return nil, err
+	}
+	r := &result{app: app, path: s.str(flagOutput), format: format}
+	r.w, err = writers.New(format, &r.buf)
+	return r, err
+}
+
+// commit writes the buffered answer to its destination.
+func (r *result) commit() error {
+	if r.path == "" {
+		_, err := r.app.IO.Out.Write(r.buf.Bytes())
+		return err
+	}
+	f, err := writers.CreateAtomic(r.path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(r.buf.Bytes()); err != nil {
+		f.Abort()
+		return err
+	}
+	return f.Commit()
+}
+
+// table writes a whole small table and commits it.
+func (r *result) table(cols []writers.Column, rows [][][]byte) error {
+	if err := r.w.Begin(cols); err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if err := r.w.Row(row); err != nil {
+			return err
+		}
+	}
+	if err := r.w.End(); err != nil {
+		return err
+	}
+	return r.commit()
+}
+
+// writeAll copies data to the destination (stdout or an atomic file),
+// for commands whose output is not a table.
+func (app *App) writeAll(data []byte) error {
+	r := &result{app: app, path: app.settings.str(flagOutput)}
+	r.buf.Write(data)
+	return r.commit()
+}
+
+// startProgress shows a progress bar on stderr for p while work runs, when
+// --progress says so (auto: only when stderr is a terminal). The returned
+// stop function removes it.
+func (app *App) startProgress(ctx context.Context, p *engine.Progress, what string) (stop func()) {
+	mode := app.settings.str(flagProgress)
+	if mode == "never" || (mode != "always" && !app.IO.ErrIsTTY) {
+		return func() {}
+	}
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(app.IO.Err),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionClearOnFinish(),
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		total := int64(-1)
+		for {
+			if n := p.Total.Load(); n > 0 && n != total {
+				total = n
+				bar.ChangeMax64(n)
+			}
+			desc := what
+			if sp := p.Spilled.Load(); sp > 0 {
+				desc += " (spilled " + formatSize(sp) + ")"
+			}
+			bar.Describe(desc)
+			_ = bar.Set64(p.Done.Load())
+			select {
+			case <-ctx.Done():
+				_ = bar.Finish()
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		io.WriteString(app.IO.Err, "") // the bar cleared its own line
+	}
+}

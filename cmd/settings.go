@@ -1,0 +1,281 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/readers"
+	"github.com/gdask/gdask/writers"
+)
+
+// Global flag names; each is also a config key and GDASK_<NAME> variable.
+const (
+	flagConfig        = "config"
+	flagWorkers       = "workers"
+	flagMemoryLimit   = "memory-limit"
+	flagBlocksize     = "blocksize"
+	flagTempDir       = "temp-dir"
+	flagProgress      = "progress"
+	flagFormat        = "format"
+	flagOutput        = "output"
+	flagExplain       = "explain"
+	flagDelimiter     = "delimiter"
+	flagNoHeader      = "no-header"
+	flagNull          = "null"
+	flagMaxRecordSize = "max-record-size"
+)
+
+func addGlobalFlags(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.String(flagConfig, "", "config file (default $XDG_CONFIG_HOME/gdask/config.yaml)")
+	f.Int(flagWorkers, 0, "worker goroutines (default: CPUs available to the process)")
+	f.String(flagMemoryLimit, "auto", "memory for the whole run, e.g. 2GB or 512MiB (auto: half of RAM or of the cgroup limit)")
+	f.String(flagBlocksize, "auto", "partition size, e.g. 64MiB, at least 1KiB (auto: 1–64 MiB, enough partitions for every worker)")
+	f.String(flagTempDir, "", "directory for spill files (default the system temp dir)")
+	f.String(flagProgress, "auto", "progress bar on stderr: auto (on a terminal), always or never")
+	f.StringP(flagFormat, "o", "", "output format: table, csv, tsv, json or ndjson (default table on a terminal, csv otherwise)")
+	f.String(flagOutput, "", "write the result to this file (atomically) instead of stdout")
+	f.Bool(flagExplain, false, "print what would run and run nothing")
+	f.String(flagDelimiter, ",", `field delimiter: one character, or "tab"`)
+	f.Bool(flagNoHeader, false, "the first line is data; columns are named column0, column1, ...")
+	f.StringSlice(flagNull, nil, "extra tokens read as null besides the empty field, e.g. NA,NULL")
+	f.String(flagMaxRecordSize, "16MiB", "longest record accepted")
+}
+
+// settings are the effective values of one invocation, after viper has
+// applied precedence flag > env > file > default.
+type settings struct {
+	v          *viper.Viper
+	cmd        *cobra.Command
+	configFile string // "" when none was read
+}
+
+func configPath(c *cobra.Command) (path string, explicit bool) {
+	if p, _ := c.Flags().GetString(flagConfig); p != "" {
+		return p, true
+	}
+	if p := os.Getenv("GDASK_CONFIG"); p != "" {
+		return p, true
+	}
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", false
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "gdask", "config.yaml"), false
+}
+
+func loadSettings(c *cobra.Command) (*settings, error) {
+	v := viper.New()
+	v.SetEnvPrefix("GDASK")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	s := &settings{v: v, cmd: c}
+	path, explicit := configPath(c)
+	if path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		err := v.ReadInConfig()
+		switch {
+		case err == nil:
+			s.configFile = path
+		case !explicit && errors.Is(err, fs.ErrNotExist):
+		default:
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, usagef("cannot read config file %s: %v", path, err)
+		}
+	}
+	var bindErr error
+	bind := func(f *pflag.Flag) {
+		if err := v.BindPFlag(f.Name, f); err != nil && bindErr == nil {
+			bindErr = err
+		}
+	}
+	c.Flags().VisitAll(bind)
+	c.InheritedFlags().VisitAll(bind)
+	if bindErr != nil {
+		return nil, bindErr
+	}
+	for _, k := range v.AllKeys() {
+		if c.Flags().Lookup(k) == nil && c.InheritedFlags().Lookup(k) == nil && v.InConfig(k) && !knownFileKey(k) {
+			return nil, usagef("config file %s: unknown setting %q", path, k)
+		}
+	}
+	return s, nil
+}
+
+// knownFileKey accepts settings of other subcommands in a shared file.
+func knownFileKey(k string) bool {
+	switch k {
+	case "rows", "categories", "n", "exact", "keep":
+		return true
+	}
+	return false
+}
+
+// source says where the effective value of a flag came from.
+func (s *settings) source(name string) string {
+	f := s.cmd.Flags().Lookup(name)
+	if f == nil {
+		f = s.cmd.InheritedFlags().Lookup(name)
+	}
+	switch {
+	case f != nil && f.Changed:
+		return "flag --" + name
+	case os.Getenv("GDASK_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != "":
+		return "env GDASK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	case s.v.InConfig(name):
+		return "file " + s.configFile
+	}
+	return "default"
+}
+
+func (s *settings) str(name string) string { return s.v.GetString(name) }
+
+func (s *settings) boolean(name string) (bool, error) {
+	raw := s.v.GetString(name)
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		return false, usagef("invalid --%s %q: want true or false", name, raw)
+	}
+	return b, nil
+}
+
+func (s *settings) integer(name string) (int, error) {
+	raw := s.v.GetString(name)
+	n, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil {
+		return 0, usagef("invalid --%s %q: want a whole number", name, raw)
+	}
+	return n, nil
+}
+
+func (s *settings) list(name string) []string {
+	raw := s.v.Get(name)
+	var out []string
+	switch x := raw.(type) {
+	case []string:
+		out = x
+	case []any:
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+	case string:
+		x = strings.Trim(x, "[]")
+		if x != "" {
+			out = strings.Split(x, ",")
+		}
+	}
+	return out
+}
+
+// engineConfig resolves the run settings into a plain engine.Config.
+func (s *settings) engineConfig(app *App) (*engine.Config, error) {
+	cfg := &engine.Config{Stdin: app.IO.In, Dialect: readers.DefaultDialect()}
+	workers, err := s.integer(flagWorkers)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case workers < 0:
+		return nil, usagef("invalid --workers %d: must be 1 or more (0 means one per CPU)", workers)
+	case workers == 0:
+		workers = runtime.GOMAXPROCS(0) // respects the cgroup CPU quota
+	}
+	cfg.Workers = workers
+
+	if raw := s.str(flagMemoryLimit); raw == "auto" || raw == "" {
+		cfg.MemoryLimit = defaultMemoryLimit()
+	} else if cfg.MemoryLimit, err = parseSize(raw); err != nil || cfg.MemoryLimit < 1 {
+		return nil, usagef("invalid --memory-limit %q: want a size such as 2GB, 512MiB or auto", raw)
+	}
+	if raw := s.str(flagBlocksize); raw != "auto" && raw != "" {
+		bs, err := parseSize(raw)
+		if err != nil {
+			return nil, usagef("invalid --blocksize %q: want a size such as 64MiB, 1KiB or auto", raw)
+		}
+		if bs < readers.MinBlocksize {
+			return nil, usagef("invalid --blocksize %s: must be at least 1KiB (or auto)", raw)
+		}
+		cfg.Blocksize = bs
+	}
+	cfg.TempDir = s.str(flagTempDir)
+	if cfg.TempDir == "" {
+		cfg.TempDir = os.TempDir()
+	}
+	d := &cfg.Dialect
+	switch raw := s.str(flagDelimiter); {
+	case raw == "tab" || raw == `\t`:
+		d.Delimiter = '\t'
+	case len(raw) == 1:
+		d.Delimiter = raw[0]
+	default:
+		return nil, usagef("invalid --delimiter %q: want one single-byte character, or tab", raw)
+	}
+	if d.NoHeader, err = s.boolean(flagNoHeader); err != nil {
+		return nil, err
+	}
+	d.Nulls = s.list(flagNull)
+	raw := s.str(flagMaxRecordSize)
+	mrs, err := parseSize(raw)
+	if err != nil || mrs < 1 || mrs > 1<<31-1 {
+		return nil, usagef("invalid --max-record-size %q: want a size from 1B to 2GiB, such as 16MiB", raw)
+	}
+	d.MaxRecordSize = int(mrs)
+	if err := d.Validate(); err != nil {
+		return nil, &usageError{err}
+	}
+	return cfg, nil
+}
+
+// format returns the output format: -o, or table on a terminal and csv
+// otherwise (a file given with --output is not a terminal).
+func (s *settings) format(app *App) (string, error) {
+	f := s.str(flagFormat)
+	if f == "" {
+		return writers.Default(app.IO.OutIsTTY && s.str(flagOutput) == ""), nil
+	}
+	for _, known := range writers.Formats() {
+		if f == known {
+			return f, nil
+		}
+	}
+	_, err := writers.New(f, nil)
+	return "", &usageError{err}
+}
+
+// settingNames lists every flag of c with its effective value, for
+// `gdask config`.
+func (s *settings) settingNames() []string {
+	seen := map[string]bool{}
+	var names []string
+	add := func(f *pflag.Flag) {
+		if f.Name == "help" || seen[f.Name] {
+			return
+		}
+		seen[f.Name] = true
+		names = append(names, f.Name)
+	}
+	s.cmd.Flags().VisitAll(add)
+	s.cmd.InheritedFlags().VisitAll(add)
+	sort.Strings(names)
+	return names
+}

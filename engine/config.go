@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"io"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/gdask/gdask/readers"
+)
+
+// Config is everything a run needs to know, resolved from flags,
+// environment and config file by cmd.
+type Config struct {
+	Workers     int   // worker goroutines, >= 1
+	MemoryLimit int64 // bytes for the whole run
+	Blocksize   int64 // partition size; 0 picks one per file (readers.AutoBlocksize)
+	TempDir     string
+	Dialect     readers.Dialect
+	Stdin       io.Reader
+	Progress    *Progress // nil: nobody watches
+}
+
+// DefaultConfig is a Config for tests and library use.
+func DefaultConfig() Config {
+	return Config{Workers: runtime.GOMAXPROCS(0), MemoryLimit: 1 << 30, Dialect: readers.DefaultDialect()}
+}
+
+// StreamChunkSize is the chunk size for streams when --blocksize is auto.
+const StreamChunkSize = 4 << 20
+
+func (c *Config) blocksize(size int64) int64 {
+	if c.Blocksize > 0 {
+		return c.Blocksize
+	}
+	return readers.AutoBlocksize(size, c.Workers)
+}
+
+func (c *Config) chunkSize() int {
+	if c.Blocksize > 0 {
+		return int(min(c.Blocksize, 1<<30))
+	}
+	return StreamChunkSize
+}
+
+// Progress is read by a progress bar while workers update it.
+type Progress struct {
+	Total   atomic.Int64 // bytes to read (compressed bytes for streams), 0 if unknown
+	Done    atomic.Int64 // bytes read
+	Spilled atomic.Int64 // bytes written to spill files
+}
+
+func (p *Progress) addTotal(n int64) {
+	if p != nil {
+		p.Total.Add(n)
+	}
+}
+
+func (p *Progress) addDone(n int64) {
+	if p != nil {
+		p.Done.Add(n)
+	}
+}

@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gdask/gdask/readers"
+)
+
+// Dataset is the opened inputs of one command. All inputs share one header.
+type Dataset struct {
+	cfg    *Config
+	Names  []string
+	inputs []*source
+}
+
+// source is one input with its header read.
+type source struct {
+	in     *readers.Input
+	header readers.Header
+	// For splittable files: the scanner that read the header, positioned
+	// at the first record, so head reads the file's first block only once.
+	first *readers.Scanner
+	// For streams: the chunker, positioned after the header, and what it
+	// has consumed of the raw (compressed) input.
+	chunker  *readers.Chunker
+	consumed *readers.CountingReader
+	closeDec func()
+}
+
+// Open opens every path (globs already expanded) and reads the headers.
+// Inputs whose headers differ are an error.
+func Open(ctx context.Context, cfg *Config, paths []string) (*Dataset, error) {
+	if err := cfg.Dialect.Validate(); err != nil {
+		return nil, err
+	}
+	ds := &Dataset{cfg: cfg}
+	for _, p := range paths {
+		src, err := openSource(cfg, p)
+		if err != nil {
+			ds.Close()
+			return nil, err
+		}
+		ds.inputs = append(ds.inputs, src)
+		if ds.Names == nil {
+			ds.Names = src.header.Names
+			continue
+		}
+		if !equalNames(ds.Names, src.header.Names) {
+			ds.Close()
+			return nil, fmt.Errorf("%s: header %q differs from %s's %q (all inputs must have the same columns)",
+				p, strings.Join(src.header.Names, ","), paths[0], strings.Join(ds.Names, ","))
+		}
+	}
+	return ds, nil
+}
+
+func equalNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func openSource(cfg *Config, path string) (*source, error) {
+	in, err := readers.Open(path, cfg.Stdin)
+	if err != nil {
+		return nil, err
+	}
+	src := &source{in: in}
+	name := displayName(path)
+	if in.Splittable() {
+		s, err := readers.OpenFileScanner(in, cfg.Dialect)
+		if err != nil {
+			in.Close()
+			return nil, err
+		}
+		src.header, err = readers.ReadHeader(s, cfg.Dialect, name)
+		if err != nil {
+			in.Close()
+			return nil, err
+		}
+		if cfg.Dialect.NoHeader {
+			// The first record is data: start over for head.
+			if s, err = readers.OpenFileScanner(in, cfg.Dialect); err != nil {
+				in.Close()
+				return nil, err
+			}
+		}
+		src.first = s
+		return src, nil
+	}
+	src.consumed = &readers.CountingReader{}
+	r, closeDec, err := in.Reader(src.consumed)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	src.closeDec = closeDec
+	src.chunker = readers.NewChunker(r, cfg.Dialect, name, cfg.chunkSize())
+	if err := src.chunker.SkipBOM(); err != nil {
+		src.close()
+		return nil, err
+	}
+	if empty, err := src.chunker.Empty(); err != nil {
+		src.close()
+		return nil, err
+	} else if empty {
+		src.close()
+		return nil, fmt.Errorf("cannot read %s: input is empty", name)
+	}
+	src.header, err = src.chunker.ReadHeader()
+	if err != nil {
+		src.close()
+		return nil, err
+	}
+	return src, nil
+}
+
+func displayName(path string) string {
+	if path == readers.Stdin {
+		return "<stdin>"
+	}
+	return path
+}
+
+func (s *source) close() {
+	if s.closeDec != nil {
+		s.closeDec()
+	}
+	s.in.Close()
+}
+
+// Close releases every input.
+func (ds *Dataset) Close() {
+	for _, s := range ds.inputs {
+		s.close()
+	}
+	ds.inputs = nil
+}
+
+// Paths returns the input paths in order.
+func (ds *Dataset) Paths() []string {
+	out := make([]string, len(ds.inputs))
+	for i, s := range ds.inputs {
+		out[i] = s.in.Path
+	}
+	return out
+}
+
+// errSplit marks a partitioned read that disagreed with the record
+// structure (a seam that did not hold, or an error that a serial read must
+// confirm); the file is then read again as one partition.
+var errSplit = errors.New("split disagreed with a serial read")

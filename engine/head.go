@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+	"io"
+
+	"github.com/gdask/gdask/readers"
+)
+
+// Head calls emit with the first n records, taken from the inputs in order,
+// reading only as far as it must. emit's fields are valid only during the
+// call. Ragged rows are errors.
+func (ds *Dataset) Head(ctx context.Context, n int, emit func(fields [][]byte) error) error {
+	left := n
+	for _, s := range ds.inputs {
+		if left == 0 {
+			return nil
+		}
+		var err error
+		if s.chunker != nil {
+			left, err = ds.headStream(ctx, s, left, emit)
+		} else {
+			sc := s.first
+			sc.SetFieldCount(len(ds.Names))
+			for left > 0 && sc.Next() {
+				if err := emit(sc.Fields()); err != nil {
+					return err
+				}
+				left--
+			}
+			err = sc.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ds *Dataset) headStream(ctx context.Context, s *source, left int, emit func([][]byte) error) (int, error) {
+	var buf []byte
+	for left > 0 {
+		if err := ctx.Err(); err != nil {
+			return left, err
+		}
+		ch, err := s.chunker.Next(buf)
+		if err == io.EOF {
+			return left, nil
+		}
+		if err != nil {
+			return left, err
+		}
+		sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
+		sc.SetFieldCount(len(ds.Names))
+		for left > 0 && sc.Next() {
+			if err := emit(sc.Fields()); err != nil {
+				return left, err
+			}
+			left--
+		}
+		if err := sc.Err(); err != nil {
+			return left, ds.chunkError(s, ch, err)
+		}
+		buf = ch.Data
+	}
+	return left, nil
+}
+
+// Sample infers column types from the records in the first sampleBytes of
+// the first input and returns the bytes those records take. It must come
+// before any other read of the dataset; for a stream it consumes the chunks
+// it reads.
+func (ds *Dataset) Sample(ctx context.Context, sampleBytes int64) (*readers.Inferrer, int64, error) {
+	inf := readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
+	s := ds.inputs[0]
+	if s.chunker != nil {
+		var seen int64
+		var buf []byte
+		for seen < sampleBytes {
+			ch, err := s.chunker.Next(buf)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+			sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
+			sc.SetFieldCount(len(ds.Names))
+			for sc.Next() {
+				inf.Add(sc.Fields())
+			}
+			if err := sc.Err(); err != nil {
+				return nil, 0, ds.chunkError(s, ch, err)
+			}
+			seen += int64(len(ch.Data))
+			buf = ch.Data
+		}
+		return inf, seen, nil
+	}
+	sc := s.first
+	sc.SetFieldCount(len(ds.Names))
+	start := sc.Offset()
+	for sc.Offset()-start < sampleBytes && sc.Next() {
+		inf.Add(sc.Fields())
+	}
+	return inf, sc.Offset() - start, sc.Err()
+}
