@@ -1,7 +1,8 @@
 package cmd
 
 import (
-	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,8 +22,19 @@ precedence is flag > env > file > default (Dask: dask.config).`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			s := app.settings
-			if _, err := s.engineConfig(app); err != nil {
+			cfg, err := s.engineConfig(app)
+			if err != nil {
 				return err
+			}
+			// Values resolved at run time are shown resolved.
+			resolved := map[string]string{
+				flagWorkers:  strconv.Itoa(cfg.Workers),
+				flagTempDir:  cfg.TempDir,
+				flagFormat:   must(s.format(app)),
+				flagProgress: s.str(flagProgress),
+			}
+			if raw := s.str(flagMemoryLimit); raw == "auto" || raw == "" {
+				resolved[flagMemoryLimit] = formatSize(cfg.MemoryLimit) + " (auto: half of RAM or cgroup limit)"
 			}
 			res, err := app.newResult()
 			if err != nil {
@@ -30,14 +42,23 @@ precedence is flag > env > file > default (Dask: dask.config).`,
 			}
 			var rows [][][]byte
 			for _, name := range s.settingNames() {
-				v := s.v.Get(name)
-				val := fmt.Sprint(v)
-				if l, ok := v.([]string); ok {
-					val = fmt.Sprint(l)
+				val := s.str(name)
+				if s.isList(name) {
+					val = strings.Join(s.list(name), ",")
+				}
+				if r, ok := resolved[name]; ok {
+					val = r
 				}
 				rows = append(rows, [][]byte{[]byte(name), []byte(val), []byte(s.source(name))})
 			}
 			return res.table([]writers.Column{{Name: "setting"}, {Name: "value"}, {Name: "source"}}, rows)
 		},
 	}
+}
+
+func must(s string, err error) string {
+	if err != nil {
+		return ""
+	}
+	return s
 }

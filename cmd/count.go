@@ -52,7 +52,7 @@ func countRun(ctx context.Context, app *App, opts *countOptions) error {
 		return err
 	}
 	cfg.Progress = &engine.Progress{}
-	ds, err := engine.Open(ctx, cfg, opts.Paths)
+	ds, err := app.open(ctx, cfg, opts.Paths)
 	if err != nil {
 		return err
 	}

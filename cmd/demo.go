@@ -68,7 +68,7 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 		if _, err := out.Write(buf.Bytes()); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(out, "(%s)\n\n", took.Round(100*time.Microsecond))
+		_, err := fmt.Fprintf(out, "(%s)\n\n", took.Round(time.Microsecond))
 		return err
 	}
 	err = step(fmt.Sprintf("1. create large_data.csv (%d rows) — gdask gen-data", opts.Rows), func(w io.Writer) error {

@@ -5,13 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gdask/gdask/engine"
 	"github.com/gdask/gdask/readers"
 	"github.com/gdask/gdask/writers"
 )
 
 type headOptions struct {
-	Path string
+	Paths []string
 	N    int
 	Tail bool
 }
@@ -27,7 +26,7 @@ func newTailCmd(app *App) *cobra.Command {
 func newHeadTailCmd(app *App, tail bool) *cobra.Command {
 	opts := &headOptions{Tail: tail}
 	c := &cobra.Command{
-		Use:   "head FILE",
+		Use:   "head FILE...",
 		Short: "Print the first rows of a file, reading only the first block",
 		Long: `head prints the first n rows (default 5) with the header, as the file has
 them: -o csv reproduces the first lines of a plain file byte for byte. It
@@ -37,7 +36,7 @@ reads one block from the start, whatever the size of the file.`,
   zcat big.csv.gz | gdask head -`,
 	}
 	if tail {
-		c.Use = "tail FILE"
+		c.Use = "tail FILE..."
 		c.Short = "Print the last rows of a file, reading only the last block"
 		c.Long = `tail prints the last n rows (default 5) with the header. On a plain or
 uncompressed file it reads from the end, a block at a time, until the
@@ -46,10 +45,13 @@ last rows are certain even when quoted fields hold newlines; a stream
 		c.Example = `  gdask tail large_data.csv
   gdask tail large_data.csv -n 20 -o ndjson`
 	}
-	c.Args = exactArgs(1)
+	c.Args = minArgs(1)
 	c.Flags().IntP("n", "n", 5, "rows to print")
 	c.RunE = func(c *cobra.Command, args []string) error {
-		opts.Path = args[0]
+		var err error
+		if opts.Paths, err = readers.Expand(args); err != nil {
+			return err
+		}
 		n, err := app.settings.integer("n")
 		if err != nil {
 			return err
@@ -72,11 +74,7 @@ func headRun(ctx context.Context, app *App, opts *headOptions) error {
 	if err != nil {
 		return err
 	}
-	paths, err := readers.Expand([]string{opts.Path})
-	if err != nil {
-		return err
-	}
-	ds, err := engine.Open(ctx, cfg, paths)
+	ds, err := app.open(ctx, cfg, opts.Paths)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func infoRun(ctx context.Context, app *App, opts *infoOptions) error {
 		return err
 	}
 	cfg.Progress = &engine.Progress{}
-	ds, err := engine.Open(ctx, cfg, opts.Paths)
+	ds, err := app.open(ctx, cfg, opts.Paths)
 	if err != nil {
 		return err
 	}

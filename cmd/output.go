@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -123,4 +124,23 @@ func (app *App) startProgress(ctx context.Context, p *engine.Progress, what stri
 		<-done
 		io.WriteString(app.IO.Err, "") // the bar cleared its own line
 	}
+}
+
+// open opens the inputs and warns, one line each, about inputs that hold
+// a header but no rows: their answer (0 rows) is right but probably not
+// what the user meant.
+func (app *App) open(ctx context.Context, cfg *engine.Config, paths []string) (*engine.Dataset, error) {
+	ds, err := engine.Open(ctx, cfg, paths)
+	if err != nil {
+		return nil, err
+	}
+	empty, err := ds.HeaderOnly()
+	if err != nil {
+		ds.Close()
+		return nil, err
+	}
+	for _, p := range empty {
+		fmt.Fprintf(app.IO.Err, "gdask: warning: %s: header only, no rows\n", p)
+	}
+	return ds, nil
 }

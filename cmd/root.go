@@ -11,7 +11,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -66,6 +68,9 @@ type signalError struct{ sig os.Signal }
 
 func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
 
+// signalGrace is how long a signalled run may take to clean up.
+const signalGrace = 5 * time.Second
+
 // Main runs gdask with os.Args and returns the process exit status.
 func Main() int {
 	return Run(context.Background(), SystemIO(), os.Args[1:])
@@ -96,7 +101,24 @@ func Run(ctx context.Context, io IOStreams, args []string) int {
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
-	err := root.ExecuteContext(ctx)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// Give the command time to stop its workers and remove its temp
+		// files; a read blocked on a quiet stdin cannot be interrupted, so
+		// do not wait for ever.
+		select {
+		case err = <-done:
+		case <-time.After(signalGrace):
+			err = context.Cause(ctx)
+		}
+	}
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		err = &usageError{err} // cobra's own, before any RunE
+	}
 	if cause := context.Cause(ctx); err != nil && cause != nil && cause != context.Canceled {
 		err = cause
 	}
@@ -172,8 +194,9 @@ a flag wins over the environment, which wins over the file.`,
 // exactArgs and minArgs make argument-count mistakes usage errors.
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(c, args); err != nil {
-			return &usageError{err}
+		if len(args) != n {
+			want := map[int]string{0: "no arguments", 1: "one input file (or - for stdin)"}[n]
+			return usagef("%s takes %s, got %d: %s", c.Name(), want, len(args), strings.Join(args, " "))
 		}
 		return nil
 	}

@@ -168,6 +168,15 @@ func (s *settings) integer(name string) (int, error) {
 	return n, nil
 }
 
+// isList reports whether the flag takes a list of values.
+func (s *settings) isList(name string) bool {
+	f := s.cmd.Flags().Lookup(name)
+	if f == nil {
+		f = s.cmd.InheritedFlags().Lookup(name)
+	}
+	return f != nil && f.Value.Type() == "stringSlice"
+}
+
 func (s *settings) list(name string) []string {
 	raw := s.v.Get(name)
 	var out []string

@@ -47,7 +47,7 @@ func newVersionCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and Go version gdask was built with",
-		Args:  cobra.NoArgs,
+		Args:  exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			v, cm, d := buildInfo()
 			_, err := fmt.Fprintf(app.IO.Out, "gdask %s (commit %s, built %s, %s %s/%s)\n",

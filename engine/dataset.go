@@ -138,6 +138,24 @@ func (s *source) close() {
 	s.in.Close()
 }
 
+// HeaderOnly returns the inputs that hold a header but no data.
+func (ds *Dataset) HeaderOnly() ([]string, error) {
+	var out []string
+	for _, s := range ds.inputs {
+		empty := s.header.DataStart >= s.in.Size
+		if s.chunker != nil {
+			var err error
+			if empty, err = s.chunker.Empty(); err != nil {
+				return nil, err
+			}
+		}
+		if empty && !ds.cfg.Dialect.NoHeader {
+			out = append(out, displayName(s.in.Path))
+		}
+	}
+	return out, nil
+}
+
 // Close releases every input.
 func (ds *Dataset) Close() {
 	for _, s := range ds.inputs {

@@ -82,9 +82,11 @@ func (s *source) whole() readers.Partition {
 	return readers.Partition{Path: s.in.Path, Start: s.header.DataStart, End: s.in.Size}
 }
 
-// eachChunk runs a stream through the worker pool: one goroutine (this one)
+// eachChunk runs a stream through the worker pool: one goroutine
 // decompresses and cuts record-aligned chunks, workers call fn on them.
 // Chunk buffers are recycled: fn must not keep ch.Data after returning.
+// When ctx ends, eachChunk returns without waiting for a read that is
+// blocked (a quiet stdin); that goroutine ends with the process.
 func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context.Context, worker int, ch readers.Chunk) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -94,63 +96,60 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 		free <- nil
 	}
 	work := make(chan readers.Chunk, workers)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err := parallel(ctx, workers, workers, func(ctx context.Context, w, _ int) error {
-			for ch := range work {
-				if ctx.Err() == nil {
-					if err := fn(ctx, w, ch); err != nil {
-						cancel(err)
-					}
-				}
-				free <- ch.Data[:0]
-			}
-			return nil
-		})
-		if err != nil {
-			cancel(err) // a worker panicked: stop the reader
-		}
-	}()
+	var readErr error // written before work is closed
 	if s.in.Size > 0 {
 		ds.cfg.Progress.addTotal(s.in.Size)
 	}
-	var readErr error
-	seen := int64(0)
-	for ctx.Err() == nil {
-		var buf []byte
-		select {
-		case buf = <-free:
-		case <-ctx.Done():
+	go func() {
+		defer close(work)
+		seen := int64(0)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-ctx.Done():
+				return
+			}
+			ch, err := s.chunker.Next(buf)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				readErr = err
+				return
+			}
+			now := s.consumed.Bytes()
+			ds.cfg.Progress.addDone(now - seen)
+			seen = now
+			select {
+			case work <- ch:
+			case <-ctx.Done():
+				return
+			}
 		}
-		if ctx.Err() != nil {
-			break
+	}()
+	err := parallel(ctx, workers, workers, func(ctx context.Context, w, _ int) error {
+		for {
+			select {
+			case ch, ok := <-work:
+				if !ok {
+					return nil
+				}
+				err := fn(ctx, w, ch)
+				free <- ch.Data[:0]
+				if err != nil {
+					return err
+				}
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
-		ch, err := s.chunker.Next(buf)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
-		now := s.consumed.Bytes()
-		ds.cfg.Progress.addDone(now - seen)
-		seen = now
-		select {
-		case work <- ch:
-		case <-ctx.Done():
-		}
-	}
-	close(work)
-	<-done
-	if readErr != nil {
-		return readErr
-	}
-	if err := context.Cause(ctx); err != nil && err != context.Canceled {
+	})
+	if err != nil {
 		return err
 	}
-	return ctx.Err()
+	// Every worker saw work closed: the reader has finished.
+	return readErr
 }
 
 // chunkScanner scans a chunk. Its errors name the chunk's position; a quote

@@ -3,6 +3,7 @@ package writers
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -67,7 +68,12 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	}
 	f, err := createTemp(dir, ".gdask-"+truncateName(base, maxTempBase)+"-", ".tmp")
 	if err != nil {
-		return nil, fmt.Errorf("cannot create temp file for %s: %w", path, err)
+		// Name the file the user asked for; the temp name is ours.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot create %s: %w", path, err)
 	}
 	a := &AtomicFile{path: target, f: f, tmp: f.Name()}
 	if fi != nil {

@@ -1,7 +1,9 @@
 package writers
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -228,8 +230,9 @@ func TestAtomicErrors(t *testing.T) {
 	if _, err := CreateAtomic(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Errorf("CreateAtomic(dir) error = %v, want is a directory", err)
 	}
-	_, err := CreateAtomic(filepath.Join(dir, "missing", "out.csv"))
-	if err == nil || !strings.HasPrefix(err.Error(), "cannot create temp file for ") {
+	missing := filepath.Join(dir, "missing", "out.csv")
+	_, err := CreateAtomic(missing)
+	if err == nil || err.Error() != "cannot create "+missing+": no such file or directory" || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("CreateAtomic in a missing directory: error = %v", err)
 	}
 }

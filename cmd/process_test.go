@@ -1,0 +1,197 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the tests below run gdask as a real process: the test
+// binary re-executes itself with GDASK_TEST_MAIN=1.
+func TestMain(m *testing.M) {
+	if os.Getenv("GDASK_TEST_MAIN") == "1" {
+		os.Exit(Main())
+	}
+	os.Exit(m.Run())
+}
+
+func gdask(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	c := exec.Command(os.Args[0], args...)
+	c.Env = append(os.Environ(), "GDASK_TEST_MAIN=1")
+	return c
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// A reader that goes away (`gdask ... | head -1`) ends the run quietly
+// with status 0, and soon: the work upstream stops.
+func TestClosedStdoutPipe(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "d.csv")
+	if out, err := gdask(t, "gen-data", data, "--rows", "200000").CombinedOutput(); err != nil {
+		t.Fatalf("gen-data: %v: %s", err, out)
+	}
+	for _, args := range [][]string{
+		{"gen-data", "-", "--rows", "100000000"},
+		{"head", data, "-n", "200000"},
+		{"tail", data, "-n", "200000", "-o", "ndjson"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			c := gdask(t, args...)
+			var stderr bytes.Buffer
+			c.Stderr = &stderr
+			out, err := c.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err != nil || line == "" {
+				t.Fatalf("first line: %q, %v", line, err)
+			}
+			out.Close()
+			err = c.Wait()
+			if code := exitCode(err); code != 0 || stderr.Len() != 0 {
+				t.Fatalf("exit %d, stderr %q; want 0 and nothing", code, stderr.String())
+			}
+			// 100M rows would take many seconds to write: stopping early
+			// shows the work upstream was cancelled.
+			if args[0] == "gen-data" && time.Since(start) > 20*time.Second {
+				t.Errorf("gen-data went on for %v after its reader left", time.Since(start))
+			}
+		})
+	}
+}
+
+// SIGINT and SIGTERM stop the run with statuses 130 and 143 and one line.
+func TestSignals(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+		msg  string
+	}{
+		{syscall.SIGINT, 130, "gdask: interrupted by interrupt\n"},
+		{syscall.SIGTERM, 143, "gdask: interrupted by terminated\n"},
+	} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			c := gdask(t, "count", "-")
+			in, err := c.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			c.Stderr = &stderr
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			// Feed it until it is surely reading, then signal it.
+			if _, err := io.WriteString(in, "a,b\n"+strings.Repeat("1,2\n", 1<<16)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			if err := c.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- c.Wait() }()
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				c.Process.Kill()
+				t.Fatal("gdask did not stop within 10s of the signal")
+			}
+			if code := exitCode(err); code != tc.code || stderr.String() != tc.msg {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tc.code, tc.msg)
+			}
+		})
+	}
+}
+
+// Root reads every file whatever its mode, so the unreadable-file error
+// is checked as user nobody, through setpriv.
+func TestNoReadPermissionAsNobody(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("not root: testdata/script/noperm.txtar covers this")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv not installed")
+	}
+	dir, err := os.MkdirTemp("", "gdask-perm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "gdask.test")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(dir, "secret.csv")
+	if err := os.WriteFile(secret, []byte("a,b\n1,2\n"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "head", secret)
+	c.Env = []string{"GDASK_TEST_MAIN=1", "HOME=" + dir, "PATH=/usr/bin:/bin"}
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err = c.Run()
+	want := "gdask: cannot open " + secret + ": permission denied\n"
+	if code := exitCode(err); code != 1 || stdout.Len() != 0 || stderr.String() != want {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 1, nothing, %q", code, stdout.String(), stderr.String(), want)
+	}
+}
+
+// head on a stdin that sends nothing stops at a signal too.
+func TestSignalWhileReadBlocks(t *testing.T) {
+	c := gdask(t, "head", "-")
+	in, err := c.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	c.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(3 * signalGrace):
+		c.Process.Kill()
+		t.Fatal("gdask did not stop after SIGINT")
+	}
+	if code := exitCode(err); code != 130 {
+		t.Fatalf("exit %d, stderr %q; want 130", code, stderr.String())
+	}
+}
