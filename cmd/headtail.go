@@ -11,8 +11,8 @@ import (
 
 type headOptions struct {
 	Paths []string
-	N    int
-	Tail bool
+	N     int
+	Tail  bool
 }
 
 func newHeadCmd(app *App) *cobra.Command {

@@ -57,7 +57,7 @@ func ParseNumber(b []byte) (Kind, int64, float64) {
 		case !neg && u <= math.MaxInt64:
 			return KindInt, int64(u), float64(u)
 		case neg && u <= 1<<63:
-			v := -int64(u - 1) - 1
+			v := -int64(u-1) - 1
 			return KindInt, v, float64(v)
 		}
 		return parseFloat(b)

@@ -56,12 +56,33 @@ func NewScanner(r io.Reader, d Dialect, file string, base, limit int64, startLin
 	if limit < 0 {
 		limit = 1<<63 - 1
 	}
-	size := DefaultBufferSize
-	if d.MaxRecordSize > 0 && d.MaxRecordSize+1 < size {
-		size = d.MaxRecordSize + 1
-	}
-	return &Scanner{r: r, d: d, file: file, buf: make([]byte, size), base: base, limit: limit,
+	return &Scanner{r: r, d: d, file: file, buf: make([]byte, bufferSize(d)), base: base, limit: limit,
 		line: startLine, nextQuote: -1, nextCR: -1}
+}
+
+// bufferSize is the initial read buffer for d: big enough for a record of
+// MaxRecordSize bytes and its CRLF when that is smaller than the default.
+func bufferSize(d Dialect) int {
+	size := DefaultBufferSize
+	if d.MaxRecordSize > 0 && d.MaxRecordSize+2 < size {
+		size = d.MaxRecordSize + 2
+	}
+	return size
+}
+
+// Reset makes s scan r as NewScanner(r, d, file, base, limit, startLine)
+// would, with s's dialect and file name, reusing s's buffers. The field
+// count check is turned off.
+func (s *Scanner) Reset(r io.Reader, base, limit, startLine int64) {
+	if limit < 0 {
+		limit = 1<<63 - 1
+	}
+	buf := s.buf
+	if s.r == nil { // buf is the caller's data of NewBytesScanner
+		buf = make([]byte, bufferSize(s.d))
+	}
+	*s = Scanner{r: r, d: s.d, file: s.file, buf: buf, base: base, limit: limit,
+		line: startLine, nextQuote: -1, nextCR: -1, fields: s.fields[:0], spans: s.spans[:0]}
 }
 
 // NewBytesScanner scans data in place (quoted fields are unescaped inside
@@ -157,8 +178,9 @@ func (s *Scanner) Next() bool {
 		case recErr:
 			return false
 		}
-		// recMore: the record runs past the buffer.
-		if s.end-s.pos > s.d.MaxRecordSize {
+		// recMore: the record runs past the buffer. Its last byte may be
+		// the CR of its CRLF.
+		if s.end-s.pos > s.d.MaxRecordSize+1 {
 			s.fail(ErrRecordTooLarge, 1)
 			return false
 		}
@@ -186,7 +208,7 @@ func (s *Scanner) fill() bool {
 	}
 	if s.end == len(s.buf) {
 		size := 2 * len(s.buf)
-		if max := s.d.MaxRecordSize + 1; size > max {
+		if max := s.d.MaxRecordSize + 2; size > max {
 			size = max
 		}
 		if size <= len(s.buf) {
@@ -306,7 +328,9 @@ func (s *Scanner) parseQuoted(start int) int {
 						return recMore
 					}
 					s.pos = start
+					s.line += breaks // the line where this field opens
 					s.fail(ErrUnterminatedQuote, len(spans)+1)
+					s.line -= breaks
 					return recErr
 				}
 				q += j
@@ -386,7 +410,14 @@ func (s *Scanner) finishCR(start, cr int, spans []span, breaks int64) int {
 // doubled quotes in place, and moves past the record.
 func (s *Scanner) finish(start, next int, spans []span, breaks int64) int {
 	s.spans = spans
-	if next-start > s.d.MaxRecordSize+2 {
+	end := next // end of the record without its line end
+	if end > start && s.buf[end-1] == '\n' {
+		end--
+	}
+	if end > start && s.buf[end-1] == '\r' {
+		end--
+	}
+	if end-start > s.d.MaxRecordSize {
 		s.pos = start
 		s.fail(ErrRecordTooLarge, 1)
 		return recErr

@@ -202,7 +202,7 @@ func scanBlock(r io.ReaderAt, start, end int64, buf []byte, st *blockStats) erro
 	prev := byte(0)
 	for off := start; off < end; {
 		n := int(min(int64(len(buf)), end-off))
-		if _, err := r.ReadAt(buf[:n], off); err != nil && err != io.EOF {
+		if err := readAt(r, buf[:n], off); err != nil {
 			return err
 		}
 		b := buf[:n]
@@ -234,7 +234,7 @@ func RecordStartAfter(r io.ReaderAt, from, size int64, inQuote bool) (at int64, 
 	start := inQuote
 	for off := from; off < size; {
 		n := int(min(int64(len(buf)), size-off))
-		if _, err := r.ReadAt(buf[:n], off); err != nil && err != io.EOF {
+		if err := readAt(r, buf[:n], off); err != nil {
 			return 0, false, err
 		}
 		inQuote = inQuote != (bytes.Count(buf[:n], []byte{'"'})%2 == 1)
@@ -253,7 +253,7 @@ func RecordStartAfter(r io.ReaderAt, from, size int64, inQuote bool) (at int64, 
 func nextRecordStart(r io.ReaderAt, from, size int64, inQuote bool, buf []byte) (int64, error) {
 	for off := from; off < size; {
 		n := int(min(int64(len(buf)), size-off))
-		if _, err := r.ReadAt(buf[:n], off); err != nil && err != io.EOF {
+		if err := readAt(r, buf[:n], off); err != nil {
 			return 0, err
 		}
 		for i, c := range buf[:n] {
@@ -271,7 +271,7 @@ func nextRecordStart(r io.ReaderAt, from, size int64, inQuote bool, buf []byte) 
 				var next [1]byte
 				if i+1 < n {
 					next[0] = buf[i+1]
-				} else if _, err := r.ReadAt(next[:], at); err != nil && err != io.EOF {
+				} else if err := readAt(r, next[:], at); err != nil {
 					return 0, err
 				}
 				if next[0] == '\n' {
@@ -283,6 +283,19 @@ func nextRecordStart(r io.ReaderAt, from, size int64, inQuote bool, buf []byte) 
 		off += int64(n)
 	}
 	return size, nil
+}
+
+// readAt fills p from r at off. A short read (the file shrank since its
+// size was taken) is an error, never a count of stale buffer bytes.
+func readAt(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // NewPartitionScanner returns a Scanner over p of r (whose total size is

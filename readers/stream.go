@@ -99,8 +99,9 @@ func (c *Chunker) Next(buf []byte) (Chunk, error) {
 		if cut > 0 {
 			return c.emit(buf, cut), nil
 		}
-		// No whole record yet: read more, within the record size bound.
-		if len(c.carry) > c.d.MaxRecordSize {
+		// No whole record yet: read more, within the record size bound
+		// (the last byte may be the CR of the record's CRLF).
+		if len(c.carry) > c.d.MaxRecordSize+1 {
 			return Chunk{}, &ParseError{File: c.path, Line: c.line, Column: 1, Offset: c.off, Err: ErrRecordTooLarge}
 		}
 		if err := c.read(len(c.carry) + c.size); err != nil {
@@ -175,7 +176,7 @@ func (c *Chunker) ReadHeader() (Header, error) {
 			}
 			return h, nil
 		}
-		if len(c.carry) > c.d.MaxRecordSize {
+		if len(c.carry) > c.d.MaxRecordSize+1 { // as in Next
 			return Header{}, &ParseError{File: c.path, Line: c.line, Column: 1, Offset: c.off, Err: ErrRecordTooLarge}
 		}
 		if err := c.read(max(len(c.carry), 64<<10)); err != nil {
