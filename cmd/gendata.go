@@ -90,6 +90,7 @@ func genDataRun(ctx context.Context, app *App, opts *genDataOptions) error {
 		return err
 	}
 	defer f.Abort() // no-op after Commit
+	f.NoSync = true // the data can be generated again: see AtomicFile.NoSync
 	p := &engine.Progress{}
 	stop := app.startProgress(ctx, p, "writing "+opts.Path)
 	err = generateTo(ctx, f, opts, cfg.Workers, p)
@@ -101,7 +102,10 @@ func genDataRun(ctx context.Context, app *App, opts *genDataOptions) error {
 }
 
 // generateTo writes the data to w, compressed as path's suffix asks.
-func generateTo(ctx context.Context, w io.Writer, opts *genDataOptions, workers int, p *engine.Progress) error {
+func generateTo(ctx context.Context, w *writers.AtomicFile, opts *genDataOptions, workers int, p *engine.Progress) error {
+	if wa, ok := w.WriterAt(); ok && !strings.HasSuffix(opts.Path, ".gz") && !strings.HasSuffix(opts.Path, ".zst") {
+		return engine.GenerateAt(ctx, wa, opts.Rows, opts.Categories, workers, p)
+	}
 	var enc io.WriteCloser
 	switch {
 	case strings.HasSuffix(opts.Path, ".gz"):

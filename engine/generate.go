@@ -15,27 +15,15 @@ const genBlockRows = 1 << 16
 // pandas' to_csv(index=False) formats them (7.0, not 7). Workers format
 // blocks of rows in parallel; blocks are written in order.
 func Generate(ctx context.Context, w io.Writer, rows, categories int64, workers int, progress *Progress) error {
-	if rows < 0 || categories < 1 {
-		return fmt.Errorf("BUG: Generate(rows=%d, categories=%d)", rows, categories)
-	}
-	if _, err := io.WriteString(w, "id,category,value\n"); err != nil {
+	g, err := newGenerator(rows, categories)
+	if err != nil {
 		return err
 	}
-	// Category labels are formatted once, unless there are too many to keep.
-	var cats [][]byte
-	if categories <= 1<<16 {
-		cats = make([][]byte, categories)
-		for i := range cats {
-			cats[i] = []byte(",cat_" + strconv.Itoa(i) + ",")
-		}
+	if _, err := io.WriteString(w, genHeader); err != nil {
+		return err
 	}
-	var values [1000][]byte
-	for i := range values {
-		values[i] = []byte(strconv.Itoa(i) + ".0\n")
-	}
-	nblocks := int((rows + genBlockRows - 1) / genBlockRows)
 	workers = max(workers, 1)
-	// One result channel per block slot; the writer takes slots in order.
+	// One result channel per worker; the writer takes blocks in order.
 	results := make([]chan []byte, workers)
 	free := make(chan []byte, 2*workers)
 	for i := range results {
@@ -48,36 +36,22 @@ func Generate(ctx context.Context, w io.Writer, rows, categories int64, workers 
 	defer cancel()
 	for wk := range workers {
 		go func() {
-			for b := wk; b < nblocks; b += workers {
+			for b := wk; b < g.blocks; b += workers {
 				var buf []byte
 				select {
 				case buf = <-free:
 				case <-ctx.Done():
 					return
 				}
-				buf = buf[:0]
-				lo := int64(b) * genBlockRows
-				hi := min(lo+genBlockRows, rows)
-				for i := lo; i < hi; i++ {
-					buf = strconv.AppendInt(buf, i, 10)
-					if cats != nil {
-						buf = append(buf, cats[i%categories]...)
-					} else {
-						buf = append(buf, ",cat_"...)
-						buf = strconv.AppendInt(buf, i%categories, 10)
-						buf = append(buf, ',')
-					}
-					buf = append(buf, values[i%1000]...)
-				}
 				select {
-				case results[wk] <- buf:
+				case results[wk] <- g.block(buf[:0], b):
 				case <-ctx.Done():
 					return
 				}
 			}
 		}()
 	}
-	for b := range nblocks {
+	for b := range g.blocks {
 		var buf []byte
 		select {
 		case buf = <-results[b%workers]:
@@ -91,4 +65,88 @@ func Generate(ctx context.Context, w io.Writer, rows, categories int64, workers 
 		free <- buf
 	}
 	return ctx.Err()
+}
+
+// GenerateAt writes the same bytes as Generate into a file with WriteAt, each
+// worker writing the blocks it formats. A block's offset is known once the
+// block before it is formatted, so the chain of offsets is passed along
+// from block to block while formatting and writing run on every core: on a
+// fresh page cache the kernel's cost of taking new pages is spread too.
+func GenerateAt(ctx context.Context, w io.WriterAt, rows, categories int64, workers int, progress *Progress) error {
+	g, err := newGenerator(rows, categories)
+	if err != nil {
+		return err
+	}
+	if _, err := w.WriteAt([]byte(genHeader), 0); err != nil {
+		return err
+	}
+	// starts[b] receives block b's offset from the worker of block b-1.
+	starts := make([]chan int64, g.blocks+1)
+	for i := range starts {
+		starts[i] = make(chan int64, 1)
+	}
+	starts[0] <- int64(len(genHeader))
+	return parallel(ctx, workers, workers, func(ctx context.Context, _, wk int) error {
+		var buf []byte
+		for b := wk; b < g.blocks; b += max(workers, 1) {
+			buf = g.block(buf[:0], b)
+			var at int64
+			select {
+			case at = <-starts[b]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			starts[b+1] <- at + int64(len(buf))
+			if _, err := w.WriteAt(buf, at); err != nil {
+				return err
+			}
+			progress.addDone(int64(len(buf)))
+		}
+		return nil
+	})
+}
+
+const genHeader = "id,category,value\n"
+
+type generator struct {
+	rows, categories int64
+	blocks           int
+	cats             [][]byte // ",cat_N," for each category, when few enough
+	values           [1000][]byte
+}
+
+func newGenerator(rows, categories int64) (*generator, error) {
+	if rows < 0 || categories < 1 {
+		return nil, fmt.Errorf("BUG: generate rows=%d, categories=%d", rows, categories)
+	}
+	g := &generator{rows: rows, categories: categories, blocks: int((rows + genBlockRows - 1) / genBlockRows)}
+	// Category labels are formatted once, unless there are too many to keep.
+	if categories <= 1<<16 {
+		g.cats = make([][]byte, categories)
+		for i := range g.cats {
+			g.cats[i] = []byte(",cat_" + strconv.Itoa(i) + ",")
+		}
+	}
+	for i := range g.values {
+		g.values[i] = []byte(strconv.Itoa(i) + ".0\n")
+	}
+	return g, nil
+}
+
+// block appends the rows of block b to buf.
+func (g *generator) block(buf []byte, b int) []byte {
+	lo := int64(b) * genBlockRows
+	hi := min(lo+genBlockRows, g.rows)
+	for i := lo; i < hi; i++ {
+		buf = strconv.AppendInt(buf, i, 10)
+		if g.cats != nil {
+			buf = append(buf, g.cats[i%g.categories]...)
+		} else {
+			buf = append(buf, ",cat_"...)
+			buf = strconv.AppendInt(buf, i%g.categories, 10)
+			buf = append(buf, ',')
+		}
+		buf = append(buf, g.values[i%1000]...)
+	}
+	return buf
 }

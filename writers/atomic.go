@@ -3,6 +3,7 @@ package writers
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -26,6 +27,13 @@ import (
 //
 // An AtomicFile is not safe for concurrent use.
 type AtomicFile struct {
+	// NoSync skips the fsync before the rename. The rename stays atomic
+	// (readers see the old file or the whole new one), but after a crash
+	// the new file may be empty: only for outputs that can be made again,
+	// such as gen-data's, where the fsync of a gigabyte costs more than
+	// the rest of the run.
+	NoSync bool
+
 	path   string // where the file appears on Commit
 	f      *os.File
 	tmp    string // temp file name; "" when writing directly
@@ -119,6 +127,16 @@ func (a *AtomicFile) Write(p []byte) (int, error) {
 // regular file and is written directly.
 func (a *AtomicFile) TempName() string { return a.tmp }
 
+// WriterAt gives positioned writes into the temp file, for writers that
+// fill it in parallel. It reports false when the target is written
+// directly (a device or FIFO), which cannot seek.
+func (a *AtomicFile) WriterAt() (io.WriterAt, bool) {
+	if a.tmp == "" {
+		return nil, false
+	}
+	return a.f, true
+}
+
 // Commit syncs and closes the temp file and renames it over the target path.
 // On failure the temp file is removed and the target is left as it was.
 func (a *AtomicFile) Commit() error {
@@ -132,7 +150,7 @@ func (a *AtomicFile) Commit() error {
 		}
 		return nil
 	}
-	if err := a.f.Sync(); err != nil {
+	if err := a.sync(); err != nil {
 		a.f.Close()
 		os.Remove(a.tmp)
 		return fmt.Errorf("cannot sync %s: %w", a.tmp, err)
@@ -171,6 +189,13 @@ func (a *AtomicFile) Abort() error {
 
 // syncDir makes a rename in dir durable. It is best effort: some systems
 // cannot open or sync a directory, and the rename has happened either way.
+func (a *AtomicFile) sync() error {
+	if a.NoSync {
+		return nil
+	}
+	return a.f.Sync()
+}
+
 func syncDir(dir string) {
 	d, err := os.Open(dir)
 	if err != nil {
