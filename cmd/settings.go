@@ -30,7 +30,6 @@ const (
 	flagProgress      = "progress"
 	flagFormat        = "format"
 	flagOutput        = "output"
-	flagExplain       = "explain"
 	flagDelimiter     = "delimiter"
 	flagNoHeader      = "no-header"
 	flagNull          = "null"
@@ -47,7 +46,6 @@ func addGlobalFlags(root *cobra.Command) {
 	f.String(flagProgress, "auto", "progress bar on stderr: auto (on a terminal), always or never")
 	f.StringP(flagFormat, "o", "", "output format: table, csv, tsv, json or ndjson (default table on a terminal, csv otherwise)")
 	f.String(flagOutput, "", "write the result to this file (atomically) instead of stdout")
-	f.Bool(flagExplain, false, "print what would run and run nothing")
 	f.String(flagDelimiter, ",", `field delimiter: one character, or "tab"`)
 	f.Bool(flagNoHeader, false, "the first line is data; columns are named column0, column1, ...")
 	f.StringSlice(flagNull, nil, "extra tokens read as null besides the empty field, e.g. NA,NULL")
