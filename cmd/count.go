@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gdask/gdask/engine"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -43,28 +42,21 @@ by a shell; json and ndjson give {"rows": N}.`,
 }
 
 func countRun(ctx context.Context, app *App, opts *countOptions) error {
-	cfg, err := app.settings.engineConfig(app)
+	j, err := app.startJob(ctx, opts.Paths)
 	if err != nil {
 		return err
 	}
-	format, err := app.settings.format(app)
-	if err != nil {
+	defer j.close()
+	var n int64
+	err = j.run(ctx, app, "counting", func() (err error) {
+		n, err = j.ds.Count(ctx)
 		return err
-	}
-	cfg.Progress = &engine.Progress{}
-	ds, err := app.open(ctx, cfg, opts.Paths)
-	if err != nil {
-		return err
-	}
-	defer ds.Close()
-	stop := app.startProgress(ctx, cfg.Progress, "counting")
-	n, err := ds.Count(ctx)
-	stop()
+	})
 	if err != nil {
 		return err
 	}
 	out := strconv.FormatInt(n, 10) + "\n"
-	if format == "json" || format == "ndjson" {
+	if f := j.res.format; f == "json" || f == "ndjson" {
 		out = fmt.Sprintf("{\"rows\":%d}\n", n)
 	}
 	return app.writeAll([]byte(out))

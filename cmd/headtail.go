@@ -66,24 +66,16 @@ last rows are certain even when quoted fields hold newlines; a stream
 }
 
 func headRun(ctx context.Context, app *App, opts *headOptions) error {
-	cfg, err := app.settings.engineConfig(app)
+	j, err := app.startJob(ctx, opts.Paths)
 	if err != nil {
 		return err
 	}
-	res, err := app.newResult()
-	if err != nil {
-		return err
-	}
-	ds, err := app.open(ctx, cfg, opts.Paths)
-	if err != nil {
-		return err
-	}
-	defer ds.Close()
+	defer j.close()
 	var rows [][][]byte
 	if opts.Tail {
-		rows, err = ds.Tail(ctx, opts.N)
+		rows, err = j.ds.Tail(ctx, opts.N)
 	} else {
-		err = ds.Head(ctx, opts.N, func(fields [][]byte) error {
+		err = j.ds.Head(ctx, opts.N, func(fields [][]byte) error {
 			rows = append(rows, copyFields(fields))
 			return nil
 		})
@@ -91,11 +83,12 @@ func headRun(ctx context.Context, app *App, opts *headOptions) error {
 	if err != nil {
 		return err
 	}
-	inf := readers.NewInferrer(len(ds.Names), &cfg.Dialect)
+	d := &j.cfg.Dialect
+	inf := readers.NewInferrer(len(j.ds.Names), d)
 	for _, r := range rows {
 		inf.Add(r)
 	}
-	return res.table(columns(ds.Names, inf.Types), nullify(rows, &cfg.Dialect, res.format))
+	return j.res.table(columns(j.ds.Names, inf.Types), nullify(rows, d, j.res.format))
 }
 
 // nullify marks null fields for typed formats (json, ndjson, table); csv

@@ -52,27 +52,20 @@ ndjson print one object with everything.`,
 }
 
 func infoRun(ctx context.Context, app *App, opts *infoOptions) error {
-	cfg, err := app.settings.engineConfig(app)
+	j, err := app.startJob(ctx, opts.Paths)
 	if err != nil {
 		return err
 	}
-	res, err := app.newResult()
+	defer j.close()
+	var info *engine.Info
+	err = j.run(ctx, app, "reading", func() (err error) {
+		info, err = j.ds.Info(ctx, opts.Exact)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	cfg.Progress = &engine.Progress{}
-	ds, err := app.open(ctx, cfg, opts.Paths)
-	if err != nil {
-		return err
-	}
-	defer ds.Close()
-	stop := app.startProgress(ctx, cfg.Progress, "reading")
-	info, err := ds.Info(ctx, opts.Exact)
-	stop()
-	if err != nil {
-		return err
-	}
-	switch res.format {
+	switch j.res.format {
 	case "table":
 		return app.writeAll([]byte(infoReport(info)))
 	case "json", "ndjson":
@@ -86,7 +79,7 @@ func infoRun(ctx context.Context, app *App, opts *infoOptions) error {
 	for i, n := range info.Names {
 		rows[i] = [][]byte{[]byte(n), []byte(info.Types[i].String())}
 	}
-	return res.table([]writers.Column{{Name: "column"}, {Name: "type"}}, rows)
+	return j.res.table([]writers.Column{{Name: "column"}, {Name: "type"}}, rows)
 }
 
 func rowsText(info *engine.Info) string {

@@ -92,6 +92,7 @@ func (app *App) startProgress(ctx context.Context, p *engine.Progress, what stri
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionShowElapsedTimeOnFinish(),
 		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true),
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -143,4 +144,38 @@ func (app *App) open(ctx context.Context, cfg *engine.Config, paths []string) (*
 		fmt.Fprintf(app.IO.Err, "gdask: warning: %s: header only, no rows\n", p)
 	}
 	return ds, nil
+}
+
+// job is what a command that reads inputs needs: the settings resolved,
+// the result's destination ready and the inputs open.
+type job struct {
+	cfg *engine.Config
+	res *result
+	ds  *engine.Dataset
+}
+
+func (app *App) startJob(ctx context.Context, paths []string) (*job, error) {
+	cfg, err := app.settings.engineConfig(app)
+	if err != nil {
+		return nil, err
+	}
+	res, err := app.newResult()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Progress = &engine.Progress{}
+	ds, err := app.open(ctx, cfg, paths)
+	if err != nil {
+		return nil, err
+	}
+	return &job{cfg: cfg, res: res, ds: ds}, nil
+}
+
+func (j *job) close() { j.ds.Close() }
+
+// run calls fn while the progress bar, if any, shows the job's progress.
+func (j *job) run(ctx context.Context, app *App, what string, fn func() error) error {
+	stop := app.startProgress(ctx, j.cfg.Progress, what)
+	defer stop()
+	return fn()
 }

@@ -224,6 +224,11 @@ func (s *settings) engineConfig(app *App) (*engine.Config, error) {
 		}
 		cfg.Blocksize = bs
 	}
+	switch p := s.str(flagProgress); p {
+	case "auto", "always", "never":
+	default:
+		return nil, usagef("invalid --progress %q: want auto, always or never", p)
+	}
 	cfg.TempDir = s.str(flagTempDir)
 	if cfg.TempDir == "" {
 		cfg.TempDir = os.TempDir()
