@@ -1,0 +1,38 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ExplainEnv is what the engine will run the plan with.
+type ExplainEnv struct {
+	Partitions int // partitions of the splittable inputs at the blocksize
+	Streams    int // inputs read as streams (stdin, .gz, .zst)
+	Workers    int
+	Memory     string // the memory budget, formatted
+}
+
+// Explain prints the plan tree, root first, and what it will run with.
+func Explain(n Node, env ExplainEnv) string {
+	var b strings.Builder
+	var walk func(n Node, prefix, childPrefix string)
+	walk = func(n Node, prefix, childPrefix string) {
+		fmt.Fprintf(&b, "%s%s\n", prefix, n.String())
+		ch := n.Children()
+		for i, c := range ch {
+			if i == len(ch)-1 {
+				walk(c, childPrefix+"└─ ", childPrefix+"   ")
+			} else {
+				walk(c, childPrefix+"├─ ", childPrefix+"│  ")
+			}
+		}
+	}
+	walk(n, "", "")
+	fmt.Fprintf(&b, "partitions: %d", env.Partitions)
+	if env.Streams > 0 {
+		fmt.Fprintf(&b, " (+%d streamed inputs, cut into chunks as read)", env.Streams)
+	}
+	fmt.Fprintf(&b, ", workers: %d, memory: %s\n", env.Workers, env.Memory)
+	return b.String()
+}
