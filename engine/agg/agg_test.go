@@ -1,0 +1,577 @@
+package agg
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gdask/gdask/plan"
+)
+
+func TestParseKind(t *testing.T) {
+	for k := range numKinds {
+		got, ok := ParseKind(k.String())
+		if !ok || got != k {
+			t.Errorf("ParseKind(%q) = %v, %v", k.String(), got, ok)
+		}
+	}
+	for _, s := range []string{"", "avg", "Mean", "median", "count "} {
+		if _, ok := ParseKind(s); ok {
+			t.Errorf("ParseKind(%q) ok", s)
+		}
+	}
+}
+
+func TestResultType(t *testing.T) {
+	tests := []struct {
+		k    Kind
+		in   plan.Type
+		want plan.Type
+		err  string
+	}{
+		{Count, plan.String, plan.Int, ""},
+		{Count, plan.Null, plan.Int, ""},
+		{NUnique, plan.Float, plan.Int, ""},
+		{Sum, plan.Int, plan.Int, ""},
+		{Sum, plan.Bool, plan.Int, ""},
+		{Sum, plan.Float, plan.Float, ""},
+		{Sum, plan.Null, plan.Float, ""},
+		{Mean, plan.Int, plan.Float, ""},
+		{Std, plan.Int, plan.Float, ""},
+		{Var, plan.Null, plan.Float, ""},
+		{Min, plan.Int, plan.Int, ""},
+		{Max, plan.String, plan.String, ""},
+		{First, plan.Float, plan.Float, ""},
+		{Last, plan.Null, plan.Null, ""},
+		{Sum, plan.String, plan.Null, "cannot take the sum of strings"},
+		{Mean, plan.String, plan.Null, "cannot take the mean of strings"},
+		{Std, plan.String, plan.Null, "cannot take the std of strings"},
+		{Var, plan.String, plan.Null, "cannot take the var of strings"},
+		{numKinds, plan.Int, plan.Null, "unknown aggregate Kind(10)"},
+	}
+	for _, tt := range tests {
+		got, err := ResultType(tt.k, tt.in)
+		if msg := fmt.Sprint(err); tt.err == "" && err != nil || tt.err != "" && msg != tt.err {
+			t.Errorf("ResultType(%v, %v) error %v, want %q", tt.k, tt.in, err, tt.err)
+		}
+		if err == nil && got != tt.want {
+			t.Errorf("ResultType(%v, %v) = %v, want %v", tt.k, tt.in, got, tt.want)
+		}
+	}
+	_, err := ColumnResultType(Mean, "x", plan.String)
+	if want := `cannot take the mean of column "x": it holds strings`; fmt.Sprint(err) != want {
+		t.Errorf("ColumnResultType error %v, want %s", err, want)
+	}
+	var te *TypeError
+	if !errors.As(err, &te) || te.Kind != Mean {
+		t.Errorf("error %T is not a *TypeError", err)
+	}
+}
+
+func TestNewPanicsOnBadType(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("New(Mean, String) did not panic")
+		}
+	}()
+	New(Mean, plan.String)
+}
+
+func identity(n int) []uint32 {
+	p := make([]uint32, n)
+	for i := range p {
+		p[i] = uint32(i)
+	}
+	return p
+}
+
+func randPerm(r *rand.Rand, n int) []uint32 {
+	p := identity(n)
+	r.Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
+	return p
+}
+
+func same(k Kind, got, want exp) bool {
+	if got.null != want.null || got.t != want.t {
+		return false
+	}
+	if got.null {
+		return true
+	}
+	switch got.t {
+	case plan.Int:
+		return got.i == want.i
+	case plan.Bool:
+		return got.b == want.b
+	case plan.String:
+		return got.s == want.s
+	}
+	return math.Float64bits(got.f) == math.Float64bits(want.f)
+}
+
+// skipRef reports results the reference cannot check: the variance of
+// values whose squares overflow float64 (the Agg says null, exact maths
+// says a finite or infinite number).
+func skipRef(p profile, k Kind) bool {
+	return (k == Var || k == Std) && p.name == "float-extreme"
+}
+
+func TestAgainstReference(t *testing.T) {
+	for _, p := range profiles {
+		for _, k := range kindsFor(p.in) {
+			if skipRef(p, k) {
+				continue
+			}
+			t.Run(p.name+"/"+k.String(), func(t *testing.T) {
+				for seed := range uint64(4) {
+					r := rand.New(rand.NewPCG(seed, 1))
+					const ngroups = 30
+					rows := genRows(r, p, 1+r.IntN(4000), ngroups-3) // 3 groups without rows
+					a := New(k, p.in)
+					a.Grow(ngroups)
+					feed(r, a, p.in, rows, identity(ngroups))
+					got, gotW := collect(a, p.in, ngroups, identity(ngroups))
+					want, wantW := reference(k, p.in, rows, ngroups)
+					if gotW != wantW {
+						t.Errorf("seed %d: Widened %v, want %v", seed, gotW, wantW)
+					}
+					for g := range want {
+						if !same(k, got[g], want[g]) {
+							t.Errorf("seed %d group %d: got %v, want %v", seed, g, got[g], want[g])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// mergeVia folds every group of b into a, through MergeGroup or through
+// the state encoding; perms map global groups to each Agg's local ones.
+func mergeVia(t *testing.T, a Agg, pa []uint32, b Agg, pb []uint32, viaState bool) {
+	t.Helper()
+	if !viaState {
+		for g := range pa {
+			a.MergeGroup(pa[g], b, pb[g])
+		}
+		return
+	}
+	// All groups' states back to back: the encoding is self-delimiting.
+	var buf []byte
+	for g := range pb {
+		buf = b.AppendState(buf, pb[g])
+	}
+	for g := range pa {
+		rest, err := a.MergeState(pa[g], buf)
+		if err != nil {
+			t.Fatalf("MergeState: %v", err)
+		}
+		buf = rest
+	}
+	if len(buf) != 0 {
+		t.Fatalf("%d bytes left after the last state", len(buf))
+	}
+}
+
+// TestMergeOrderIndependence: random partitions, each aggregated alone,
+// merged in random trees through MergeGroup and the state encoding, give
+// results bit for bit identical to one pass, in any row order.
+func TestMergeOrderIndependence(t *testing.T) {
+	for _, p := range profiles {
+		for _, k := range kindsFor(p.in) {
+			t.Run(p.name+"/"+k.String(), func(t *testing.T) {
+				for seed := range uint64(3) {
+					r := rand.New(rand.NewPCG(seed, 2))
+					const ngroups = 20
+					rows := genRows(r, p, 1+r.IntN(3000), ngroups-2)
+					one := New(k, p.in)
+					one.Grow(ngroups)
+					feed(r, one, p.in, rows, identity(ngroups))
+					want, wantW := collect(one, p.in, ngroups, identity(ngroups))
+
+					for trial := range 4 {
+						// One pass over the rows in another order.
+						r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+						got, gotW := splitMerge(t, r, k, p.in, rows, ngroups)
+						if gotW != wantW {
+							t.Errorf("seed %d trial %d: Widened %v, one pass %v", seed, trial, gotW, wantW)
+						}
+						for g := range want {
+							if got[g].t != want[g].t || got[g].String() != want[g].String() {
+								t.Errorf("seed %d trial %d group %d: merged %v, one pass %v", seed, trial, g, got[g], want[g])
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// splitMerge aggregates rows in random partitions, each with its own
+// group numbering, and merges them in a random tree, each merge through
+// MergeGroup or through the state encoding.
+func splitMerge(t *testing.T, r *rand.Rand, k Kind, in plan.Type, rows []row, ngroups int) ([]exp, bool) {
+	t.Helper()
+	nparts := 1 + r.IntN(8)
+	parts := make([][]row, nparts)
+	for _, x := range rows {
+		i := r.IntN(nparts)
+		parts[i] = append(parts[i], x)
+	}
+	aggs := make([]Agg, nparts)
+	perms := make([][]uint32, nparts)
+	for i := range parts {
+		aggs[i] = New(k, in)
+		aggs[i].Grow(ngroups)
+		perms[i] = randPerm(r, ngroups)
+		feed(r, aggs[i], in, parts[i], perms[i])
+	}
+	for len(aggs) > 1 {
+		i, j := r.IntN(len(aggs)), r.IntN(len(aggs)-1)
+		if j >= i {
+			j++
+		}
+		mergeVia(t, aggs[i], perms[i], aggs[j], perms[j], r.IntN(2) == 0)
+		aggs = append(aggs[:j], aggs[j+1:]...)
+		perms = append(perms[:j], perms[j+1:]...)
+	}
+	return collect(aggs[0], in, ngroups, perms[0])
+}
+
+// TestStateRoundTrip: decoding a state into an empty group is MergeGroup
+// into an empty group, and encodes back to the same bytes.
+func TestStateRoundTrip(t *testing.T) {
+	for _, p := range profiles {
+		for _, k := range kindsFor(p.in) {
+			t.Run(p.name+"/"+k.String(), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(9, 9))
+				const ngroups = 12
+				rows := genRows(r, p, 2000, ngroups-1)
+				a := New(k, p.in)
+				a.Grow(ngroups)
+				feed(r, a, p.in, rows, identity(ngroups))
+				viaState, viaMerge := New(k, p.in), New(k, p.in)
+				viaState.Grow(ngroups)
+				viaMerge.Grow(ngroups)
+				for g := range uint32(ngroups) {
+					st := a.AppendState(nil, g)
+					rest, err := viaState.MergeState(g, append(st, 0xAB))
+					if err != nil || !bytes.Equal(rest, []byte{0xAB}) {
+						t.Fatalf("group %d: MergeState = %x, %v", g, rest, err)
+					}
+					viaMerge.MergeGroup(g, a, g)
+					// Exact sums re-encode as other components of the same
+					// value; nunique lists values in no particular order.
+					if k == Count || k == Min || k == Max || k == First || k == Last {
+						if st2 := viaState.AppendState(nil, g); !bytes.Equal(st, st2) {
+							t.Errorf("group %d: state %x, re-encoded %x", g, st, st2)
+						}
+					}
+				}
+				want, ww := collect(a, p.in, ngroups, identity(ngroups))
+				for _, b := range []Agg{viaState, viaMerge} {
+					got, gw := collect(b, p.in, ngroups, identity(ngroups))
+					if gw != ww {
+						t.Errorf("Widened %v, want %v", gw, ww)
+					}
+					for g := range want {
+						if got[g].String() != want[g].String() || got[g].t != want[g].t {
+							t.Errorf("group %d: %v, want %v", g, got[g], want[g])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestCorruptState: truncated, mutated, foreign and garbage states are
+// errors wrapping ErrCorrupt, never panics, and leave the group unchanged.
+func TestCorruptState(t *testing.T) {
+	for _, p := range profiles {
+		for _, k := range kindsFor(p.in) {
+			t.Run(p.name+"/"+k.String(), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(5, 5))
+				rows := genRows(r, p, 300, 2)
+				a := New(k, p.in)
+				a.Grow(2)
+				feed(r, a, p.in, rows, identity(2))
+				st := a.AppendState(nil, 0)
+				b := New(k, p.in)
+				b.Grow(1)
+				b.MergeState(0, a.AppendState(nil, 1))
+				before := b.AppendState(nil, 0)
+				check := func(what string, src []byte, mustFail bool) {
+					t.Helper()
+					rest, err := b.MergeState(0, src)
+					if err == nil {
+						if mustFail {
+							t.Errorf("%s: no error, rest %x", what, rest)
+						}
+						b = New(k, p.in) // it merged: start again
+						b.Grow(1)
+						b.MergeState(0, a.AppendState(nil, 1))
+						return
+					}
+					if !errors.Is(err, ErrCorrupt) {
+						t.Errorf("%s: error %v does not wrap ErrCorrupt", what, err)
+					}
+					if !bytes.Equal(rest, src) {
+						t.Errorf("%s: rest is not the input", what)
+					}
+					if k != NUnique && !bytes.Equal(b.AppendState(nil, 0), before) {
+						t.Errorf("%s: a failed MergeState changed the group", what)
+					}
+				}
+				for n := range len(st) {
+					check(fmt.Sprintf("truncated to %d of %d", n, len(st)), st[:n], true)
+				}
+				check("version 2", append([]byte{2}, st[1:]...), true)
+				check("other kind", append([]byte{st[0], byte((k + 1) % numKinds)}, st[2:]...), true)
+				check("bad kind", append([]byte{st[0], 200}, st[2:]...), true)
+				for range 300 {
+					m := bytes.Clone(st)
+					for range 1 + r.IntN(3) {
+						i := r.IntN(len(m))
+						m[i] ^= byte(1 + r.IntN(255))
+					}
+					check("mutated", m, false)
+				}
+				for range 300 {
+					g := make([]byte, r.IntN(40))
+					for i := range g {
+						g[i] = byte(r.Uint32())
+					}
+					if r.IntN(2) == 0 {
+						g = append([]byte{stateVersion, byte(k)}, g...)
+					}
+					check("garbage", g, false)
+				}
+			})
+		}
+	}
+}
+
+// sumOf runs kind k over one group given as batches of one type each.
+func runBatches(t *testing.T, k Kind, in plan.Type, batches ...plan.Vector) (exp, bool) {
+	t.Helper()
+	a := New(k, in)
+	a.Grow(1)
+	for i := range batches {
+		v := &batches[i]
+		n := max(len(v.Ints), len(v.Floats), len(v.Strs), len(v.Bools), len(v.Nulls))
+		groups := make([]uint32, n)
+		pos := make([]uint64, n)
+		for j := range pos {
+			pos[j] = uint64(i*10000 + j)
+		}
+		a.Update(groups, v, pos)
+	}
+	res, w := collect(a, in, 1, identity(1))
+	return res[0], w
+}
+
+func ints(x ...int64) plan.Vector {
+	return plan.Vector{Type: plan.Int, Ints: x, Nulls: make([]bool, len(x))}
+}
+func floats(x ...float64) plan.Vector {
+	return plan.Vector{Type: plan.Float, Floats: x, Nulls: make([]bool, len(x))}
+}
+
+func TestIntOverflow(t *testing.T) {
+	const mx, mn = math.MaxInt64, math.MinInt64
+	tests := []struct {
+		name    string
+		k       Kind
+		batches []plan.Vector
+		want    string
+		widened bool
+	}{
+		{"partial overflow, total fits", Sum, []plan.Vector{ints(mx, 1), ints(-1)}, "9223372036854775807", false},
+		{"partial overflow, total fits, other order", Sum, []plan.Vector{ints(-1), ints(1, mx)}, "9223372036854775807", false},
+		{"underflow back", Sum, []plan.Vector{ints(mn, -1, 1)}, "-9223372036854775808", false},
+		{"total overflows", Sum, []plan.Vector{ints(mx, mx)}, "1.8446744073709552e+19(0x43f0000000000000)", true},
+		{"overflow keeps exactness", Sum, []plan.Vector{ints(mx, mx, mx, mn, mn, mn, 5)}, "2", false},
+		{"overflowed int carried into a float", Sum, []plan.Vector{ints(mx, mx), floats(0.5)}, "1.8446744073709552e+19(0x43f0000000000000)", true},
+		{"mean of huge ints is exact", Mean, []plan.Vector{ints(mx, mx, mx)}, "9.223372036854776e+18(0x43e0000000000000)", false},
+		{"mean rounds once", Mean, []plan.Vector{ints(1, 2, 2)}, "1.6666666666666667(0x3ffaaaaaaaaaaaab)", false},
+		{"mean beyond 2^53", Mean, []plan.Vector{ints(1<<60+1, 1<<60+2)}, "1.152921504606847e+18(0x43b0000000000000)", false},
+		{"var of huge ints", Var, []plan.Vector{ints(mx, mx-2)}, "2(0x4000000000000000)", false},
+		{"min of extremes", Min, []plan.Vector{ints(mx, mn)}, "-9223372036854775808", false},
+	}
+	for _, tt := range tests {
+		got, w := runBatches(t, tt.k, plan.Int, tt.batches...)
+		if got.String() != tt.want || w != tt.widened {
+			t.Errorf("%s: %v %v, got %v (widened %v)", tt.name, tt.k, tt.want, got, w)
+		}
+	}
+}
+
+// TestIntColumnFloatBatches: an Int column delivered as Float batches stays
+// an integer column while the values are integers.
+func TestIntColumnFloatBatches(t *testing.T) {
+	tests := []struct {
+		name    string
+		k       Kind
+		batches []plan.Vector
+		want    string
+		widened bool
+	}{
+		{"integral floats", Sum, []plan.Vector{floats(1, 2), ints(3)}, "6", false},
+		{"a fraction widens", Sum, []plan.Vector{floats(1, 2.5), ints(3)}, "6.5(0x401a000000000000)", true},
+		{"an infinity widens", Sum, []plan.Vector{floats(math.Inf(1)), ints(3)}, "+Inf(0x7ff0000000000000)", true},
+		{"both infinities: null", Sum, []plan.Vector{floats(math.Inf(1), math.Inf(-1)), ints(3)}, "null", true},
+		{"2^63 is not an int64", Sum, []plan.Vector{floats(0x1p63)}, "9.223372036854776e+18(0x43e0000000000000)", true},
+		{"min of integral floats", Min, []plan.Vector{floats(-2, 7), ints(3)}, "-2", false},
+		{"min is a fraction", Min, []plan.Vector{floats(-2.5, 7), ints(3)}, "-2.5(0xc004000000000000)", true},
+		{"max is an int, a fraction elsewhere", Max, []plan.Vector{floats(-2.5, 7), ints(3)}, "7", false},
+		{"first by position", First, []plan.Vector{floats(1.5), ints(3)}, "1.5(0x3ff8000000000000)", true},
+		{"last by position", Last, []plan.Vector{floats(1.5), ints(3)}, "3", false},
+		{"nunique by value", NUnique, []plan.Vector{floats(1, 2, 2.5, -0.0), ints(1, 2, 0)}, "4", false},
+		{"mean mixes", Mean, []plan.Vector{floats(0.5), ints(1, 3)}, "1.5(0x3ff8000000000000)", false},
+	}
+	for _, tt := range tests {
+		got, w := runBatches(t, tt.k, plan.Int, tt.batches...)
+		if got.String() != tt.want || w != tt.widened {
+			t.Errorf("%s: %v want %v (widened %v), got %v (widened %v)", tt.name, tt.k, tt.want, tt.widened, got, w)
+		}
+	}
+}
+
+func TestNullColumn(t *testing.T) {
+	want := map[Kind]string{Count: "3", Sum: "0(0x0)", Mean: "null", Min: "null", Max: "null",
+		Std: "null", Var: "null", First: "null", Last: "null", NUnique: "0"}
+	for k := range numKinds {
+		nulls := plan.Vector{Type: plan.Null, Nulls: []bool{true, true}}
+		typed := plan.Vector{Type: plan.Int, Ints: []int64{0}, Nulls: []bool{true}}
+		got, w := runBatches(t, k, plan.Null, nulls, typed)
+		if got.String() != want[k] || w {
+			t.Errorf("%v over nulls = %v (widened %v), want %v", k, got, w, want[k])
+		}
+	}
+}
+
+func TestStrings(t *testing.T) {
+	str := func(s ...string) plan.Vector {
+		v := plan.Vector{Type: plan.String, Nulls: make([]bool, len(s))}
+		for i, x := range s {
+			if x == "<null>" {
+				v.Nulls[i] = true
+				v.Strs = append(v.Strs, nil)
+				continue
+			}
+			v.Strs = append(v.Strs, []byte(x))
+		}
+		return v
+	}
+	want := map[Kind]string{Count: "6", Min: `""`, Max: `"b\xff"`, First: `"b"`, Last: `"a"`, NUnique: "5"}
+	for k, w := range want {
+		got, _ := runBatches(t, k, plan.String, str("b", "<null>", "b\xff"), str("", "ab", "a"))
+		if got.String() != w {
+			t.Errorf("%v = %v, want %v", k, got, w)
+		}
+	}
+}
+
+// TestStringArena: min and max of many growing strings reuse and compact
+// their arena, and keep the right values.
+func TestStringArena(t *testing.T) {
+	for _, k := range []Kind{Min, Max, First, Last} {
+		a := New(k, plan.String).(*pickStr)
+		const ngroups = 64
+		a.Grow(ngroups)
+		r := rand.New(rand.NewPCG(1, 2))
+		wantS := make([]string, ngroups)
+		has := make([]bool, ngroups)
+		pos := uint64(0)
+		for range 200 {
+			var v plan.Vector
+			v.Reset(plan.String, plan.BatchSize)
+			groups := make([]uint32, plan.BatchSize)
+			ps := make([]uint64, plan.BatchSize)
+			for i := range groups {
+				g := uint32(r.IntN(ngroups))
+				s := bytes.Repeat([]byte{byte('a' + r.IntN(26))}, r.IntN(500))
+				groups[i], v.Strs[i] = g, s
+				pos++
+				ps[i] = pos
+				w := wantS[g]
+				switch {
+				case !has[g], k == Min && string(s) < w, k == Max && string(s) > w, k == Last:
+					wantS[g], has[g] = string(s), true
+				}
+			}
+			a.Update(groups, &v, ps)
+		}
+		if a.garbage > len(a.arena)/2 && len(a.arena) >= 64<<10 {
+			t.Errorf("%v: arena %d bytes with %d garbage: not compacted", k, len(a.arena), a.garbage)
+		}
+		for g := range uint32(ngroups) {
+			if got := string(a.str(g)); got != wantS[g] {
+				t.Errorf("%v group %d: %.20q..., want %.20q...", k, g, got, wantS[g])
+			}
+		}
+	}
+}
+
+func TestMemBytesAndReset(t *testing.T) {
+	for _, p := range profiles {
+		for _, k := range kindsFor(p.in) {
+			r := rand.New(rand.NewPCG(3, 3))
+			a := New(k, p.in)
+			if a.Len() != 0 || a.Kind() != k {
+				t.Fatalf("%v: new Agg Len %d Kind %v", k, a.Len(), a.Kind())
+			}
+			a.Grow(1000)
+			if a.Len() != 1000 || a.MemBytes() < 1000 {
+				t.Errorf("%s/%v: Len %d MemBytes %d after Grow(1000)", p.name, k, a.Len(), a.MemBytes())
+			}
+			before := a.MemBytes()
+			rows := genRows(r, p, 5000, 1000)
+			feed(r, a, p.in, rows, identity(1000))
+			if k == NUnique && p.name == "float-uniform" && a.MemBytes() < before+5000*8 {
+				t.Errorf("nunique of 5000 distinct values: MemBytes %d, was %d", a.MemBytes(), before)
+			}
+			if (k == Min || k == First) && p.in == plan.String && p.name == "string-long" && a.MemBytes() < before+1000*50 {
+				t.Errorf("%v of long strings: MemBytes %d, was %d", k, a.MemBytes(), before)
+			}
+			a.Reset()
+			if a.Len() != 0 {
+				t.Errorf("%v: Len %d after Reset", k, a.Len())
+			}
+			// Reused storage starts empty.
+			a.Grow(50)
+			rows = genRows(r, p, 700, 50)
+			feed(r, a, p.in, rows, identity(50))
+			if skipRef(p, k) {
+				continue
+			}
+			got, _ := collect(a, p.in, 50, identity(50))
+			want, _ := reference(k, p.in, rows, 50)
+			for g := range want {
+				if !same(k, got[g], want[g]) {
+					t.Errorf("%s/%v after Reset, group %d: %v, want %v", p.name, k, g, got[g], want[g])
+				}
+			}
+		}
+	}
+}
+
+func TestUpdatePanicsOnStrings(t *testing.T) {
+	for _, k := range []Kind{Sum, Mean, Var, Min, First} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%v over Int took a String vector", k)
+				}
+			}()
+			a := New(k, plan.Int)
+			a.Grow(1)
+			a.Update([]uint32{0}, &plan.Vector{Type: plan.String, Strs: [][]byte{[]byte("x")}, Nulls: []bool{false}}, []uint64{0})
+		}()
+	}
+}

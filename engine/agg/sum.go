@@ -1,0 +1,304 @@
+package agg
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+
+	"github.com/gdask/gdask/plan"
+)
+
+// sumBigInt flags a state whose integer part is 128-bit (state only).
+const sumBigInt = 1 << 3
+
+// sumCell is one group's sum (and count, for the mean): the exact sum of
+// its integer values plus the exact sum of the others (flags in f.aux).
+type sumCell struct {
+	i i128
+	f acc
+	n int64
+}
+
+// sumAgg is Sum and Mean. Both are exact until the final rounding, which
+// is done once, correctly, so results never depend on order.
+//
+// Over an Int or Bool column, integer values (also integral values that
+// arrive in Float batches) sum in 128 bits and the rest in f, flagged
+// flagNonInt; a group's sum is Int unless it is flagged or leaves int64
+// (Widened). Over a Float or Null column (Float result) Float batches go to
+// f and Int batches to i; the result is the correctly rounded total.
+type sumAgg struct {
+	kind    Kind
+	in      plan.Type
+	cells   []sumCell
+	store   expStore
+	scratch []float64
+}
+
+func (a *sumAgg) Kind() Kind { return a.kind }
+func (a *sumAgg) Len() int   { return len(a.cells) }
+func (a *sumAgg) Grow(n int) { a.cells = growZero(a.cells, n) }
+
+func (a *sumAgg) Reset() {
+	a.cells = a.cells[:0]
+	a.store.reset()
+}
+
+func (a *sumAgg) MemBytes() int64 {
+	return int64(cap(a.cells))*int64(unsafe.Sizeof(sumCell{})) + a.store.memBytes() + 8*int64(cap(a.scratch))
+}
+
+// intCol reports whether the column is an integer one, whose results stay
+// exact integers unless a group proves otherwise.
+func (a *sumAgg) intCol() bool { return a.in == plan.Int || a.in == plan.Bool }
+
+func infFlag(x float64) uint8 {
+	if x > 0 {
+		return flagPosInf
+	}
+	return flagNegInf
+}
+
+func (a *sumAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
+	cells := a.cells
+	nulls := v.Nulls
+	switch v.Type {
+	case plan.Null:
+	case plan.Int:
+		vals := v.Ints[:len(groups)]
+		if len(nulls) == 0 {
+			for i, g := range groups {
+				c := &cells[g]
+				c.n++
+				c.i = c.i.addInt(vals[i])
+			}
+			return
+		}
+		nulls = nulls[:len(groups)]
+		for i, g := range groups {
+			if nulls[i] {
+				continue
+			}
+			c := &cells[g]
+			c.n++
+			c.i = c.i.addInt(vals[i])
+		}
+	case plan.Float:
+		vals := v.Floats[:len(groups)]
+		if a.intCol() {
+			a.updateFloatIntCol(groups, vals, nulls)
+			return
+		}
+		for i, g := range groups {
+			if len(nulls) > 0 && nulls[i] {
+				continue
+			}
+			c := &cells[g]
+			c.n++
+			x := vals[i]
+			if c.f.ext == 0 { // c.f.addFast(x), inlined by hand
+				s, e := twoSum(c.f.hi, x)
+				l, le := twoSum(c.f.lo, e)
+				if le == 0 {
+					c.f.hi, c.f.lo = s, l
+					continue
+				}
+			}
+			a.store.add(&c.f, x) // escalated, inexact, or ±Inf
+		}
+	case plan.Bool:
+		vals := v.Bools[:len(groups)]
+		for i, g := range groups {
+			if len(nulls) > 0 && nulls[i] {
+				continue
+			}
+			c := &cells[g]
+			c.n++
+			if vals[i] {
+				c.i = c.i.addInt(1)
+			}
+		}
+	default:
+		panic(badVector(a.kind, v.Type))
+	}
+}
+
+// updateFloatIntCol folds a Float batch of an integer column: integral
+// values stay exact integers, the rest flag the group.
+func (a *sumAgg) updateFloatIntCol(groups []uint32, vals []float64, nulls []bool) {
+	cells := a.cells
+	for i, g := range groups {
+		if len(nulls) > 0 && nulls[i] {
+			continue
+		}
+		x := vals[i]
+		c := &cells[g]
+		c.n++
+		if isInteger(x) {
+			c.i = c.i.addInt(int64(x))
+			continue
+		}
+		c.f.aux |= flagNonInt
+		a.store.add(&c.f, x)
+	}
+}
+
+func (a *sumAgg) MergeGroup(dst uint32, other Agg, src uint32) {
+	o, ok := other.(*sumAgg)
+	if !ok || o.kind != a.kind {
+		panic(mismatch(a, other))
+	}
+	c, oc := &a.cells[dst], &o.cells[src]
+	c.i = c.i.add(oc.i)
+	c.n += oc.n
+	a.store.merge(&c.f, &o.store, &oc.f)
+}
+
+func (a *sumAgg) AppendState(dst []byte, g uint32) []byte {
+	c := &a.cells[g]
+	flags := c.f.aux
+	big := !c.i.isInt64()
+	if big {
+		flags |= sumBigInt
+	}
+	dst = append(appendHeader(dst, a.kind), flags)
+	dst = binary.AppendUvarint(dst, uint64(c.n))
+	if big {
+		dst = binary.LittleEndian.AppendUint64(dst, c.i.lo)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(c.i.hi))
+	} else {
+		dst = binary.AppendVarint(dst, int64(c.i.lo))
+	}
+	return a.store.appendAcc(dst, &c.f)
+}
+
+func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
+	d := newDecoder(a.kind, src)
+	flags := d.byte()
+	n := d.count()
+	var i i128
+	if flags&sumBigInt != 0 {
+		i.lo = d.uint64()
+		i.hi = int64(d.uint64())
+	} else {
+		x := d.varint()
+		i = i128{uint64(x), x >> 63}
+	}
+	parts := d.accParts()
+	if d.err == nil && flags >= sumBigInt<<1 {
+		d.fail("bad flags")
+	}
+	if d.err != nil {
+		return src, d.err
+	}
+	c := &a.cells[g]
+	c.n += n
+	c.i = c.i.add(i)
+	c.f.aux |= flags &^ sumBigInt
+	a.store.addParts(&c.f, parts)
+	return d.b, nil
+}
+
+// Widened reports whether some group's sum needs Float although the column
+// is an integer one (see Widener). Mean never widens: it is Float.
+func (a *sumAgg) Widened() bool {
+	if a.kind != Sum || !a.intCol() {
+		return false
+	}
+	for i := range a.cells {
+		c := &a.cells[i]
+		if c.f.aux&flagNonInt != 0 || !c.i.isInt64() {
+			return true
+		}
+	}
+	return false
+}
+
+// exact reports whether the group's result is its integer part alone.
+func (a *sumAgg) exact(c *sumCell) bool {
+	return a.intCol() && c.f.aux&flagNonInt == 0
+}
+
+// special returns the result decided by infinities: ±Inf, or NaN for both.
+func special(aux uint8) (float64, bool) {
+	switch aux & (flagPosInf | flagNegInf) {
+	case flagPosInf:
+		return math.Inf(1), true
+	case flagNegInf:
+		return math.Inf(-1), true
+	case flagPosInf | flagNegInf:
+		return math.NaN(), true
+	}
+	return 0, false
+}
+
+// total returns the exact total as an expansion in a.scratch, or the
+// infinite result.
+func (a *sumAgg) total(c *sumCell) ([]float64, float64, bool) {
+	if f, ok := special(c.f.aux); ok {
+		return nil, f, true
+	}
+	p, over := exactParts(&a.store, &c.f, c.i, a.scratch)
+	a.scratch = p[:0]
+	if over != 0 {
+		return nil, over, true
+	}
+	return p, 0, false
+}
+
+func (a *sumAgg) Result(g uint32, out *plan.Vector, row int) {
+	c := &a.cells[g]
+	var f float64
+	switch {
+	case a.kind == Sum && out.Type == plan.Int:
+		if !a.exact(c) || !c.i.isInt64() {
+			panic("BUG: agg: an Int sum result that needs Float: the caller must ask Widened")
+		}
+		out.Ints[row] = int64(c.i.lo)
+		return
+	case a.kind == Sum && a.exact(c):
+		f = c.i.float64()
+	case a.kind == Sum:
+		if t := c.f; t.ext == 0 && t.aux&(flagPosInf|flagNegInf) == 0 && c.i.isInt64() {
+			// Fast path: the integer part is exact as a float64 and the
+			// total fits a double-double, whose hi is then correctly rounded.
+			if s := int64(c.i.lo); s >= -1<<53 && s <= 1<<53 && t.addFast(float64(s)) {
+				f = t.hi + t.lo
+				break
+			}
+		}
+		p, sp, isSpecial := a.total(c)
+		if isSpecial {
+			f = sp
+		} else {
+			f = roundParts(p)
+		}
+	case c.n == 0:
+		out.Nulls[row] = true
+		return
+	default:
+		f = a.mean(c)
+	}
+	if math.IsNaN(f) {
+		out.Nulls[row] = true
+		return
+	}
+	if out.Type != plan.Float {
+		panic("BUG: agg: " + a.kind.String() + " result into a " + out.Type.String() + " vector")
+	}
+	out.Floats[row] = f
+}
+
+// mean returns the group's mean, correctly rounded from the exact value.
+func (a *sumAgg) mean(c *sumCell) float64 {
+	if a.exact(c) && c.i.isInt64() {
+		if s := int64(c.i.lo); s >= -1<<53 && s <= 1<<53 && c.n <= 1<<53 {
+			return float64(s) / float64(c.n) // both exact: one rounding
+		}
+	}
+	p, sp, isSpecial := a.total(c)
+	if isSpecial {
+		return sp
+	}
+	return quoRound(p, c.n)
+}
