@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/gdask/gdask/engine/spill"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -18,6 +19,7 @@ type Config struct {
 	Dialect     readers.Dialect
 	Stdin       io.Reader
 	Progress    *Progress // nil: nobody watches
+	SpillFS     spill.FS  // nil: the operating system's (tests inject faults)
 }
 
 // DefaultConfig is a Config for tests and library use.
@@ -52,6 +54,12 @@ type Progress struct {
 func (p *Progress) addTotal(n int64) {
 	if p != nil {
 		p.Total.Add(n)
+	}
+}
+
+func (p *Progress) setSpilled(n int64) {
+	if p != nil {
+		p.Spilled.Store(n)
 	}
 }
 

@@ -66,6 +66,30 @@ func (ds *Dataset) headStream(ctx context.Context, s *source, left int, emit fun
 	return left, nil
 }
 
+// Types infers column types from the records in the first sampleBytes of
+// the first input, without consuming anything: the dataset can be read in
+// full afterwards (a stream's sample is peeked, a file's is read again).
+func (ds *Dataset) Types(sampleBytes int64) ([]readers.Type, error) {
+	inf := readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
+	s := ds.inputs[0]
+	var sc *readers.Scanner
+	if s.chunker != nil {
+		data, err := s.chunker.Peek(int(sampleBytes))
+		if err != nil {
+			return nil, err
+		}
+		sc = readers.NewBytesScanner(append([]byte(nil), data...), ds.cfg.Dialect, displayName(s.in.Path), s.header.DataStart, s.header.DataLine)
+	} else {
+		p := readers.Partition{Path: s.in.Path, Start: s.header.DataStart, End: min(s.in.Size, s.header.DataStart+sampleBytes)}
+		sc = readers.NewPartitionScanner(s.in.File, s.in.Size, p, ds.cfg.Dialect, s.header.DataLine)
+	}
+	sc.SetFieldCount(len(ds.Names))
+	for sc.Next() {
+		inf.Add(sc.Fields())
+	}
+	return inf.Types, sc.Err()
+}
+
 // Sample infers column types from the records in the first sampleBytes of
 // the first input and returns the bytes those records take. It must come
 // before any other read of the dataset; for a stream it consumes the chunks

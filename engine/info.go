@@ -10,6 +10,21 @@ import (
 // SampleBytes is how much of the first input info reads to infer types.
 const SampleBytes = 1 << 20
 
+// Partitions returns the partitions the splittable inputs will have at the
+// configured blocksize, and how many inputs are streams.
+func (ds *Dataset) Partitions() (parts, streams int) {
+	for _, s := range ds.inputs {
+		if s.chunker != nil {
+			streams++
+			continue
+		}
+		data := s.in.Size - s.header.DataStart
+		bs := ds.cfg.blocksize(data)
+		parts += int((data + bs - 1) / bs)
+	}
+	return parts, streams
+}
+
 // FileInfo describes one input.
 type FileInfo struct {
 	Path        string

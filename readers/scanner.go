@@ -101,6 +101,9 @@ func (s *Scanner) SetFieldCount(n int) { s.nfields = n }
 // are valid until the next call to Next.
 func (s *Scanner) Fields() [][]byte { return s.fields }
 
+// File returns the input's name, as errors give it.
+func (s *Scanner) File() string { return s.file }
+
 // Line returns the 1-based line on which the current record starts.
 func (s *Scanner) Line() int64 { return s.recLine }
 

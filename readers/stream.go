@@ -230,3 +230,24 @@ func tooLong(data []byte, max int) bool {
 	}
 	return false
 }
+
+// Peek returns at least n bytes of whole records from the front of the
+// stream (fewer at its end) without consuming them: Next still returns
+// them. The slice is valid until the next call to Next.
+func (c *Chunker) Peek(n int) ([]byte, error) {
+	for {
+		cut := len(c.carry)
+		if !c.eof {
+			cut = lastRecordEnd(c.carry)
+		}
+		if c.eof || (cut >= n && cut > 0) {
+			return c.carry[:cut], nil
+		}
+		if len(c.carry) > c.d.MaxRecordSize+n {
+			return nil, &ParseError{File: c.path, Line: c.line, Column: 1, Offset: c.off, Err: ErrRecordTooLarge}
+		}
+		if err := c.read(max(n, 64<<10)); err != nil {
+			return nil, err
+		}
+	}
+}

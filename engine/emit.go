@@ -1,0 +1,304 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"strconv"
+
+	"github.com/gdask/gdask/engine/agg"
+	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/readers"
+)
+
+// aggTable is a hash table of groups with the aggregates' states.
+type aggTable struct {
+	table *groupTable
+	aggs  []agg.Agg
+}
+
+func (t *aggTable) find(key []byte, h uint64) uint32 {
+	g, added := t.table.find(key, h)
+	if added {
+		for _, a := range t.aggs {
+			a.Grow(t.table.len())
+		}
+	}
+	return g
+}
+
+func (t *aggTable) memBytes() int64 {
+	n := t.table.memBytes()
+	for _, a := range t.aggs {
+		n += a.MemBytes()
+	}
+	return n
+}
+
+func (t *aggTable) reset() {
+	t.table.reset()
+	for _, a := range t.aggs {
+		a.Reset()
+	}
+}
+
+// emitter turns merged groups into output rows encoded for ordering: a
+// byte string whose bytewise order is the output order (the --sort keys,
+// then the group keys), followed by the typed cells. The in-memory and the
+// spilled paths both sort these rows, so they order rows identically.
+type emitter struct {
+	q        *query
+	nkeys    int
+	keyTypes []plan.Type // final types of the key columns
+	sortKeys []plan.SortKey
+	having   *plan.Program
+	widened  []bool // per aggregate: some group needed Float
+	cols     []*plan.Vector
+	batch    plan.Batch
+	sel      []int32
+	fields   [][]byte
+	order    []byte
+	row      []byte
+}
+
+func newEmitter(q *query, keyTypes []plan.Type) *emitter {
+	e := &emitter{q: q, nkeys: len(q.agg.Keys), keyTypes: keyTypes, widened: make([]bool, len(q.agg.Aggs))}
+	e.sortKeys = append(e.sortKeys, q.sort...)
+	for k := range e.nkeys {
+		e.sortKeys = append(e.sortKeys, plan.SortKey{Col: k}) // ties: the group keys
+	}
+	if q.having != nil {
+		e.having = q.having.Compile()
+	}
+	e.cols = make([]*plan.Vector, e.nkeys+len(q.agg.Aggs))
+	for i := range e.cols {
+		e.cols[i] = &plan.Vector{}
+	}
+	e.batch.Cols = e.cols
+	return e
+}
+
+// emit encodes every group of t that passes --having and hands the rows to
+// add, which must copy what it keeps.
+func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
+	n := t.table.len()
+	for i, a := range t.aggs {
+		if wd, ok := a.(agg.Widener); ok && wd.Widened() {
+			e.widened[i] = true
+		}
+	}
+	for lo := 0; lo < n; lo += plan.BatchSize {
+		hi := min(lo+plan.BatchSize, n)
+		m := hi - lo
+		for k := range e.nkeys {
+			e.cols[k].Reset(e.keyTypes[k], m)
+		}
+		for i, f := range e.q.agg.Aggs {
+			typ := f.Type
+			if wd, ok := t.aggs[i].(agg.Widener); ok && wd.Widened() {
+				typ = plan.Float
+			}
+			e.cols[e.nkeys+i].Reset(typ, m)
+		}
+		for r := range m {
+			g := uint32(lo + r)
+			e.fields = splitKey(e.fields[:0], t.table.key(g), e.nkeys)
+			for k, f := range e.fields {
+				setKey(e.cols[k], r, f)
+			}
+			for i, a := range t.aggs {
+				a.Result(g, e.cols[e.nkeys+i], r)
+			}
+		}
+		e.batch.N = m
+		e.sel = e.sel[:0]
+		if e.having != nil {
+			e.sel = e.having.Filter(&e.batch, e.sel)
+		} else {
+			for r := range m {
+				e.sel = append(e.sel, int32(r))
+			}
+		}
+		for _, r := range e.sel {
+			if err := add(e.encode(int(r))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// setKey stores a key's text (always kept: keys print as the file has
+// them) and its typed value.
+func setKey(v *plan.Vector, r int, f []byte) {
+	if f == nil {
+		v.Nulls[r] = true
+		return
+	}
+	switch v.Type {
+	case plan.Int:
+		_, i, _ := readers.ParseNumber(f)
+		v.Ints[r] = i
+	case plan.Float:
+		_, _, fl := readers.ParseNumber(f)
+		v.Floats[r] = fl
+	}
+	if v.Strs == nil || cap(v.Strs) < len(v.Nulls) {
+		v.Strs = make([][]byte, len(v.Nulls), plan.BatchSize)
+	}
+	v.Strs = v.Strs[:len(v.Nulls)]
+	v.Strs[r] = f
+}
+
+// Cell tags of the encoded row.
+const (
+	cellNull  = 0
+	cellInt   = 1
+	cellFloat = 2
+	cellText  = 3
+)
+
+// encode builds row r: uvarint(len(order)) order cells. The row is valid
+// until the next call.
+func (e *emitter) encode(r int) []byte {
+	order := e.order[:0]
+	for _, k := range e.sortKeys {
+		order = appendOrdered(order, e.cols[k.Col], r, k.Desc)
+	}
+	e.order = order
+	row := binary.AppendUvarint(e.row[:0], uint64(len(order)))
+	row = append(row, order...)
+	for c, v := range e.cols {
+		switch {
+		case v.Nulls[r]:
+			row = append(row, cellNull)
+		case c < e.nkeys || v.Type == plan.String:
+			row = append(row, cellText)
+			row = binary.AppendUvarint(row, uint64(len(v.Strs[r])))
+			row = append(row, v.Strs[r]...)
+		case v.Type == plan.Int:
+			row = append(row, cellInt)
+			row = binary.BigEndian.AppendUint64(row, uint64(v.Ints[r]))
+		default:
+			row = append(row, cellFloat)
+			row = binary.BigEndian.AppendUint64(row, math.Float64bits(v.Floats[r]))
+		}
+	}
+	e.row = row
+	return row
+}
+
+// appendOrdered appends row r of v so that bytewise order is typed order:
+// numbers by value (then exact integer, so huge integers that round to the
+// same float still order), strings bytewise, nulls last in both directions.
+func appendOrdered(dst []byte, v *plan.Vector, r int, desc bool) []byte {
+	if v.Nulls[r] {
+		return append(dst, 2)
+	}
+	dst = append(dst, 1)
+	start := len(dst)
+	switch v.Type {
+	case plan.Int:
+		i := v.Ints[r]
+		dst = binary.BigEndian.AppendUint64(dst, orderFloat(float64(i)))
+		dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
+	case plan.Float:
+		f := v.Floats[r]
+		var i int64
+		if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+			i = int64(f)
+		}
+		dst = binary.BigEndian.AppendUint64(dst, orderFloat(f))
+		dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
+	default:
+		for _, b := range v.Strs[r] {
+			if b == 0 {
+				dst = append(dst, 0, 0xff)
+			} else {
+				dst = append(dst, b)
+			}
+		}
+		dst = append(dst, 0, 0)
+	}
+	if desc {
+		for i := start; i < len(dst); i++ {
+			dst[i] = ^dst[i]
+		}
+	}
+	return dst
+}
+
+func orderFloat(f float64) uint64 {
+	if f == 0 {
+		f = 0 // -0 sorts as 0
+	}
+	b := math.Float64bits(f)
+	if b>>63 == 0 {
+		return b | 1<<63
+	}
+	return ^b
+}
+
+// compareRows orders encoded rows by their order section.
+func compareRows(a, b []byte) int {
+	return bytes.Compare(orderOf(a), orderOf(b))
+}
+
+func orderOf(row []byte) []byte {
+	n, k := binary.Uvarint(row)
+	return row[k : k+int(n)]
+}
+
+// rowDecoder formats encoded rows by the final column types: an Int cell
+// of a column that became Float prints as a float. Not safe for
+// concurrent use.
+type rowDecoder struct {
+	schema plan.Schema
+	ends   []int
+	fields [][]byte
+	buf    []byte
+}
+
+// decode returns row's cells as text (nil for null), valid until the next
+// call.
+func (d *rowDecoder) decode(row []byte) [][]byte {
+	n, k := binary.Uvarint(row)
+	cells := row[k+int(n):]
+	d.buf, d.ends, d.fields = d.buf[:0], d.ends[:0], d.fields[:0]
+	for c := range d.schema {
+		tag := cells[0]
+		cells = cells[1:]
+		switch tag {
+		case cellInt:
+			i := int64(binary.BigEndian.Uint64(cells))
+			cells = cells[8:]
+			if d.schema[c].Type == plan.Float {
+				d.buf = AppendFloat(d.buf, float64(i))
+			} else {
+				d.buf = strconv.AppendInt(d.buf, i, 10)
+			}
+		case cellFloat:
+			d.buf = AppendFloat(d.buf, math.Float64frombits(binary.BigEndian.Uint64(cells)))
+			cells = cells[8:]
+		case cellText:
+			l, k := binary.Uvarint(cells)
+			d.buf = append(d.buf, cells[k:k+int(l)]...)
+			cells = cells[k+int(l):]
+		}
+		end := len(d.buf)
+		if tag == cellNull {
+			end = -1
+		}
+		d.ends = append(d.ends, end)
+	}
+	start := 0
+	for _, end := range d.ends {
+		if end < 0 {
+			d.fields = append(d.fields, nil)
+			continue
+		}
+		d.fields = append(d.fields, d.buf[start:end:end])
+		start = end
+	}
+	return d.fields
+}

@@ -1,0 +1,609 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+
+	"github.com/gdask/gdask/engine/agg"
+	"github.com/gdask/gdask/engine/spill"
+	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/readers"
+)
+
+// GroupByOptions are the run-time choices of a groupby that are not part
+// of the plan.
+type GroupByOptions struct {
+	SkipBadRows bool // skip rows whose aggregated value is not a number, and count them
+}
+
+// GroupByStats reports what a run did besides its answer.
+type GroupByStats struct {
+	SkippedRows  int64
+	SpilledRuns  int   // tables written to disk while scanning
+	SpilledBytes int64 // compressed bytes written to spill files
+	Repartitions int   // radix partitions cut again because they were too big
+}
+
+// query is an optimised plan taken apart into the pieces the engine runs:
+// Scan -> Aggregate -> having Filter -> Sort -> Limit. It is built by one
+// type switch over the plan nodes.
+type query struct {
+	scan   *plan.Scan
+	agg    *plan.Aggregate
+	having *plan.Expr
+	sort   []plan.SortKey
+	topN   int64
+	limit  int64 // -1: none
+}
+
+func decompose(root plan.Node) (*query, error) {
+	q := &query{limit: -1}
+	for n := root; n != nil; {
+		switch x := n.(type) {
+		case *plan.Limit:
+			q.limit = x.N
+			n = x.Child
+		case *plan.Sort:
+			q.sort, q.topN = x.Keys, x.TopN
+			n = x.Child
+		case *plan.Filter:
+			if q.agg != nil {
+				return nil, fmt.Errorf("BUG: filter below the aggregate was not pushed into the scan")
+			}
+			q.having = x.Pred
+			n = x.Child
+		case *plan.Aggregate:
+			q.agg = x
+			n = x.Child
+		case *plan.Scan:
+			q.scan = x
+			n = nil
+		default:
+			return nil, fmt.Errorf("BUG: the engine cannot run %T", n)
+		}
+	}
+	if q.scan == nil || q.agg == nil {
+		return nil, fmt.Errorf("BUG: plan has no scan or no aggregate")
+	}
+	return q, nil
+}
+
+// colRole says how a worker materialises an input column.
+type colRole struct {
+	numeric bool // parsed as a number (numeric aggregates, numeric filters)
+	text    bool // kept as bytes (keys in filters, string aggregates, string filters)
+	aggFunc string
+}
+
+// GroupBy runs an optimised groupby plan over the dataset and returns the
+// result. Partitions are scanned by a bounded pool of workers, each with its
+// own hash table kept across partitions (two-phase aggregation); the tables
+// are merged at the end in worker order.
+func (ds *Dataset) GroupBy(ctx context.Context, root plan.Node, opts GroupByOptions) (*Result, *GroupByStats, error) {
+	q, err := decompose(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	serialInputs := make([]bool, len(ds.inputs))
+	for {
+		res, stats, err := ds.groupByOnce(ctx, q, opts, serialInputs)
+		var se *splitError
+		if errors.As(err, &se) && !serialInputs[se.input] {
+			// A seam did not hold, or an error came from a partition whose
+			// line numbers are unknown: read that file serially, from scratch.
+			serialInputs[se.input] = true
+			continue
+		}
+		return res, stats, err
+	}
+}
+
+// splitError is errSplit for one input of a groupby.
+type splitError struct{ input int }
+
+func (e *splitError) Error() string { return errSplit.Error() }
+
+func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOptions, serialInputs []bool) (*Result, *GroupByStats, error) {
+	seed := maphash.MakeSeed()
+	b, err := ds.budget()
+	if err != nil {
+		return nil, nil, err
+	}
+	sp := &spillState{ds: ds, budget: b}
+	ok := false
+	defer func() {
+		if !ok {
+			sp.close()
+		}
+	}()
+	workers := make([]*aggWorker, max(ds.cfg.Workers, 1))
+	for i := range workers {
+		workers[i] = newAggWorker(ds, q, seed, opts, sp, b.table)
+	}
+	for fi, s := range ds.inputs {
+		var err error
+		if s.chunker != nil {
+			err = ds.eachChunk(ctx, s, func(ctx context.Context, w int, ch readers.Chunk) error {
+				sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
+				sc.SetFieldCount(len(ds.Names))
+				return workers[w].scan(ctx, sc, fi)
+			})
+		} else if serialInputs[fi] {
+			err = ds.eachRecordScanner(ctx, s, s.whole(), serial|checkFields, func(sc *readers.Scanner) error {
+				return workers[0].scan(ctx, sc, fi)
+			})
+		} else {
+			ds.cfg.Progress.addTotal(s.in.Size - s.header.DataStart)
+			var lay *readers.Layout
+			if lay, err = ds.split(ctx, s); err != nil {
+				return nil, nil, err
+			}
+			err = parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
+				p := lay.Partitions[i]
+				return ds.eachRecordScanner(ctx, s, p, checkFields, func(sc *readers.Scanner) error {
+					return workers[w].scan(ctx, sc, fi)
+				})
+			})
+		}
+		if errors.Is(err, errSplit) {
+			return nil, nil, &splitError{input: fi}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	stats := &GroupByStats{}
+	for _, w := range workers {
+		if err := w.flush(); err != nil {
+			return nil, nil, err
+		}
+		stats.SkippedRows += w.skipped
+	}
+	keyKinds := make([]readers.Type, len(q.agg.Keys))
+	for _, w := range workers {
+		for k, t := range w.keyKinds {
+			keyKinds[k] = max(keyKinds[k], t)
+		}
+	}
+	keyTypes := make([]plan.Type, len(keyKinds))
+	for k, t := range keyKinds {
+		keyTypes[k] = plan.FromReaders(t)
+		if keyTypes[k] == plan.Null {
+			keyTypes[k] = plan.String
+		}
+	}
+	e := newEmitter(q, keyTypes)
+	res := &Result{limit: q.limit}
+	if sp.dir == nil {
+		// Everything fit: merge the tables in worker order.
+		for _, w := range workers[1:] {
+			workers[0].mergeFrom(w)
+		}
+		if err := e.emit(&workers[0].aggTable, res.add); err != nil {
+			return nil, nil, err
+		}
+		res.sortInMemory()
+	} else {
+		var runs []*spill.Run
+		for _, w := range workers {
+			if w.table.len() > 0 {
+				if err := w.spillTable(); err != nil {
+					return nil, nil, err
+				}
+			}
+			runs = append(runs, w.runs...)
+			w.aggTable = aggTable{} // free the memory for the merge
+		}
+		stats.SpilledRuns = len(runs)
+		res.sorter = sp.dir.NewSorter(b.sort, compareRows)
+		merge := newAggTable(q, seed)
+		for p := range 1 << spillBits {
+			if err := sp.mergePartition(ctx, runs, p, firstShift, &merge, e, res.sorter.Add); err != nil {
+				return nil, nil, err
+			}
+		}
+		res.dir = sp
+		stats.SpilledBytes = sp.dir.Bytes()
+		stats.Repartitions = sp.repartitions
+	}
+	res.Schema = finalSchema(q, e)
+	ok = true
+	return res, stats, nil
+}
+
+// eachRecordScanner is eachRecord that hands fn the scanner itself and lets
+// fn consume every record (fn loops on Next). It keeps the seam check.
+func (ds *Dataset) eachRecordScanner(ctx context.Context, s *source, p readers.Partition, mode scanMode, fn func(sc *readers.Scanner) error) error {
+	whole := mode&serial != 0
+	first := p.Start == s.header.DataStart
+	startLine := int64(0)
+	if first {
+		startLine = s.header.DataLine
+	}
+	sc := readers.NewPartitionScanner(s.in.File, s.in.Size, p, ds.cfg.Dialect, startLine)
+	if mode&checkFields != 0 {
+		sc.SetFieldCount(len(ds.Names))
+	}
+	if err := fn(sc); err != nil {
+		if !first && !whole && !errors.Is(err, context.Canceled) {
+			return errSplit
+		}
+		return err
+	}
+	if sc.Offset() != p.End {
+		if whole {
+			panic(fmt.Sprintf("BUG: serial scan of %s stopped at %d, not %d", p.Path, sc.Offset(), p.End))
+		}
+		return errSplit
+	}
+	ds.cfg.Progress.addDone(p.End - p.Start)
+	return nil
+}
+
+// aggWorker is one worker's aggregation state: its hash table, the
+// aggregates' states for its groups and the scratch batch it fills.
+// Not safe for concurrent use.
+type aggWorker struct {
+	ds   *Dataset
+	q    *query
+	opts GroupByOptions
+	aggTable
+	spill     *spillState
+	budget    int64          // bytes this worker's table may hold before it spills
+	runs      []*spill.Run   // tables this worker spilled
+	keyKinds  []readers.Type // widened over the keys of the groups it created
+	keyFields [][]byte
+	keys      []int // input ordinals of the keys
+	multi     bool
+	roles     map[int]*colRole
+	where     *plan.Program
+	batch     plan.Batch
+	vecs      []*plan.Vector // per input ordinal, for materialised columns
+	arena     []byte         // text of this batch's string values
+	spans     [][2]int       // per row per text column: start, end in arena (rebuilt per batch)
+	keyBuf    []byte
+	rowKeys   []int // per batch row: end of its key in keyArena
+	keyArena  []byte
+	groups    []uint32
+	pos       []uint64
+	sel       []int32
+	skipped   int64
+	rows      int
+	textCols  []int
+	numCols   []int
+	kinds     []readers.Kind
+}
+
+func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions, sp *spillState, budget int64) *aggWorker {
+	w := &aggWorker{ds: ds, q: q, opts: opts, keys: q.agg.Keys, multi: len(q.agg.Keys) > 1,
+		spill: sp, budget: budget, keyKinds: make([]readers.Type, len(q.agg.Keys))}
+	w.aggTable = newAggTable(q, seed)
+	in := q.scan.Input
+	w.roles = map[int]*colRole{}
+	role := func(c int) *colRole {
+		r := w.roles[c]
+		if r == nil {
+			r = &colRole{}
+			w.roles[c] = r
+		}
+		return r
+	}
+	for _, f := range q.agg.Aggs {
+		if f.Col < 0 {
+			continue
+		}
+		switch f.Func {
+		case "sum", "mean", "std", "var":
+			role(f.Col).numeric = true
+		default:
+			if in[f.Col].Type.Numeric() {
+				role(f.Col).numeric = true
+			} else {
+				role(f.Col).text = true
+			}
+		}
+	}
+	if q.scan.Pred != nil {
+		w.where = q.scan.Pred.Compile()
+		for _, c := range q.scan.Pred.Columns() {
+			if in[c].Type.Numeric() {
+				role(c).numeric = true
+			} else {
+				role(c).text = true
+			}
+		}
+	}
+	w.vecs = make([]*plan.Vector, len(in))
+	w.batch.Cols = w.vecs
+	for c := range in {
+		if r := w.roles[c]; r != nil {
+			w.vecs[c] = &plan.Vector{}
+			if r.numeric {
+				w.numCols = append(w.numCols, c)
+			} else {
+				w.textCols = append(w.textCols, c)
+			}
+		}
+	}
+	w.kinds = make([]readers.Kind, plan.BatchSize*len(w.numCols))
+	w.resetBatch()
+	return w
+}
+
+// newAggTable makes an empty table with the query's aggregates.
+func newAggTable(q *query, seed maphash.Seed) aggTable {
+	t := aggTable{table: newGroupTable(seed)}
+	for _, f := range q.agg.Aggs {
+		t.aggs = append(t.aggs, agg.New(aggKind(f.Func), q.scan.Input[max(f.Col, 0)].Type))
+	}
+	return t
+}
+
+func aggKind(name string) agg.Kind {
+	k, ok := agg.ParseKind(name)
+	if !ok {
+		panic("BUG: unknown aggregate " + name)
+	}
+	return k
+}
+
+func (w *aggWorker) resetBatch() {
+	w.rows = 0
+	w.arena = w.arena[:0]
+	w.spans = w.spans[:0]
+	w.keyArena = w.keyArena[:0]
+	w.rowKeys = w.rowKeys[:0]
+	w.groups = w.groups[:0]
+	w.pos = w.pos[:0]
+	for _, c := range w.numCols {
+		w.vecs[c].Reset(plan.Float, plan.BatchSize)
+		v := w.vecs[c]
+		v.Ints = grow(v.Ints, plan.BatchSize)
+	}
+	for _, c := range w.textCols {
+		w.vecs[c].Reset(plan.String, plan.BatchSize)
+	}
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// scan reads every record of sc into the worker's table.
+func (w *aggWorker) scan(ctx context.Context, sc *readers.Scanner, input int) error {
+	n := 0
+	for sc.Next() {
+		if err := w.add(sc, input); err != nil {
+			return err
+		}
+		if n++; n == checkEvery {
+			n = 0
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return w.flush()
+}
+
+// add puts the scanner's current record into the batch, flushing a full one.
+func (w *aggWorker) add(sc *readers.Scanner, input int) error {
+	fields := sc.Fields()
+	d := &w.ds.cfg.Dialect
+	r := w.rows
+	// Numbers first: a bad value drops the whole row before anything of it
+	// is kept.
+	for j, c := range w.numCols {
+		f := fields[c]
+		v := w.vecs[c]
+		if d.IsNull(f) {
+			v.Nulls[r] = true
+			w.kinds[j*plan.BatchSize+r] = readers.KindNull
+			continue
+		}
+		k, i, fl := readers.ParseNumber(f)
+		v.Nulls[r] = k == readers.KindNull
+		switch k {
+		case readers.KindString:
+			if w.opts.SkipBadRows {
+				w.skipped++
+				return nil // row r is written again by the next record
+			}
+			return &ValueError{File: sc.File(), Line: sc.Line(), Column: c + 1, Name: w.q.scan.Input[c].Name, Value: string(f)}
+		}
+		w.kinds[j*plan.BatchSize+r] = k
+		v.Ints[r], v.Floats[r] = i, fl
+	}
+	for _, c := range w.textCols {
+		f := fields[c]
+		v := w.vecs[c]
+		v.Nulls[r] = d.IsNull(f)
+		if v.Nulls[r] {
+			w.spans = append(w.spans, [2]int{len(w.arena), len(w.arena)})
+			continue
+		}
+		start := len(w.arena)
+		w.arena = append(w.arena, f...)
+		w.spans = append(w.spans, [2]int{start, len(w.arena)})
+	}
+	// The group key.
+	key := w.keyBuf[:0]
+	for _, k := range w.keys {
+		f := fields[k]
+		key = appendKey(key, f, d.IsNull(f), w.multi)
+	}
+	w.keyBuf = key
+	w.keyArena = append(w.keyArena, key...)
+	w.rowKeys = append(w.rowKeys, len(w.keyArena))
+	w.pos = append(w.pos, uint64(input)<<44|uint64(sc.RecordOffset()))
+	w.rows++
+	if w.rows == plan.BatchSize {
+		return w.flush()
+	}
+	return nil
+}
+
+// flush aggregates the rows batched so far.
+func (w *aggWorker) flush() error {
+	n := w.rows
+	if n == 0 {
+		return nil
+	}
+	w.batch.N = n
+	// Typed vectors: a numeric column is Int for the batch when every
+	// value is an integer, else Float.
+	for j, c := range w.numCols {
+		v := w.vecs[c]
+		isInt := true
+		for _, k := range w.kinds[j*plan.BatchSize : j*plan.BatchSize+n] {
+			if k == readers.KindFloat {
+				isInt = false
+				break
+			}
+		}
+		if isInt {
+			v.Type = plan.Int
+		} else {
+			v.Type = plan.Float
+		}
+		v.Nulls, v.Ints, v.Floats = v.Nulls[:n], v.Ints[:n], v.Floats[:n]
+	}
+	per := len(w.textCols)
+	for t, c := range w.textCols {
+		v := w.vecs[c]
+		v.Nulls, v.Strs = v.Nulls[:n], v.Strs[:n]
+		for r := range n {
+			sp := w.spans[r*per+t]
+			v.Strs[r] = w.arena[sp[0]:sp[1]]
+		}
+	}
+	// Rows that pass the filter.
+	rows := w.sel[:0]
+	if w.where != nil {
+		rows = w.where.Filter(&w.batch, rows)
+	} else {
+		for r := range n {
+			rows = append(rows, int32(r))
+		}
+	}
+	w.sel = rows
+	if w.where != nil && len(rows) < n {
+		w.compact(rows)
+	}
+	// Group numbers.
+	w.groups = w.groups[:0]
+	for _, r := range rows {
+		start := 0
+		if r > 0 {
+			start = w.rowKeys[r-1]
+		}
+		key := w.keyArena[start:w.rowKeys[r]]
+		g, added := w.table.find(key, w.table.hash(key))
+		if added {
+			for _, a := range w.aggs {
+				a.Grow(w.table.len())
+			}
+			w.widenKeys(key)
+		}
+		w.groups = append(w.groups, g)
+	}
+	pos := w.pos
+	if len(rows) < n {
+		pos = pos[:0]
+		for _, r := range rows {
+			pos = append(pos, w.pos[r])
+		}
+	}
+	for i, f := range w.q.agg.Aggs {
+		var v *plan.Vector
+		if f.Col >= 0 {
+			v = w.vecs[f.Col]
+		}
+		w.aggs[i].Update(w.groups, v, pos)
+	}
+	w.resetBatch()
+	if w.memBytes() > w.budget {
+		return w.spillTable()
+	}
+	return nil
+}
+
+// widenKeys widens the key columns' types with a new group's key, so the
+// final key types (numbers sort by value) are known before any output.
+func (w *aggWorker) widenKeys(key []byte) {
+	w.keyFields = splitKey(w.keyFields[:0], key, len(w.keys))
+	for k, f := range w.keyFields {
+		if f != nil && w.keyKinds[k] != readers.TypeString {
+			kind, _, _ := readers.ParseNumber(f)
+			w.keyKinds[k] = w.keyKinds[k].Widen(kind)
+		}
+	}
+}
+
+// compact keeps only rows in the materialised vectors (in place; rows is
+// increasing).
+func (w *aggWorker) compact(rows []int32) {
+	for _, v := range w.vecs {
+		if v == nil {
+			continue
+		}
+		for i, r := range rows {
+			v.Nulls[i] = v.Nulls[r]
+			switch v.Type {
+			case plan.Int:
+				v.Ints[i] = v.Ints[r]
+			case plan.Float:
+				v.Floats[i] = v.Floats[r]
+			case plan.String:
+				v.Strs[i] = v.Strs[r]
+			}
+		}
+		v.Nulls = v.Nulls[:len(rows)]
+		switch v.Type {
+		case plan.Int:
+			v.Ints = v.Ints[:len(rows)]
+		case plan.Float:
+			v.Floats = v.Floats[:len(rows)]
+		case plan.String:
+			v.Strs = v.Strs[:len(rows)]
+		}
+	}
+}
+
+// mergeFrom folds every group of o into w's table.
+func (w *aggWorker) mergeFrom(o *aggWorker) {
+	for g := range uint32(o.table.len()) {
+		key := o.table.key(g)
+		dst := w.find(key, o.table.hashes[g])
+		for i, a := range w.aggs {
+			a.MergeGroup(dst, o.aggs[i], g)
+		}
+	}
+	for k, t := range o.keyKinds {
+		w.keyKinds[k] = max(w.keyKinds[k], t)
+	}
+}
+
+// ValueError is a value that is not a number in a column whose aggregate
+// needs numbers.
+type ValueError struct {
+	File   string
+	Line   int64
+	Column int
+	Name   string
+	Value  string
+}
+
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: value %s in column %q is not a number (--skip-bad-rows skips such rows and reports how many)",
+		e.File, e.Line, e.Column, strconv.Quote(e.Value), e.Name)
+}

@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gdask/gdask/engine/spill"
+	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/readers"
+)
+
+// keysFile writes gen-data's rows with `categories` distinct keys.
+func keysFile(t *testing.T, rows, categories int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := Generate(context.Background(), bw, rows, categories, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+func countingConfig(tmp string, limit int64) Config {
+	return Config{Workers: 2, MemoryLimit: limit, TempDir: tmp, Dialect: readers.DefaultDialect()}
+}
+
+func emptyDir(t *testing.T, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 0 {
+		t.Errorf("%s holds %d entries after the run, want none (first: %s)", dir, len(ents), ents[0].Name())
+	}
+}
+
+// Spill invariance: with >= 1,000,000 distinct keys, a memory limit small
+// enough for several spill rounds (and recursive repartitioning) gives
+// byte-identical output to an unlimited run, and leaves the temp dir empty.
+func TestSpillInvariance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and aggregates 1.2M rows")
+	}
+	path := keysFile(t, 1_200_000, 1_000_000)
+	aggs := []string{"count", "sum:value", "mean:value", "min:id", "max:id", "first:id", "last:id", "nunique:value"}
+	want := runGroupBy(t, path, []string{"category"}, aggs, countingConfig(t.TempDir(), 8<<30))
+	if len(want) != 1_000_000 {
+		t.Fatalf("%d groups, want 1000000", len(want))
+	}
+	for _, tc := range []struct {
+		limit       int64
+		repartition bool
+	}{{40 << 20, true}, {80 << 20, false}} {
+		limit := tc.limit
+		tmp := t.TempDir()
+		got, stats := runGroupByStats(t, path, []string{"category"}, aggs, countingConfig(tmp, limit))
+		if stats.SpilledRuns < 3 || (tc.repartition && stats.Repartitions == 0) {
+			t.Errorf("limit %d: %d spill runs, %d repartitions; want several runs%s", limit, stats.SpilledRuns, stats.Repartitions,
+				map[bool]string{true: " and a repartition"}[tc.repartition])
+		}
+		if len(got) != len(want) {
+			t.Fatalf("limit %d: %d groups, want %d", limit, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("limit %d: row %d = %q, want %q", limit, i, got[i], want[i])
+			}
+		}
+		emptyDir(t, tmp)
+	}
+}
+
+// groupByErr runs count+sum by category and returns the error.
+func groupByErr(t *testing.T, path string, cfg Config) error {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := Open(ctx, &cfg, []string{path})
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	in := plan.Schema{{Name: "id", Type: plan.Int}, {Name: "category", Type: plan.String}, {Name: "value", Type: plan.Float}}
+	ag, err := plan.NewAggregate(plan.NewScan([]string{path}, in), []int{1}, []plan.AggFunc{{Func: "count", Col: -1}, {Func: "sum", Col: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := ds.GroupBy(ctx, plan.Optimize(plan.NewSort(ag, []plan.SortKey{{Col: 0}})), GroupByOptions{})
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	_, err = res.Each(func([][]byte) error { return nil })
+	return err
+}
+
+// The disk filling up while spilling: a clear error naming the temp dir and
+// --temp-dir, and nothing left behind.
+func TestSpillDiskFull(t *testing.T) {
+	path := keysFile(t, 300_000, 300_000)
+	for _, limit := range []int64{0, 64 << 10, 2 << 20} {
+		tmp := t.TempDir()
+		cfg := countingConfig(tmp, 40<<20)
+		cfg.SpillFS = &spill.FaultFS{Limit: limit}
+		err := groupByErr(t, path, cfg)
+		if err == nil || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), tmp) || !strings.Contains(err.Error(), "--temp-dir") {
+			t.Fatalf("limit %d: error %v, want ENOSPC naming %s and --temp-dir", limit, err, tmp)
+		}
+		emptyDir(t, tmp)
+	}
+}
+
+func TestMemoryLimitTooSmall(t *testing.T) {
+	path := keysFile(t, 10, 5)
+	err := groupByErr(t, path, countingConfig(t.TempDir(), 1<<20))
+	if err == nil || !strings.Contains(err.Error(), "--memory-limit") || !strings.Contains(err.Error(), "too small to run at all") || !strings.Contains(err.Error(), "needs at least") {
+		t.Fatalf("error %v, want the minimum memory limit", err)
+	}
+}
+
+func TestUnwritableTempDir(t *testing.T) {
+	path := keysFile(t, 300_000, 300_000)
+	tmp := filepath.Join(t.TempDir(), "missing")
+	err := groupByErr(t, path, countingConfig(tmp, 40<<20))
+	if err == nil || !strings.Contains(err.Error(), "cannot create spill directory in "+tmp) || !strings.Contains(err.Error(), "--temp-dir") {
+		t.Fatalf("error %v, want the spill directory error", err)
+	}
+}

@@ -1,0 +1,209 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/gdask/gdask/engine/spill"
+)
+
+// Spill layout: a spilled table is cut into 2^spillBits radix partitions by
+// hash bits [shift, shift+spillBits), starting from the top bits (the hash
+// table's slots use the low bits). A partition too big to merge in memory
+// is cut again by the next bits down.
+const (
+	spillBits  = 4
+	firstShift = 64 - spillBits
+)
+
+// memBudget splits --memory-limit between the phases of a groupby.
+type memBudget struct {
+	table int64 // per worker, while scanning
+	merge int64 // the table that merges one radix partition
+	sort  int64 // the external sort of the result rows
+}
+
+// fixedOverhead is memory a run needs whatever the data: the Go runtime
+// and binary, each worker's 1 MiB read buffer and batch scratch, a spill
+// writer's partition buffers, and the chunk buffers of streamed inputs.
+func (ds *Dataset) fixedOverhead() int64 {
+	w := int64(max(ds.cfg.Workers, 1))
+	n := int64(24<<20) + w*(2<<20) + (1<<spillBits)*(32<<10)*w
+	for _, s := range ds.inputs {
+		if s.chunker != nil {
+			n += (w + 2) * int64(ds.cfg.chunkSize()) * 2 // buffers and the chunker's carry
+			break
+		}
+	}
+	return n
+}
+
+// minTableShare is the least a worker's hash table may have: below it,
+// spilling would write runs of a handful of groups.
+const minTableShare = 2 << 20
+
+func (ds *Dataset) budget() (memBudget, error) {
+	w := int64(max(ds.cfg.Workers, 1))
+	over := ds.fixedOverhead()
+	need := over + 2*w*minTableShare
+	if ds.cfg.MemoryLimit < need {
+		return memBudget{}, fmt.Errorf("--memory-limit %d bytes is too small to run at all: with %d workers this run needs at least %d MiB (raise it, or lower --workers)",
+			ds.cfg.MemoryLimit, w, (need+(1<<20)-1)>>20)
+	}
+	avail := ds.cfg.MemoryLimit - over
+	return memBudget{table: avail / 2 / w, merge: avail / 2, sort: avail / 4}, nil
+}
+
+// spillState is a groupby's spill directory, made on first need and shared
+// by the workers.
+type spillState struct {
+	ds     *Dataset
+	budget memBudget
+	mu     sync.Mutex
+	dir    *spill.Dir
+
+	repartitions int // used by the merge, which runs on one goroutine
+}
+
+func (sp *spillState) get() (*spill.Dir, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.dir == nil {
+		fs := sp.ds.cfg.SpillFS
+		if fs == nil {
+			fs = spill.OSFS()
+		}
+		spill.SweepStale(fs, sp.ds.cfg.TempDir) // leftovers of killed runs; best effort
+		d, err := spill.NewDir(fs, sp.ds.cfg.TempDir)
+		if err != nil {
+			return nil, err
+		}
+		sp.dir = d
+	}
+	return sp.dir, nil
+}
+
+// close removes the spill directory and everything in it.
+func (sp *spillState) close() error {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.dir == nil {
+		return nil
+	}
+	return sp.dir.Close()
+}
+
+// spillTable writes the worker's table as a run and empties it.
+func (w *aggWorker) spillTable() error {
+	dir, err := w.spill.get()
+	if err != nil {
+		return err
+	}
+	rw, err := dir.NewRun(spillBits, firstShift)
+	if err != nil {
+		return err
+	}
+	var state []byte
+	for g := range uint32(w.table.len()) {
+		state = state[:0]
+		for _, a := range w.aggs {
+			state = a.AppendState(state, g)
+		}
+		if err := rw.Add(w.table.hashes[g], w.table.key(g), state); err != nil {
+			rw.Abort()
+			return err
+		}
+	}
+	run, err := rw.Close()
+	if err != nil {
+		return err
+	}
+	w.runs = append(w.runs, run)
+	w.ds.cfg.Progress.setSpilled(dir.Bytes())
+	w.reset()
+	return nil
+}
+
+// mergePartition merges radix partition p of runs (cut at shift) into t,
+// emits its groups and empties t. A partition whose states would not fit
+// the merge budget is cut again by the next hash bits, recursively.
+func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p int, shift uint, t *aggTable, e *emitter, add func([]byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var size int64
+	for _, r := range runs {
+		size += r.Size(p) + 64*r.Len(p) // states plus table overhead per entry
+	}
+	if size > sp.budget.merge && shift >= spillBits {
+		sub, err := sp.repartition(runs, p, shift-spillBits)
+		if err != nil {
+			return err
+		}
+		sp.repartitions++
+		defer sub.Remove()
+		for q := range 1 << spillBits {
+			if err := sp.mergePartition(ctx, []*spill.Run{sub}, q, shift-spillBits, t, e, add); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range runs {
+		rd, err := r.Open(p)
+		if err != nil {
+			return err
+		}
+		for rd.Next() {
+			h, key, state := rd.Entry()
+			g := t.find(key, h)
+			for _, a := range t.aggs {
+				if state, err = a.MergeState(g, state); err != nil {
+					rd.Close()
+					return fmt.Errorf("cannot read spill file in %s: %w", sp.dir.Path(), err)
+				}
+			}
+		}
+		if err := rd.Err(); err != nil {
+			rd.Close()
+			return err
+		}
+		rd.Close()
+	}
+	if err := e.emit(t, add); err != nil {
+		return err
+	}
+	t.reset()
+	return nil
+}
+
+// repartition copies partition p of runs into a new run cut at shift.
+func (sp *spillState) repartition(runs []*spill.Run, p int, shift uint) (*spill.Run, error) {
+	rw, err := sp.dir.NewRun(spillBits, shift)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		rd, err := r.Open(p)
+		if err != nil {
+			rw.Abort()
+			return nil, err
+		}
+		for rd.Next() {
+			h, key, state := rd.Entry()
+			if err := rw.Add(h, key, state); err != nil {
+				rd.Close()
+				rw.Abort()
+				return nil, err
+			}
+		}
+		err = rd.Err()
+		rd.Close()
+		if err != nil {
+			rw.Abort()
+			return nil, err
+		}
+	}
+	return rw.Close()
+}

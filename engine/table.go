@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"bytes"
+	"hash/maphash"
+)
+
+// groupTable maps encoded group keys to dense group numbers 0..n-1 with
+// open addressing. Keys live in one arena, so a table is a few slices and
+// no per-group allocation. Not safe for concurrent use: one per worker.
+type groupTable struct {
+	seed   maphash.Seed
+	slots  []uint32 // group+1; 0 is empty
+	mask   uint64
+	hashes []uint64 // per group
+	ends   []int    // per group: end of its key in arena (start is the previous end)
+	arena  []byte
+}
+
+func newGroupTable(seed maphash.Seed) *groupTable {
+	t := &groupTable{seed: seed}
+	t.resize(1 << 10)
+	return t
+}
+
+func (t *groupTable) len() int { return len(t.hashes) }
+
+func (t *groupTable) hash(key []byte) uint64 { return maphash.Bytes(t.seed, key) }
+
+// key returns group g's key; valid until the next insert.
+func (t *groupTable) key(g uint32) []byte {
+	start := 0
+	if g > 0 {
+		start = t.ends[g-1]
+	}
+	return t.arena[start:t.ends[g]]
+}
+
+// find returns the group of key (with hash h), adding it when new.
+func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
+	i := h & t.mask
+	for {
+		s := t.slots[i]
+		if s == 0 {
+			break
+		}
+		if t.hashes[s-1] == h && bytes.Equal(t.key(s-1), key) {
+			return s - 1, false
+		}
+		i = (i + 1) & t.mask
+	}
+	g = uint32(len(t.hashes))
+	t.hashes = append(t.hashes, h)
+	t.arena = append(t.arena, key...)
+	t.ends = append(t.ends, len(t.arena))
+	t.slots[i] = g + 1
+	if uint64(len(t.hashes))*4 > uint64(len(t.slots))*3 {
+		t.resize(2 * len(t.slots))
+	}
+	return g, true
+}
+
+func (t *groupTable) resize(n int) {
+	t.slots = make([]uint32, n)
+	t.mask = uint64(n - 1)
+	for g, h := range t.hashes {
+		i := h & t.mask
+		for t.slots[i] != 0 {
+			i = (i + 1) & t.mask
+		}
+		t.slots[i] = uint32(g) + 1
+	}
+}
+
+// memBytes is what the table holds.
+func (t *groupTable) memBytes() int64 {
+	return int64(cap(t.slots))*4 + int64(cap(t.hashes))*8 + int64(cap(t.ends))*8 + int64(cap(t.arena))
+}
+
+// reset empties the table, keeping a small slot array.
+func (t *groupTable) reset() {
+	t.hashes, t.ends, t.arena = t.hashes[:0], t.ends[:0], t.arena[:0]
+	t.resize(1 << 10)
+}
+
+// Key encoding: per key column a flag byte (0 null, 1 value) and, for a
+// value, its bytes; with several keys each value is preceded by its length
+// as a uvarint, so the encoding is unambiguous.
+
+func appendKey(dst []byte, field []byte, null, multi bool) []byte {
+	if null {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	if multi {
+		dst = appendUvarint(dst, uint64(len(field)))
+	}
+	return append(dst, field...)
+}
+
+func appendUvarint(dst []byte, v uint64) []byte {
+	for v >= 0x80 {
+		dst = append(dst, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(dst, byte(v))
+}
+
+// splitKey decodes an encoded key into its fields (nil for null) and
+// appends them to dst.
+func splitKey(dst [][]byte, key []byte, n int) [][]byte {
+	if n == 1 {
+		if key[0] == 0 {
+			return append(dst, nil)
+		}
+		return append(dst, key[1:])
+	}
+	for range n {
+		if key[0] == 0 {
+			dst = append(dst, nil)
+			key = key[1:]
+			continue
+		}
+		key = key[1:]
+		var l uint64
+		var s uint
+		for i, b := range key {
+			l |= uint64(b&0x7f) << s
+			if b < 0x80 {
+				key = key[i+1:]
+				break
+			}
+			s += 7
+		}
+		dst = append(dst, key[:l])
+		key = key[l:]
+	}
+	return dst
+}
