@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 	"github.com/gdask/gdask/writers"
 )
@@ -132,10 +133,44 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "== 4. ddf.groupby('category')['value'].mean() — gdask groupby large_data.csv --by category --mean value\n")
-	fmt.Fprintf(out, "still to come: the groupby engine is the next piece of work\n\n")
-	fmt.Fprintf(out, "== 5. mean_by_category[mean_by_category > 500] — gdask groupby ... --having 'value_mean > 500'\n")
-	fmt.Fprintf(out, "still to come: needs step 4\n\n")
+	input := make(plan.Schema, len(ds.Names))
+	types, err := ds.Types(engine.SampleBytes)
+	if err != nil {
+		return err
+	}
+	for i, n := range ds.Names {
+		input[i] = plan.Column{Name: n, Type: plan.FromReaders(types[i])}
+	}
+	groupby := func(w io.Writer, having string) error {
+		root, err := buildGroupBy(&groupByOptions{By: []string{"category"}, Aggs: []aggFlag{{"mean", "value"}}, Having: having, Limit: -1}, []string{path}, input)
+		if err != nil {
+			return err
+		}
+		res, _, err := ds.GroupBy(ctx, root, engine.GroupByOptions{})
+		if err != nil {
+			return err
+		}
+		defer res.Close()
+		tw, _ := writers.New("table", w)
+		n, err := writeRows(tw, res)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "(%d groups)\n", n)
+		return err
+	}
+	err = step("4. ddf.groupby('category')['value'].mean() — gdask groupby large_data.csv --by category --mean value", func(w io.Writer) error {
+		return groupby(w, "")
+	})
+	if err != nil {
+		return err
+	}
+	err = step("5. mean_by_category[mean_by_category > 500].compute() — ... --having 'value_mean > 500'", func(w io.Writer) error {
+		return groupby(w, "value_mean > 500")
+	})
+	if err != nil {
+		return err
+	}
 	_, err = fmt.Fprintf(out, "removed %s\n", dir)
 	return err
 }

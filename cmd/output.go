@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -20,8 +22,63 @@ type result struct {
 	app    *App
 	path   string // --output, "" for stdout
 	format string
-	buf    bytes.Buffer
+	buf    spool
 	w      writers.Writer
+}
+
+// spoolMem is how much of an answer is held in memory before it moves to a
+// temp file: a large result must not take memory the engine budgeted for
+// its own work.
+const spoolMem = 4 << 20
+
+// spool holds bytes in memory up to spoolMem, then in a temp file in dir.
+type spool struct {
+	dir  string
+	mem  bytes.Buffer
+	file *os.File
+	bw   *bufio.Writer
+}
+
+func (s *spool) Write(p []byte) (int, error) {
+	if s.file == nil && s.mem.Len()+len(p) <= spoolMem {
+		return s.mem.Write(p)
+	}
+	if s.file == nil {
+		f, err := os.CreateTemp(s.dir, "gdask-result-*")
+		if err != nil {
+			return 0, fmt.Errorf("cannot hold the result in %s: %w (set --temp-dir)", s.dir, err)
+		}
+		os.Remove(f.Name()) // unlinked: gone with the process whatever happens
+		s.file, s.bw = f, bufio.NewWriterSize(f, 1<<20)
+		if _, err := s.bw.Write(s.mem.Bytes()); err != nil {
+			return 0, err
+		}
+		s.mem = bytes.Buffer{}
+	}
+	return s.bw.Write(p)
+}
+
+// writeTo copies everything held to w and releases the temp file.
+func (s *spool) writeTo(w io.Writer) error {
+	if s.file == nil {
+		_, err := w.Write(s.mem.Bytes())
+		return err
+	}
+	defer s.file.Close()
+	if err := s.bw.Flush(); err != nil {
+		return err
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, s.file)
+	return err
+}
+
+func (s *spool) close() {
+	if s.file != nil {
+		s.file.Close()
+	}
 }
 
 func (app *App) newResult() (*result, error) {
@@ -31,21 +88,22 @@ func (app *App) newResult() (*result, error) {
 		return nil, err
 	}
 	r := &result{app: app, path: s.str(flagOutput), format: format}
+	r.buf.dir = s.str(flagTempDir)
 	r.w, err = writers.New(format, &r.buf)
 	return r, err
 }
 
 // commit writes the buffered answer to its destination.
 func (r *result) commit() error {
+	defer r.buf.close()
 	if r.path == "" {
-		_, err := r.app.IO.Out.Write(r.buf.Bytes())
-		return err
+		return r.buf.writeTo(r.app.IO.Out)
 	}
 	f, err := writers.CreateAtomic(r.path)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(r.buf.Bytes()); err != nil {
+	if err := r.buf.writeTo(f); err != nil {
 		f.Abort()
 		return err
 	}
@@ -72,7 +130,7 @@ func (r *result) table(cols []writers.Column, rows [][][]byte) error {
 // for commands whose output is not a table.
 func (app *App) writeAll(data []byte) error {
 	r := &result{app: app, path: app.settings.str(flagOutput)}
-	r.buf.Write(data)
+	r.buf.mem.Write(data)
 	return r.commit()
 }
 

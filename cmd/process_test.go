@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -19,7 +20,25 @@ func TestMain(m *testing.M) {
 	if os.Getenv("GDASK_TEST_MAIN") == "1" {
 		os.Exit(Main())
 	}
+	if os.Getenv("GDASK_TEST_RUSAGE") == "1" {
+		os.Exit(launch(os.Args[1:]))
+	}
 	os.Exit(m.Run())
+}
+
+// launch runs args as a child and prints its peak RSS in KiB as the last
+// line of stderr. Linux carries a process's RSS high-water mark across
+// exec, and Go starts children sharing the parent's memory map until they
+// exec, so a child of the (large) test process would report the test's
+// own peak: measuring through this small fresh process avoids that.
+func launch(args []string) int {
+	c := exec.Command(args[0], args[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := c.Run()
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		fmt.Fprintf(os.Stderr, "maxrss=%d\n", ru.Maxrss)
+	}
+	return exitCode(err)
 }
 
 func gdask(t *testing.T, args ...string) *exec.Cmd {
@@ -193,5 +212,57 @@ func TestSignalWhileReadBlocks(t *testing.T) {
 	}
 	if code := exitCode(err); code != 130 {
 		t.Fatalf("exit %d, stderr %q; want 130", code, stderr.String())
+	}
+}
+
+// Peak RSS of a groupby over 1,000,000 distinct keys under
+// --memory-limit 64MB stays below the limit plus a fixed slack, and the
+// answer is the unlimited run's. The slack, 16 MiB, covers what the engine
+// does not budget: the binary's mapped text and data (~8 MiB touched),
+// the Go runtime's own structures and goroutine stacks, and the heap the
+// garbage collector lets grow past its soft limit before it catches up.
+func TestMemoryBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("aggregates 1.2M rows twice")
+	}
+	const limit, slack = 64_000_000, 16 << 20
+	dir := t.TempDir()
+	// Measure the real binary: the test binary maps several MiB more.
+	bin := filepath.Join(dir, "gdask")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	data := filepath.Join(dir, "keys.csv")
+	if out, err := gdask(t, "gen-data", data, "--rows", "1200000", "--categories", "1000000").CombinedOutput(); err != nil {
+		t.Fatalf("gen-data: %v: %s", err, out)
+	}
+	run := func(args ...string) ([]byte, int64) {
+		c := exec.Command(os.Args[0], append([]string{bin, "groupby", data, "--by", "category", "--count", "--sum", "value", "--max", "id", "-o", "csv", "--temp-dir", dir}, args...)...)
+		c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
+		var stderr bytes.Buffer
+		c.Stderr = &stderr
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("groupby %v: %v: %s", args, err, stderr.String())
+		}
+		var kib int64
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if _, err := fmt.Sscanf(lines[len(lines)-1], "maxrss=%d", &kib); err != nil {
+			t.Fatalf("no maxrss in %q", stderr.String())
+		}
+		return out, kib << 10 // Linux reports KiB
+	}
+	want, _ := run()
+	got, rss := run("--memory-limit", "64MB")
+	if !bytes.Equal(got, want) {
+		t.Fatalf("output under --memory-limit 64MB differs from the unlimited run (%d vs %d bytes)", len(got), len(want))
+	}
+	if rss > limit+slack {
+		t.Fatalf("peak RSS %d MiB under --memory-limit 64MB, want at most %d MiB", rss>>20, (limit+slack)>>20)
+	}
+	t.Logf("peak RSS %.1f MiB under --memory-limit 64MB", float64(rss)/(1<<20))
+	ents, _ := filepath.Glob(filepath.Join(dir, "gdask-[rs]*"))
+	if len(ents) != 0 {
+		t.Errorf("left behind in --temp-dir: %v", ents)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ const (
 	flagBlocksize     = "blocksize"
 	flagTempDir       = "temp-dir"
 	flagProgress      = "progress"
+	flagExplain       = "explain"
 	flagFormat        = "format"
 	flagOutput        = "output"
 	flagDelimiter     = "delimiter"
@@ -112,21 +114,30 @@ func loadSettings(c *cobra.Command) (*settings, error) {
 	if bindErr != nil {
 		return nil, bindErr
 	}
+	known := flagNames(c.Root())
 	for _, k := range v.AllKeys() {
-		if c.Flags().Lookup(k) == nil && c.InheritedFlags().Lookup(k) == nil && v.InConfig(k) && !knownFileKey(k) {
+		if v.InConfig(k) && !known[k] {
 			return nil, usagef("config file %s: unknown setting %q", path, k)
 		}
 	}
 	return s, nil
 }
 
-// knownFileKey accepts settings of other subcommands in a shared file.
-func knownFileKey(k string) bool {
-	switch k {
-	case "rows", "categories", "n", "exact", "keep":
-		return true
+// flagNames returns every flag of c and its subcommands: one config file
+// may hold settings for several commands.
+func flagNames(c *cobra.Command) map[string]bool {
+	names := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		add := func(f *pflag.Flag) { names[f.Name] = true }
+		c.Flags().VisitAll(add)
+		c.PersistentFlags().VisitAll(add)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
 	}
-	return false
+	walk(c)
+	return names
 }
 
 // source says where the effective value of a flag came from.
@@ -214,6 +225,9 @@ func (s *settings) engineConfig(app *App) (*engine.Config, error) {
 	} else if cfg.MemoryLimit, err = parseSize(raw); err != nil || cfg.MemoryLimit < 1 {
 		return nil, usagef("invalid --memory-limit %q: want a size such as 2GB, 512MiB or auto", raw)
 	}
+	// The Go runtime collects garbage harder as the heap nears the limit,
+	// so the process stays within what the engine budgets.
+	debug.SetMemoryLimit(cfg.MemoryLimit)
 	if raw := s.str(flagBlocksize); raw != "auto" && raw != "" {
 		bs, err := parseSize(raw)
 		if err != nil {
