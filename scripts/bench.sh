@@ -1,38 +1,452 @@
 #!/usr/bin/env bash
-# Benchmarks gdask on generated data, all in one run on this machine:
-#   gen-data write rate, count beside `wc -l` on the same file, head latency.
-# Usage: scripts/bench.sh [ROWS]   (default 50000000, about 1.08 GB)
-# Needs hyperfine (apt-get install hyperfine); installs it when missing and
-# running as root. Data lives in ${BENCH_DIR:-/tmp/gdask-bench}.
+# Benchmarks gdask on generated data, beside the tools it is compared with,
+# all in one run on this machine.
+#
+# Usage: scripts/bench.sh [foundation|groupby|all]        (default all)
+#
+#   foundation  gen-data write rate, count beside `wc -l` on the same file,
+#               head latency (hyperfine)
+#   groupby     the queries below on gdask, DuckDB, Dask and Miller, RUNS runs
+#               each, the tools alternating within a round (gdask, duckdb,
+#               dask, miller, gdask, ...); a markdown table per query: median,
+#               min and max wall seconds, peak RSS (max over runs), and the
+#               ratio gdask median / tool median; and whether each tool's
+#               answer agrees with gdask's (rows sorted, numbers rounded to 6
+#               significant digits)
+#
+# Environment:
+#   ROWS=50000000        rows of big.csv (about 1.08 GB): foundation, Q1, Q3
+#   KEYS_ROWS=20000000   rows of keys.csv: Q2
+#   KEYS_CATEGORIES      distinct keys of keys.csv (default KEYS_ROWS/4)
+#   RUNS=3               runs per tool and query
+#   TIMEOUT=600          seconds per run; a run killed at that is "timeout"
+#   SKIP="dask miller"   peers to leave out (duckdb, dask, miller)
+#   BENCH_DIR=/tmp/gdask-bench   build, data, the DuckDB install, outputs
+#   PYTHON=/usr/bin/python3      the Python that Debian's python3-dask is for
+#   MEM_CAP_MB           a run whose processes pass this RSS is killed and
+#                        recorded as "oom" (default 80% of RAM; there is no swap)
+#   GDASK=PATH           use this gdask binary instead of building the repo's
+#
+# Queries (input in the page cache, warmed with cat before each query):
+#   Q1 seed: mean of value by category, keep value_mean > 500, on big.csv
+#   Q2 high cardinality: count and sum of value by category on keys.csv;
+#      gdask runs twice: as is, and with --memory-limit 256MB (spilling)
+#   Q3 many aggregates: count, sum, min, max, mean, std of value by category
+#      on big.csv
+# Every tool prints the whole result as CSV to a file of its own. DuckDB runs
+# through @duckdb/node-api (scripts/bench/duckdb.mjs) with threads=2 and
+# ORDER BY category (gdask sorts its groups too); Dask (scripts/bench/
+# dask_groupby.py) on its threaded scheduler with 2 workers, no distributed,
+# default blocksize; Miller is `mlr --icsv --ocsv stats1`. std is the sample
+# standard deviation everywhere.
+#
+# Missing tools are installed when running as root: hyperfine, time, miller,
+# python3-dask, python3-pandas through apt; DuckDB through
+# `npm install @duckdb/node-api` into $BENCH_DIR/duckdb (never the repo).
+# A tool that fails, times out or passes MEM_CAP_MB is recorded as "error",
+# "timeout" or "oom", is not run again on that query, and the run goes on. Wall time and peak RSS come from GNU time (`%e %M`).
+# Results: stdout, and $BENCH_DIR/results.md (header with the machine and
+# the versions of every tool, then the tables).
 set -euo pipefail
-rows=${1:-50000000}
-dir=${BENCH_DIR:-/tmp/gdask-bench}
-top=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$dir"
-if ! command -v hyperfine >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
-  else
-    echo "bench: hyperfine is needed (apt-get install hyperfine)" >&2; exit 1
+
+MODE=${1:-all}
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+case $MODE in
+  foundation | groupby | all) ;;
+  -h | --help | help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+
+ROWS=${ROWS:-50000000}
+KEYS_ROWS=${KEYS_ROWS:-20000000}
+KEYS_CATEGORIES=${KEYS_CATEGORIES:-$((KEYS_ROWS / 4 > 0 ? KEYS_ROWS / 4 : 1))}
+RUNS=${RUNS:-3}
+TIMEOUT=${TIMEOUT:-600}
+SKIP=${SKIP:-}
+PYTHON=${PYTHON:-/usr/bin/python3}
+MEM_CAP_MB=${MEM_CAP_MB:-$(awk '/MemTotal/ { printf "%d", $2 * 0.8 / 1024 }' /proc/meminfo)}
+DIR=${BENCH_DIR:-/tmp/gdask-bench}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+SCRIPTS=$TOP/scripts/bench
+G=${GDASK:-$DIR/gdask}
+BIG=$DIR/big_${ROWS}.csv
+KEYS=$DIR/keys_${KEYS_ROWS}_${KEYS_CATEGORIES}.csv
+OUT=$DIR/out
+RESULTS=$DIR/results.md
+export DUCKDB_DIR=$DIR/duckdb DUCKDB_THREADS=2 DASK_WORKERS=2
+
+# say TEXT...: print to stdout and append to results.md.
+say() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
+
+# ---------------------------------------------------------------- installs
+
+APT_UPDATED=
+# apt_install PKG...: install Debian packages; fails when not root.
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "bench: missing $*: install with apt-get install $*" >&2
+    return 1
   fi
-fi
-(cd "$top" && go build -o "$dir/gdask" .)
-g="$dir/gdask"
-data="$dir/data_${rows}.csv"
+  if [ -z "$APT_UPDATED" ]; then
+    apt-get update -qq && APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 
-echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-echo "== gen-data --rows $rows (3 runs; MB/s = bytes written / wall time)"
-for i in 1 2 3; do
-  rm -f "$data"
-  start=$(date +%s.%N)
-  "$g" gen-data "$data" --rows "$rows"
-  end=$(date +%s.%N)
-  awk -v b="$(stat -c %s "$data")" -v s="$start" -v e="$end" \
-    'BEGIN { printf "  %.2f s, %.0f MB/s (%d bytes)\n", e-s, b/(e-s)/1e6, b }'
-done
+ensure_hyperfine() { command -v hyperfine >/dev/null || apt_install hyperfine; }
+ensure_time() { [ -x /usr/bin/time ] || apt_install time; }
+ensure_miller() { command -v mlr >/dev/null || apt_install miller; }
+ensure_dask() {
+  "$PYTHON" -c 'import dask.dataframe, pandas' 2>/dev/null ||
+    { apt_install python3-dask python3-pandas &&
+      "$PYTHON" -c 'import dask.dataframe, pandas'; }
+}
+ensure_duckdb() {
+  command -v node >/dev/null || apt_install nodejs npm || return 1
+  [ -d "$DUCKDB_DIR/node_modules/@duckdb/node-api" ] && return 0
+  mkdir -p "$DUCKDB_DIR"
+  (cd "$DUCKDB_DIR" && { [ -f package.json ] || npm init -y >/dev/null; } &&
+    npm install --no-audit --no-fund --loglevel=error @duckdb/node-api >/dev/null)
+}
 
-cat "$data" >/dev/null # into the page cache
-echo "== count vs wc -l, head (file in the page cache)"
-hyperfine -N -w 2 -r 10 --export-markdown "$dir/foundation.md" \
-  "wc -l $data" "$g count $data" "$g head $data" >/dev/null
-cat "$dir/foundation.md"
+# ---------------------------------------------------------------- setup
+
+build() {
+  mkdir -p "$DIR" "$OUT"
+  [ -n "${GDASK:-}" ] && return 0
+  (cd "$TOP" && go build -o "$G" .) || { echo "bench: go build failed" >&2; exit 1; }
+}
+
+# gen_data FILE ROWS [CATEGORIES]: write FILE with gdask gen-data unless it
+# is there (gen-data writes to a temp file and renames, so it is complete).
+gen_data() {
+  local file=$1 rows=$2
+  [ -f "$file" ] && return 0
+  echo "== gdask gen-data $(basename "$file") --rows $rows${3:+ --categories $3}"
+  "$G" gen-data "$file" --rows "$rows" ${3:+--categories "$3"}
+}
+
+machine() {
+  local os
+  os=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)
+  echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $os, Linux $(uname -r)"
+}
+
+header() {
+  : >"$RESULTS"
+  say "# gdask benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  say ""
+  say "- machine: $(machine)"
+  say "- gdask: $("$G" version 2>&1 | head -n1)"
+}
+
+# ---------------------------------------------------------------- foundation
+
+foundation() {
+  ensure_hyperfine
+  say ""
+  say "## foundation"
+  say ""
+  say "gen-data --rows $ROWS (3 runs; MB/s = bytes written / wall time):"
+  say ""
+  local start end
+  for _ in 1 2 3; do
+    rm -f "$BIG"
+    start=$(date +%s.%N)
+    "$G" gen-data "$BIG" --rows "$ROWS"
+    end=$(date +%s.%N)
+    say "$(awk -v b="$(stat -c %s "$BIG")" -v s="$start" -v e="$end" \
+      'BEGIN { printf "- %.2f s, %.0f MB/s (%d bytes)", e-s, b/(e-s)/1e6, b }')"
+  done
+  cat "$BIG" >/dev/null # into the page cache
+  say ""
+  say "count vs wc -l, head (file in the page cache):"
+  say ""
+  hyperfine -N -w 2 -r 10 --export-markdown "$DIR/foundation.md" \
+    "wc -l $BIG" "$G count $BIG" "$G head $BIG" >/dev/null
+  say "$(cat "$DIR/foundation.md")"
+}
+
+# ---------------------------------------------------------------- tools
+# Each *_cmd QUERY sets CMD to the command line of that tool for the query.
+
+gdask_cmd() {
+  case $1 in
+    q1) CMD=("$G" groupby "$BIG" --by category --mean value --having 'value_mean > 500' -o csv) ;;
+    q2) CMD=("$G" groupby "$KEYS" --by category --count --sum value -o csv) ;;
+    q3) CMD=("$G" groupby "$BIG" --by category --count --sum value --min value
+      --max value --mean value --std value -o csv) ;;
+  esac
+}
+
+duckdb_cmd() {
+  local sql
+  case $1 in
+    q1) sql="SELECT category, avg(value) AS value_mean FROM read_csv('$BIG')
+      GROUP BY category HAVING avg(value) > 500 ORDER BY category" ;;
+    q2) sql="SELECT category, count(*) AS count, sum(value) AS value_sum
+      FROM read_csv('$KEYS') GROUP BY category ORDER BY category" ;;
+    q3) sql="SELECT category, count(*) AS count, sum(value) AS value_sum,
+      min(value) AS value_min, max(value) AS value_max, avg(value) AS value_mean,
+      stddev_samp(value) AS value_std
+      FROM read_csv('$BIG') GROUP BY category ORDER BY category" ;;
+  esac
+  CMD=(node "$SCRIPTS/duckdb.mjs" "$sql")
+}
+
+dask_cmd() {
+  local file=$BIG
+  [ "$1" = q2 ] && file=$KEYS
+  CMD=("$PYTHON" "$SCRIPTS/dask_groupby.py" "$1" "$file")
+}
+
+miller_cmd() {
+  # shellcheck disable=SC2016 # $value_mean is Miller's, not the shell's
+  case $1 in
+    q1) CMD=(mlr --icsv --ocsv stats1 -a mean -f value -g category
+      'then' filter '$value_mean > 500' "$BIG") ;;
+    q2) CMD=(mlr --icsv --ocsv stats1 -a 'count,sum' -f value -g category
+      'then' rename 'value_count,count' "$KEYS") ;;
+    q3) CMD=(mlr --icsv --ocsv stats1 -a 'count,sum,min,max,mean,stddev' -f value -g category
+      'then' rename 'value_count,count,value_stddev,value_std' "$BIG") ;;
+  esac
+}
+
+# set_cmd TOOL QUERY: CMD for a tool of the tables; gdask256 is gdask with
+# --memory-limit 256MB.
+set_cmd() {
+  case $1 in
+    gdask256) gdask_cmd "$2"; CMD+=(--memory-limit 256MB) ;;
+    *) "$1_cmd" "$2" ;;
+  esac
+}
+
+label() {
+  case $1 in
+    gdask256) echo "gdask --memory-limit 256MB" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+versions() {
+  local p
+  for p in "${PEERS[@]}"; do
+    case $p in
+      duckdb) say "- duckdb: $(node "$SCRIPTS/duckdb.mjs" --version), node $(node --version), threads=2" ;;
+      dask) say "- dask: $("$PYTHON" "$SCRIPTS/dask_groupby.py" --version), $("$PYTHON" --version 2>&1), threaded scheduler, 2 workers" ;;
+      miller) say "- miller: $(mlr --version)" ;;
+    esac
+  done
+}
+
+# ---------------------------------------------------------------- runs
+
+# guard PID: while PID runs, poll the summed RSS of its descendants once a
+# second and SIGKILL them (by pid) when it passes MEM_CAP_MB, leaving the
+# file $OUT/oom; so a peer that never spills fails alone instead of driving
+# the whole machine out of memory.
+guard() {
+  local root=$1 pids
+  while kill -0 "$root" 2>/dev/null; do
+    pids=$(ps -eo pid=,ppid=,rss= | awk -v root="$root" -v cap=$((MEM_CAP_MB * 1024)) '
+      { parent[$1] = $2; rss[$1] = $3 }
+      END {
+        for (p in parent) {
+          for (q = parent[p]; q in parent && q != root; q = parent[q]) {}
+          if (q == root) { kids = kids " " p; sum += rss[p] }
+        }
+        if (sum > cap) print kids
+      }')
+    if [ -n "$pids" ]; then
+      touch "$OUT/oom"
+      # shellcheck disable=SC2086 # a list of pids
+      kill -KILL $pids 2>/dev/null || true
+      return
+    fi
+    sleep 1
+  done
+}
+
+# run_once TOOL QUERY: one timed run. Appends "TOOL STATUS WALL RSS_KB" to
+# $OUT/QUERY.runs (STATUS ok, error, timeout or oom); keeps the output of the
+# tool's first good run as $OUT/QUERY_TOOL.csv, its stderr as
+# $OUT/QUERY_TOOL.err.
+run_once() {
+  local tool=$1 q=$2 rc=0 status=ok wall=0 rss=0 pid gpid
+  local out=$OUT/${q}_$tool err=$OUT/${q}_$tool.err tf=$OUT/time
+  set_cmd "$tool" "$q"
+  rm -f "$OUT/oom" "$tf"
+  /usr/bin/time -f '%e %M' -o "$tf" timeout -k 10 "$TIMEOUT" "${CMD[@]}" \
+    >"$out.run" 2>"$err" &
+  pid=$!
+  guard "$pid" &
+  gpid=$!
+  wait "$pid" || rc=$?
+  kill "$gpid" 2>/dev/null || true
+  wait "$gpid" 2>/dev/null || true
+  [ -f "$tf" ] && read -r wall rss < <(tail -n1 "$tf")
+  if [ -f "$OUT/oom" ]; then
+    status=oom
+    echo "killed: more than MEM_CAP_MB=$MEM_CAP_MB MiB resident" >>"$err"
+  else
+    case $rc in
+      0) [ -f "$out.csv" ] || mv "$out.run" "$out.csv" ;;
+      124) status=timeout ;;
+      137) if awk -v w="$wall" -v t="$TIMEOUT" 'BEGIN { exit !(w >= t) }'; then
+          status=timeout
+        else
+          status=error
+          echo "killed by SIGKILL (the kernel's OOM killer?)" >>"$err"
+        fi ;;
+      *) status=error ;;
+    esac
+  fi
+  rm -f "$out.run"
+  echo "$tool $status $wall $rss" >>"$OUT/$q.runs"
+  printf '  %-28s %7s s %8.0f MiB  %s\n' "$(label "$tool")" "$wall" "$(awk -v k="$rss" 'BEGIN { print k/1024 }')" "$status"
+  case $status in # (a killed run shows the RSS of timeout, not the tool)
+    error | oom) echo "    $(tail -n1 "$err")" ;;
+  esac
+  [ "$status" = ok ]
+}
+
+# stats TOOL QUERY: "N MEDIAN MIN MAX RSS_KB FAILURES" over the tool's runs
+# in $OUT/QUERY.runs: N good runs, their wall times, the peak RSS over them,
+# and the statuses of the failed runs ("-" when none), comma-separated.
+stats() {
+  awk -v tool="$1" '$1 == tool' "$OUT/$2.runs" | sort -k3,3n | awk '
+    $2 == "ok" { w[++n] = $3; if ($4 > rss) rss = $4; next }
+    { bad = bad (bad ? "," : "") $2 }
+    END {
+      med = n == 0 ? 0 : n % 2 ? w[(n + 1) / 2] : (w[n / 2] + w[n / 2 + 1]) / 2
+      print n + 0, med, w[1] + 0, w[n] + 0, rss + 0, bad ? bad : "-"
+    }'
+}
+
+# row TOOL QUERY GDASK_MEDIAN: the tool's line of the markdown table.
+row() {
+  local n med min max rss bad name
+  read -r n med min max rss bad < <(stats "$1" "$2")
+  name=$(label "$1")
+  if [ "$n" = 0 ]; then
+    [ "$bad" = - ] && bad="not run"
+    bad=${bad//oom/oom (> $MEM_CAP_MB MiB)}
+    echo "| $name | ${bad//,/, } | — | — | — | — |"
+    return
+  fi
+  [ "$bad" = - ] || name="$name ($n ok, then ${bad//,/, })"
+  awk -v name="$name" -v med="$med" -v min="$min" -v max="$max" -v rss="$rss" -v g="$3" 'BEGIN {
+    ratio = g != "" ? sprintf("%.2f", g / med) : "—"
+    printf "| %s | %.2f | %.2f | %.2f | %.0f | %s |\n", name, med, min, max, rss / 1024, ratio
+  }'
+}
+
+# median_of TOOL QUERY: the median wall time of the tool's good runs, or "".
+median_of() {
+  local n med rest
+  read -r n med rest < <(stats "$1" "$2")
+  [ "$n" = 0 ] || echo "$med"
+}
+
+# show_cmd: CMD as one would type it: gdask ..., data files by name.
+show_cmd() {
+  local a line=gdask re="[^A-Za-z0-9_./:=,-]"
+  for a in "${CMD[@]:1}"; do
+    [[ $a == "$DIR"/* ]] && a=${a##*/}
+    [[ $a =~ $re ]] && a="'$a'"
+    line+=" $a"
+  done
+  echo "$line"
+}
+
+# query QUERY TITLE FILE TOOLS...: warm FILE, run every tool RUNS times
+# alternating, print the table and the agreement check.
+query() {
+  local q=$1 title=$2 file=$3 round tool ref gm
+  shift 3
+  local tools=("$@") failed=" "
+  rm -f "$OUT/$q".runs "$OUT/$q"_*.csv "$OUT/$q"_*.err
+  echo
+  echo "== $title: $(basename "$file"), $RUNS runs, timeout ${TIMEOUT}s"
+  cat "$file" >/dev/null # into the page cache
+  for ((round = 1; round <= RUNS; round++)); do
+    for tool in "${tools[@]}"; do
+      # a tool that failed or timed out is not run again on this query
+      [[ $failed == *" $tool "* ]] && continue
+      run_once "$tool" "$q" || failed+="$tool "
+    done
+  done
+
+  gm=$(median_of gdask "$q")
+  say ""
+  say "## $title"
+  say ""
+  set_cmd gdask "$q"
+  say "$(basename "$file"), $(stat -c %s "$file") bytes; $RUNS runs each, alternating; wall seconds and peak RSS from GNU time; gdask/tool is the ratio of medians (below 1: gdask is faster)."
+  say ""
+  say "gdask command: \`$(show_cmd)\`"
+  say ""
+  say "| tool | median s | min s | max s | peak RSS MiB | gdask/tool |"
+  say "|---|---:|---:|---:|---:|---:|"
+  for tool in "${tools[@]}"; do
+    say "$(row "$tool" "$q" "$gm")"
+  done
+
+  # agreement: against gdask's answer, or the first peer's while gdask fails
+  ref=
+  local others=()
+  for tool in "${tools[@]}"; do
+    [ -f "$OUT/${q}_$tool.csv" ] || continue
+    if [ -z "$ref" ]; then ref=$tool; else others+=("$(label "$tool")=$OUT/${q}_$tool.csv"); fi
+  done
+  say ""
+  if [ -z "$ref" ]; then
+    say "agreement: no tool produced an answer"
+  elif [ ${#others[@]} -eq 0 ]; then
+    say "agreement: only $(label "$ref") produced an answer"
+  else
+    [ "$ref" = gdask ] || say "(gdask gave no answer: the others checked against $(label "$ref"))"
+    say "agreement with $(label "$ref") (rows sorted, 6 significant digits):"
+    say ""
+    say "$("$PYTHON" "$SCRIPTS/compare.py" "$OUT/${q}_$ref.csv" "${others[@]}" || true)"
+  fi
+}
+
+# peers: install the peers not in SKIP, set PEERS to those that are there,
+# and record the settings and their versions in the header.
+peers() {
+  ensure_time
+  local p
+  PEERS=()
+  for p in duckdb dask miller; do
+    if [[ " $SKIP " == *" $p "* ]]; then
+      echo "== skipping $p (SKIP)"
+    elif "ensure_$p"; then
+      PEERS+=("$p")
+    else
+      echo "== skipping $p: could not install it" >&2
+    fi
+  done
+  say "- groupby: ROWS=$ROWS, KEYS_ROWS=$KEYS_ROWS, KEYS_CATEGORIES=$KEYS_CATEGORIES, RUNS=$RUNS, TIMEOUT=${TIMEOUT}s, MEM_CAP_MB=$MEM_CAP_MB${SKIP:+, SKIP=$SKIP}"
+  versions
+}
+
+groupby() {
+  gen_data "$BIG" "$ROWS"
+  gen_data "$KEYS" "$KEYS_ROWS" "$KEYS_CATEGORIES"
+
+  query q1 "Q1 seed: mean of value by category, value_mean > 500" "$BIG" gdask "${PEERS[@]}"
+  query q2 "Q2 high cardinality: count, sum of value by category ($KEYS_CATEGORIES keys)" "$KEYS" gdask gdask256 "${PEERS[@]}"
+  query q3 "Q3 many aggregates: count, sum, min, max, mean, std of value by category" "$BIG" gdask "${PEERS[@]}"
+  echo
+  echo "== results in $RESULTS"
+}
+
+build
+header
+[ "$MODE" = foundation ] || peers
+case $MODE in
+  foundation) foundation ;;
+  groupby) groupby ;;
+  all) foundation; groupby ;;
+esac
