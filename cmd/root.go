@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -95,6 +96,15 @@ func Run(ctx context.Context, io IOStreams, args []string) int {
 		}
 	}()
 
+	// GDASK_CPUPROFILE=FILE writes a CPU profile of the run, for
+	// `go tool pprof` (profile before optimising).
+	if path := os.Getenv("GDASK_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	app := &App{IO: io}
 	root := newRootCmd(app)
 	root.SetArgs(args)

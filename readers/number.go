@@ -62,35 +62,70 @@ func ParseNumber(b []byte) (Kind, int64, float64) {
 		}
 		return parseFloat(b)
 	}
-	// Fraction and exponent.
+	// Fraction and exponent. The mantissa keeps accumulating fraction
+	// digits for the exact fast path below.
+	mant, mantDigits := u, digits
 	frac := 0
 	if i < len(b) && b[i] == '.' {
 		i++
 		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			if mantDigits < 19 {
+				mant = mant*10 + uint64(b[i]-'0')
+			}
+			mantDigits++
 			frac++
 		}
 	}
 	if digits+frac == 0 {
 		return special(b)
 	}
+	exp10 := 0
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
+		expNeg := false
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			expNeg = b[i] == '-'
 			i++
 		}
-		exp := 0
+		expDigits := 0
 		for ; i < len(b) && b[i]-'0' <= 9; i++ {
-			exp++
+			if exp10 < 10000 {
+				exp10 = exp10*10 + int(b[i]-'0')
+			}
+			expDigits++
 		}
-		if exp == 0 {
+		if expDigits == 0 {
 			return KindString, 0, 0
+		}
+		if expNeg {
+			exp10 = -exp10
 		}
 	}
 	if i != len(b) {
 		return KindString, 0, 0
 	}
+	// Clinger's fast path: a mantissa below 2^53 and a power of ten up to
+	// 10^22 are both exact doubles, so one IEEE multiplication or division
+	// rounds correctly: the same bits strconv.ParseFloat gives, at a
+	// fraction of its cost. digits counts the integer digits, which may
+	// include leading zeros: they do not make the mantissa inexact.
+	if e := exp10 - frac; mantDigits <= 19 && mant < 1<<53 && e >= -22 && e <= 22 {
+		f := float64(mant)
+		if e >= 0 {
+			f *= pow10[e]
+		} else {
+			f /= pow10[-e]
+		}
+		if neg {
+			f = -f
+		}
+		return KindFloat, 0, f
+	}
 	return parseFloat(b)
 }
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 func parseFloat(b []byte) (Kind, int64, float64) {
 	f, err := strconv.ParseFloat(unsafeString(b), 64)

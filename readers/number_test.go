@@ -1,7 +1,11 @@
 package readers
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -179,5 +183,44 @@ func TestInferrer(t *testing.T) {
 	a.Merge(b)
 	if a.Types[0] != TypeFloat || a.Types[1] != TypeString || a.Types[2] != TypeNull || a.Rows != 3 {
 		t.Fatalf("merged %v rows %d", a.Types, a.Rows)
+	}
+}
+
+// The exact fast path (mantissa < 2^53, |power of ten| <= 22) gives the
+// same bits as strconv.ParseFloat, sign of zero included.
+func TestParseNumberFastPathBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		digits := 1 + r.IntN(17)
+		var b strings.Builder
+		if r.IntN(2) == 0 {
+			b.WriteByte('-')
+		}
+		point := r.IntN(digits + 1)
+		for d := range digits {
+			if d == point {
+				b.WriteByte('.')
+			}
+			b.WriteByte(byte('0' + r.IntN(10)))
+		}
+		if r.IntN(3) == 0 {
+			fmt.Fprintf(&b, "e%d", r.IntN(50)-25)
+		}
+		s := b.String()
+		want, err := strconv.ParseFloat(s, 64)
+		kind, _, got := ParseNumber([]byte(s))
+		if err != nil || kind == KindString {
+			t.Fatalf("%q: strconv error %v, kind %v", s, err, kind)
+		}
+		if kind == KindFloat && math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%q: %v (bits %x), strconv %v (bits %x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+	}
+	for _, s := range []string{"-0.0", "-0", "0.0", "-0e5"} {
+		_, _, got := ParseNumber([]byte(s))
+		want, _ := strconv.ParseFloat(s, 64)
+		if s != "-0" && math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("%q: bits %x, want %x", s, math.Float64bits(got), math.Float64bits(want))
+		}
 	}
 }
