@@ -134,7 +134,7 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 		return err
 	}
 	input := make(plan.Schema, len(ds.Names))
-	types, err := ds.Types(engine.SampleBytes)
+	types, err := ds.Types()
 	if err != nil {
 		return err
 	}

@@ -209,7 +209,7 @@ func groupByRun(ctx context.Context, app *App, opts *groupByOptions) error {
 		return err
 	}
 	defer j.close()
-	types, err := j.ds.Types(engine.SampleBytes)
+	types, err := j.ds.Types()
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ const (
 	flagNoHeader      = "no-header"
 	flagNull          = "null"
 	flagMaxRecordSize = "max-record-size"
+	flagSample        = "sample"
 )
 
 func addGlobalFlags(root *cobra.Command) {
@@ -52,6 +53,7 @@ func addGlobalFlags(root *cobra.Command) {
 	f.Bool(flagNoHeader, false, "the first line is data; columns are named column0, column1, ...")
 	f.StringSlice(flagNull, nil, "extra tokens read as null besides the empty field, e.g. NA,NULL")
 	f.String(flagMaxRecordSize, "16MiB", "longest record accepted")
+	f.String(flagSample, "1MiB", "bytes of the first input read to infer column types (Dask: sample)")
 }
 
 // settings are the effective values of one invocation, after viper has
@@ -260,6 +262,13 @@ func (s *settings) engineConfig(app *App) (*engine.Config, error) {
 		return nil, err
 	}
 	d.Nulls = s.list(flagNull)
+	if raw := s.str(flagSample); raw != "" {
+		n, err := parseSize(raw)
+		if err != nil || n < 1 {
+			return nil, usagef("invalid --sample %q: want a size such as 1MiB or 256KB", raw)
+		}
+		cfg.SampleBytes = n
+	}
 	raw := s.str(flagMaxRecordSize)
 	mrs, err := parseSize(raw)
 	if err != nil || mrs < 1 || mrs > 1<<31-1 {

@@ -15,6 +15,7 @@ type Config struct {
 	Workers     int   // worker goroutines, >= 1
 	MemoryLimit int64 // bytes for the whole run
 	Blocksize   int64 // partition size; 0 picks one per file (readers.AutoBlocksize)
+	SampleBytes int64 // bytes read to infer column types; 0 means SampleBytes
 	TempDir     string
 	Dialect     readers.Dialect
 	Stdin       io.Reader
@@ -35,6 +36,13 @@ func (c *Config) blocksize(size int64) int64 {
 		return c.Blocksize
 	}
 	return readers.AutoBlocksize(size, c.Workers)
+}
+
+func (c *Config) sampleBytes() int64 {
+	if c.SampleBytes > 0 {
+		return c.SampleBytes
+	}
+	return SampleBytes
 }
 
 func (c *Config) chunkSize() int {

@@ -34,7 +34,7 @@ func runGroupByStats(t *testing.T, path string, keys []string, aggs []string, cf
 		t.Fatal(err)
 	}
 	defer ds.Close()
-	types, err := ds.Types(SampleBytes)
+	types, err := ds.Types()
 	if err != nil {
 		t.Fatal(err)
 	}

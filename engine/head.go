@@ -66,10 +66,11 @@ func (ds *Dataset) headStream(ctx context.Context, s *source, left int, emit fun
 	return left, nil
 }
 
-// Types infers column types from the records in the first sampleBytes of
-// the first input, without consuming anything: the dataset can be read in
-// full afterwards (a stream's sample is peeked, a file's is read again).
-func (ds *Dataset) Types(sampleBytes int64) ([]readers.Type, error) {
+// Types infers column types from the records in the first --sample bytes
+// of the first input, without consuming anything: the dataset can be read
+// in full afterwards (a stream's sample is peeked, a file's is read again).
+func (ds *Dataset) Types() ([]readers.Type, error) {
+	sampleBytes := ds.cfg.sampleBytes()
 	inf := readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
 	s := ds.inputs[0]
 	var sc *readers.Scanner

@@ -7,7 +7,8 @@ import (
 	"github.com/gdask/gdask/readers"
 )
 
-// SampleBytes is how much of the first input info reads to infer types.
+// SampleBytes is how much of the first input is read to infer column
+// types when Config.SampleBytes is 0 (Dask's read_csv sample is 256 KB).
 const SampleBytes = 1 << 20
 
 // Partitions returns the partitions the splittable inputs will have at the
@@ -70,7 +71,7 @@ func (ds *Dataset) Info(ctx context.Context, exact bool) (*Info, error) {
 		info.Types, info.Rows = inf.Types, inf.Rows
 		return info, nil
 	}
-	inf, seen, err := ds.Sample(ctx, SampleBytes)
+	inf, seen, err := ds.Sample(ctx, ds.cfg.sampleBytes())
 	if err != nil {
 		return nil, err
 	}

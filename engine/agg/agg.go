@@ -24,9 +24,11 @@ type Agg interface {
 	// except by Count, which counts every row and ignores v (may be nil).
 	//
 	// A numeric column may arrive as Int or Float vectors batch by batch,
-	// and a Null vector (every row null) may arrive for any column.
-	// Aggregates over numbers panic on a String vector: the caller turns a
-	// value that is not a number into a data error first.
+	// and a Null vector (every row null) may arrive for any column. Sum,
+	// mean, std and var, and min, max, first and last over a numeric or
+	// Bool column, panic on a String vector: the caller turns a value that
+	// is not a number into a data error first. Over a Null column, min,
+	// max, first and last take numbers or strings (see Typer).
 	//
 	// Buffer lifetime: v.Strs need only be valid during the call; the Agg
 	// copies the bytes it keeps.
@@ -62,11 +64,11 @@ type Agg interface {
 }
 
 // Widener is implemented by the aggregates whose result can need Float
-// although ResultType said Int (or Null): sum over Int or Bool input (a
-// group's exact sum leaves int64, or a group took a value that is not an
-// integer: a non-integer, an infinity, or a number beyond int64), and min,
-// max, first and last over Int, Bool or Null input (a group's result is such
-// a value, or, over Null input, any value at all).
+// although ResultType said Int: sum over Int or Bool input (a group's exact
+// sum leaves int64, or a group took a value that is not an integer: a
+// non-integer, an infinity, or a number beyond int64), and min, max, first
+// and last over Int or Bool input (a group's result is such a value). Over
+// Null input, min, max, first and last implement Typer as well.
 //
 // Widened reports whether some group's result needs Float. After the last
 // Update and merge, and before Result, the engine asks it and, if true,
@@ -112,8 +114,11 @@ func New(k Kind, in plan.Type) Agg {
 	case Std, Var:
 		return &varAgg{kind: k, in: in}
 	case Min, Max, First, Last:
-		if in == plan.String {
+		switch in {
+		case plan.String:
 			return &pickStr{kind: k}
+		case plan.Null:
+			return newPickNull(k)
 		}
 		return &pickNum{kind: k, in: in}
 	case NUnique:

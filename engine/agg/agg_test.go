@@ -121,7 +121,7 @@ func skipRef(p profile, k Kind) bool {
 
 func TestAgainstReference(t *testing.T) {
 	for _, p := range profiles {
-		for _, k := range kindsFor(p.in) {
+		for _, k := range p.kindList() {
 			if skipRef(p, k) {
 				continue
 			}
@@ -181,7 +181,7 @@ func mergeVia(t *testing.T, a Agg, pa []uint32, b Agg, pb []uint32, viaState boo
 // results bit for bit identical to one pass, in any row order.
 func TestMergeOrderIndependence(t *testing.T) {
 	for _, p := range profiles {
-		for _, k := range kindsFor(p.in) {
+		for _, k := range p.kindList() {
 			t.Run(p.name+"/"+k.String(), func(t *testing.T) {
 				for seed := range uint64(3) {
 					r := rand.New(rand.NewPCG(seed, 2))
@@ -246,7 +246,7 @@ func splitMerge(t *testing.T, r *rand.Rand, k Kind, in plan.Type, rows []row, ng
 // into an empty group, and encodes back to the same bytes.
 func TestStateRoundTrip(t *testing.T) {
 	for _, p := range profiles {
-		for _, k := range kindsFor(p.in) {
+		for _, k := range p.kindList() {
 			t.Run(p.name+"/"+k.String(), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(9, 9))
 				const ngroups = 12
@@ -293,7 +293,7 @@ func TestStateRoundTrip(t *testing.T) {
 // errors wrapping ErrCorrupt, never panics, and leave the group unchanged.
 func TestCorruptState(t *testing.T) {
 	for _, p := range profiles {
-		for _, k := range kindsFor(p.in) {
+		for _, k := range p.kindList() {
 			t.Run(p.name+"/"+k.String(), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(5, 5))
 				rows := genRows(r, p, 300, 2)
@@ -520,7 +520,7 @@ func TestStringArena(t *testing.T) {
 
 func TestMemBytesAndReset(t *testing.T) {
 	for _, p := range profiles {
-		for _, k := range kindsFor(p.in) {
+		for _, k := range p.kindList() {
 			r := rand.New(rand.NewPCG(3, 3))
 			a := New(k, p.in)
 			if a.Len() != 0 || a.Kind() != k {
@@ -573,5 +573,37 @@ func TestUpdatePanicsOnStrings(t *testing.T) {
 			a.Grow(1)
 			a.Update([]uint32{0}, &plan.Vector{Type: plan.String, Strs: [][]byte{[]byte("x")}, Nulls: []bool{false}}, []uint64{0})
 		}()
+	}
+}
+
+// TestFloatExtremes: infinities, overflow and underflow give documented
+// results, not panics.
+func TestFloatExtremes(t *testing.T) {
+	inf := math.Inf(1)
+	tests := []struct {
+		name    string
+		k       Kind
+		batches []plan.Vector
+		want    string
+	}{
+		{"sum overflows to +Inf", Sum, []plan.Vector{floats(1.7e308, 1.7e308)}, "+Inf(0x7ff0000000000000)"},
+		{"sum back in range", Sum, []plan.Vector{floats(1.7e308, -1.7e308, 1e308)}, "1e+308(0x7fe1ccf385ebc8a0)"},
+		{"mean of infinities", Mean, []plan.Vector{floats(inf, 1, inf)}, "+Inf(0x7ff0000000000000)"},
+		{"mean of +Inf and -Inf", Mean, []plan.Vector{floats(inf, -inf)}, "null"},
+		{"var with an infinity", Var, []plan.Vector{floats(1, 2, inf)}, "null"},
+		{"var of squares beyond float64", Var, []plan.Vector{floats(1e200, 2e200)}, "null"},
+		{"var of tiny values", Var, []plan.Vector{floats(3e-300, 1e-300)}, "0(0x0)"},
+		{"std of equal values", Std, []plan.Vector{floats(0.1, 0.1, 0.1)}, "0(0x0)"},
+		{"var of equal huge ints", Var, []plan.Vector{ints(math.MaxInt64, math.MaxInt64)}, "0(0x0)"},
+		{"sum of tiny and huge", Sum, []plan.Vector{floats(1e300, 5e-324, -1e300)}, "5e-324(0x1)"},
+		{"sum rounds ties across partials", Sum, []plan.Vector{floats(1e-16, 1, 1e16)}, "1.0000000000000002e+16(0x4341c37937e08001)"},
+		{"min of -0 and 0", Min, []plan.Vector{floats(0, math.Copysign(0, -1))}, "-0(0x8000000000000000)"},
+		{"max of infinities", Max, []plan.Vector{floats(-inf, inf, 1)}, "+Inf(0x7ff0000000000000)"},
+	}
+	for _, tt := range tests {
+		got, _ := runBatches(t, tt.k, plan.Float, tt.batches...)
+		if got.String() != tt.want {
+			t.Errorf("%s: %v = %v, want %v", tt.name, tt.k, got, tt.want)
+		}
 	}
 }

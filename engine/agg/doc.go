@@ -8,15 +8,20 @@
 // versioned, portable encoding that is used both for spill files and for
 // partial results sent between machines.
 //
-// Determinism: every result is independent of the order in which rows and
-// partial states are combined, so output is byte-identical for every worker
-// count and partitioning. Integer sums are exact (128-bit); float sums,
-// means and variances are accumulated in double-double arithmetic (about
-// 106 bits), which is exact for realistic data (the exact sum spans fewer
-// than about 100 bits) and otherwise rounds to the same float64 unless the
-// exact result lies within about 2^-100 (relative to the largest partial
-// sum) of a rounding boundary; min, max, first and last use total orders
-// with deterministic tie breaks.
+// Determinism: every result is a function of the exact values alone, so
+// output is byte-identical for every worker count, partitioning and merge
+// order. Integer sums are exact in 128 bits. Float sums (and Σx, Σx² for
+// var and std) are kept exactly: a double-double whose additions are
+// checked to be exact (realistic data: no allocation, a few ns a row), and
+// an expansion of non-overlapping float64s (Shewchuk; Python's math.fsum)
+// for a group whose exact sum needs more bits. Results round once: sum is
+// the correctly rounded exact sum, mean the correctly rounded exact
+// quotient, var and std the correctly rounded exact sample variance and
+// its square root, computed in double-double when an error bound certifies
+// the rounding and with math/big otherwise. Min, max, first and last use
+// total orders with deterministic tie breaks. The one order-dependent case
+// is a float partial sum beyond ±MaxFloat64 (about 1.8e308), which becomes
+// an infinity.
 //
 // Concurrency: an Agg is not safe for concurrent use; each worker owns its
 // own and they are merged after the workers end.

@@ -125,6 +125,8 @@ func (s *expStore) parts(c *acc, buf *[2]float64) []float64 {
 
 // merge adds o (of store os, which may be s) into c exactly.
 func (s *expStore) merge(c *acc, os *expStore, o *acc) {
+	oc := *o // o may be c
+	o = &oc
 	c.aux |= o.aux
 	if o.ext == 0 {
 		if o.hi != 0 {

@@ -78,10 +78,10 @@ func (e *TypeError) Error() string {
 //
 // sum, mean, std and var of a String column are a *TypeError.
 //
-// A sum, min, max, first or last whose ResultType is Int (or Null, for
-// min, max, first and last) can need Float after all, when a group's exact
-// sum leaves int64 or the column turned out to hold non-integers: see
-// Widener.
+// A sum, min, max, first or last whose ResultType is Int can need Float
+// after all, when a group's exact sum leaves int64 or the column turned out
+// to hold non-integers: see Widener. Min, max, first and last over a Null
+// column report the type they need: see Typer.
 func ResultType(k Kind, in plan.Type) (plan.Type, error) {
 	if k >= numKinds {
 		return plan.Null, fmt.Errorf("unknown aggregate %v", k)

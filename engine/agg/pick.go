@@ -109,7 +109,7 @@ func (a *pickNum) offer(g uint32, tag uint8, bits uint64, p uint64) {
 
 func (a *pickNum) Update(groups []uint32, v *plan.Vector, pos []uint64) {
 	if a.byPos() {
-		pos = pos[:len(groups)]
+		pos = needPos(a.kind, groups, pos)
 	}
 	nulls := v.Nulls
 	var p uint64
@@ -246,6 +246,13 @@ func (a *pickNum) Result(g uint32, out *plan.Vector, row int) {
 	panic("BUG: agg: " + a.kind.String() + " result into a " + out.Type.String() + " vector: the caller must ask Widened")
 }
 
+func needPos(k Kind, groups []uint32, pos []uint64) []uint64 {
+	if len(pos) < len(groups) {
+		panic("BUG: agg: " + k.String() + " needs a position for every row")
+	}
+	return pos[:len(groups)]
+}
+
 // cmpNum compares two tagged numbers exactly; equal values of different
 // tags order the int first, and -0 comes before +0, so the order is total.
 func cmpNum(at uint8, ab uint64, bt uint8, bb uint64) int {
@@ -315,10 +322,9 @@ type pickStr struct {
 	garbage int // bytes of arena no value uses
 }
 
-func (a *pickStr) Kind() Kind    { return a.kind }
-func (a *pickStr) Len() int      { return len(a.has) }
-func (a *pickStr) byPos() bool   { return a.kind == First || a.kind == Last }
-func (a *pickStr) Widened() bool { return false }
+func (a *pickStr) Kind() Kind  { return a.kind }
+func (a *pickStr) Len() int    { return len(a.has) }
+func (a *pickStr) byPos() bool { return a.kind == First || a.kind == Last }
 
 func (a *pickStr) Grow(n int) {
 	a.has = growZero(a.has, n)
@@ -415,7 +421,7 @@ func (a *pickStr) Update(groups []uint32, v *plan.Vector, pos []uint64) {
 		panic("BUG: agg: " + a.kind.String() + " of a string column got a " + v.Type.String() + " vector")
 	}
 	if a.byPos() {
-		pos = pos[:len(groups)]
+		pos = needPos(a.kind, groups, pos)
 	}
 	nulls := v.Nulls
 	vals := v.Strs[:len(groups)]

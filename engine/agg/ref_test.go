@@ -37,6 +37,12 @@ type profile struct {
 	gen  func(r *rand.Rand) val
 }
 
+// profileKinds limits the kinds tested over a profile (default: every
+// kind that takes its type).
+var profileKinds = map[string][]Kind{
+	"null-then-strings": {Count, Min, Max, First, Last, NUnique},
+}
+
 func iv(i int64) val   { return val{t: plan.Int, i: i} }
 func fv(f float64) val { return val{t: plan.Float, f: f} }
 
@@ -125,6 +131,12 @@ var profiles = []profile{
 	}},
 	{"bool", plan.Bool, func(r *rand.Rand) val { return val{t: plan.Bool, b: r.IntN(2) == 0} }},
 	{"null", plan.Null, func(r *rand.Rand) val { return val{null: true} }},
+	{"null-then-strings", plan.Null, func(r *rand.Rand) val { // the engine sends text for a Null column
+		if r.IntN(10) == 0 {
+			return val{t: plan.String, s: string(rune('a' + r.IntN(5)))}
+		}
+		return val{null: true}
+	}},
 	{"null-then-numbers", plan.Null, func(r *rand.Rand) val {
 		if r.IntN(10) == 0 {
 			if r.IntN(2) == 0 {
@@ -270,6 +282,9 @@ func collect(a Agg, in plan.Type, ngroups int, perm []uint32) ([]exp, bool) {
 		widened = true
 		t = plan.Float
 	}
+	if ty, ok := a.(Typer); ok {
+		t = ty.ResultType()
+	}
 	var out plan.Vector
 	out.Reset(t, ngroups)
 	res := make([]exp, ngroups)
@@ -342,7 +357,7 @@ func reference(k Kind, in plan.Type, rows []row, ngroups int) ([]exp, bool) {
 	}
 	intCol := in == plan.Int || in == plan.Bool
 	res := make([]exp, ngroups)
-	widened := false
+	widened, stringy := false, false
 	for g, all := range byGroup {
 		var vals []row
 		for _, x := range all {
@@ -511,8 +526,21 @@ func reference(k Kind, in plan.Type, rows []row, ngroups int) ([]exp, bool) {
 				}
 			case plan.String:
 				e.s = c.v.s
+				if in == plan.Null {
+					e.t = plan.String
+					stringy = true
+				}
 			}
 		}
+	}
+	if stringy {
+		for g := range res {
+			if res[g].t != plan.String {
+				res[g] = exp{null: true}
+			}
+			res[g].t = plan.String
+		}
+		return res, false
 	}
 	if widened {
 		for g := range res {
@@ -539,6 +567,14 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// kinds lists the aggregates tested over p.
+func (p profile) kindList() []Kind {
+	if ks, ok := profileKinds[p.name]; ok {
+		return ks
+	}
+	return kindsFor(p.in)
 }
 
 // kindsFor lists the aggregates that take a column of type in.

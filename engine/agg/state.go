@@ -26,10 +26,15 @@ import (
 //	               floats: the exact sum of the other values, as
 //	               uvarint(k) and k floats whose exact sum it is
 //	std, var       uvarint(n), then when n > 0: flags(2 +Inf, 4 -Inf)
-//	               floats(Σx) floats(Σx²)
+//	               floats(Σx) floats(Σx²) (Σx² of the exact pairs x·x)
 //	min, max       value
 //	first, last    value, then uvarint(pos) when the value is not empty
 //	nunique        uvarint(count) value*count (distinct, in no particular order)
+//
+// A state decodes into an Agg of the same Kind whatever the input type it
+// came from (values are normalised on the way in); floats of a sum are any
+// components whose exact sum is the value, so equal states need not be
+// equal bytes.
 //
 //	value = tag [payload]: 0 empty, 1 int varint, 2 float 8 bytes,
 //	        3 string uvarint(len) bytes
@@ -129,8 +134,6 @@ func (d *decoder) uint64() uint64 {
 	d.b = d.b[8:]
 	return x
 }
-
-func (d *decoder) float() float64 { return math.Float64frombits(d.uint64()) }
 
 // count reads a non-negative int64 count.
 func (d *decoder) count() int64 {
