@@ -75,7 +75,6 @@ func decompose(root plan.Node) (*query, error) {
 type colRole struct {
 	numeric bool // parsed as a number (numeric aggregates, numeric filters)
 	text    bool // kept as bytes (keys in filters, string aggregates, string filters)
-	aggFunc string
 }
 
 // GroupBy runs an optimised groupby plan over the dataset and returns the
@@ -132,7 +131,7 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 				return workers[w].scan(ctx, sc, fi)
 			})
 		} else if serialInputs[fi] {
-			err = ds.eachRecordScanner(ctx, s, s.whole(), serial|checkFields, func(sc *readers.Scanner) error {
+			err = ds.scanPartition(ctx, s, s.whole(), serial|checkFields, func(sc *readers.Scanner) error {
 				return workers[0].scan(ctx, sc, fi)
 			})
 		} else {
@@ -143,7 +142,7 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 			}
 			err = parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
 				p := lay.Partitions[i]
-				return ds.eachRecordScanner(ctx, s, p, checkFields, func(sc *readers.Scanner) error {
+				return ds.scanPartition(ctx, s, p, checkFields, func(sc *readers.Scanner) error {
 					return workers[w].scan(ctx, sc, fi)
 				})
 			})
@@ -212,35 +211,6 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 	res.Schema = finalSchema(q, e)
 	ok = true
 	return res, stats, nil
-}
-
-// eachRecordScanner is eachRecord that hands fn the scanner itself and lets
-// fn consume every record (fn loops on Next). It keeps the seam check.
-func (ds *Dataset) eachRecordScanner(ctx context.Context, s *source, p readers.Partition, mode scanMode, fn func(sc *readers.Scanner) error) error {
-	whole := mode&serial != 0
-	first := p.Start == s.header.DataStart
-	startLine := int64(0)
-	if first {
-		startLine = s.header.DataLine
-	}
-	sc := readers.NewPartitionScanner(s.in.File, s.in.Size, p, ds.cfg.Dialect, startLine)
-	if mode&checkFields != 0 {
-		sc.SetFieldCount(len(ds.Names))
-	}
-	if err := fn(sc); err != nil {
-		if !first && !whole && !errors.Is(err, context.Canceled) {
-			return errSplit
-		}
-		return err
-	}
-	if sc.Offset() != p.End {
-		if whole {
-			panic(fmt.Sprintf("BUG: serial scan of %s stopped at %d, not %d", p.Path, sc.Offset(), p.End))
-		}
-		return errSplit
-	}
-	ds.cfg.Progress.addDone(p.End - p.Start)
-	return nil
 }
 
 // aggWorker is one worker's aggregation state: its hash table, the

@@ -22,10 +22,32 @@ const (
 )
 
 // eachRecord calls fn with every record of partition p of a splittable
-// source. Unless serial, it returns errSplit when the partition's end
-// disagrees with its seam, or when a partition other than the first fails
-// (a serial read then confirms the error with exact line numbers).
+// source (see scanPartition for errors and seams).
 func (ds *Dataset) eachRecord(ctx context.Context, s *source, p readers.Partition, mode scanMode, fn func(sc *readers.Scanner) error) error {
+	return ds.scanPartition(ctx, s, p, mode, func(sc *readers.Scanner) error {
+		n := 0
+		for sc.Next() {
+			if err := fn(sc); err != nil {
+				return err
+			}
+			if n++; n == checkEvery {
+				n = 0
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		return sc.Err()
+	})
+}
+
+// scanPartition hands fn a scanner over partition p of a splittable
+// source; fn reads records until Next is false and returns sc.Err() or its
+// own error. Unless mode has serial, it returns errSplit when the
+// partition's end disagrees with its seam, or when a partition other than
+// the first fails (line numbers are known only from the first: a serial
+// read then confirms the error with exact lines).
+func (ds *Dataset) scanPartition(ctx context.Context, s *source, p readers.Partition, mode scanMode, fn func(sc *readers.Scanner) error) error {
 	whole := mode&serial != 0
 	first := p.Start == s.header.DataStart
 	startLine := int64(0)
@@ -36,30 +58,11 @@ func (ds *Dataset) eachRecord(ctx context.Context, s *source, p readers.Partitio
 	if mode&checkFields != 0 {
 		sc.SetFieldCount(len(ds.Names))
 	}
-	fail := func(err error) error {
+	if err := fn(sc); err != nil {
 		if !first && !whole && !errors.Is(err, context.Canceled) {
 			return errSplit
 		}
 		return err
-	}
-	last := p.Start
-	n := 0
-	for sc.Next() {
-		if err := fn(sc); err != nil {
-			return fail(err)
-		}
-		if n++; n == checkEvery {
-			n = 0
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			off := sc.Offset()
-			ds.cfg.Progress.addDone(off - last)
-			last = off
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fail(err)
 	}
 	if sc.Offset() != p.End {
 		if whole {
@@ -67,7 +70,7 @@ func (ds *Dataset) eachRecord(ctx context.Context, s *source, p readers.Partitio
 		}
 		return errSplit
 	}
-	ds.cfg.Progress.addDone(p.End - last)
+	ds.cfg.Progress.addDone(p.End - p.Start)
 	return nil
 }
 
