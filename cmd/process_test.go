@@ -266,3 +266,46 @@ func TestMemoryBound(t *testing.T) {
 		t.Errorf("left behind in --temp-dir: %v", ents)
 	}
 }
+
+// SIGINT during a groupby that spills stops the workers, removes the spill
+// directory and exits 130.
+func TestSignalWhileSpilling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("aggregates 1.2M rows")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "keys.csv")
+	if out, err := gdask(t, "gen-data", data, "--rows", "1200000", "--categories", "1000000").CombinedOutput(); err != nil {
+		t.Fatalf("gen-data: %v: %s", err, out)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := gdask(t, "groupby", data, "--by", "category", "--count", "--nunique", "value", "--memory-limit", "40MB", "--temp-dir", tmp, "--workers", "1")
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until it has spilled, then interrupt it.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m, _ := filepath.Glob(filepath.Join(tmp, "gdask-spill-*", "*")); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.Process.Kill()
+			t.Fatal("no spill file appeared")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Process.Signal(syscall.SIGINT)
+	err := c.Wait()
+	if code := exitCode(err); code != 130 {
+		t.Fatalf("exit %d, stderr %q; want 130", code, stderr.String())
+	}
+	if m, _ := filepath.Glob(filepath.Join(tmp, "*")); len(m) != 0 {
+		t.Fatalf("left in --temp-dir after SIGINT: %v", m)
+	}
+}

@@ -181,6 +181,7 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 		for _, w := range workers[1:] {
 			workers[0].mergeFrom(w)
 		}
+		res.reserve(workers[0].table.len())
 		if err := e.emit(&workers[0].aggTable, res.add); err != nil {
 			return nil, nil, err
 		}

@@ -69,6 +69,13 @@ func (r *Result) Each(fn func(fields [][]byte) error) (int64, error) {
 	return n, it.Err()
 }
 
+// reserve makes room for n rows of a typical size, so add does not copy
+// the arena over and over while it grows.
+func (r *Result) reserve(n int) {
+	r.ends = make([]int, 0, n)
+	r.arena = make([]byte, 0, n*48)
+}
+
 // add keeps an encoded row in memory.
 func (r *Result) add(row []byte) error {
 	r.arena = append(r.arena, row...)

@@ -9,8 +9,11 @@ import (
 // open addressing. Keys live in one arena, so a table is a few slices and
 // no per-group allocation. Not safe for concurrent use: one per worker.
 type groupTable struct {
-	seed   maphash.Seed
-	slots  []uint32 // group+1; 0 is empty
+	seed maphash.Seed
+	// slots hold the hash's top 32 bits (a tag) and group+1 in the low 32
+	// bits; 0 is empty. Comparing tags first keeps most probes inside this
+	// one array, which matters once the table is far bigger than the cache.
+	slots  []uint64
 	mask   uint64
 	hashes []uint64 // per group
 	ends   []int    // per group: end of its key in arena (start is the previous end)
@@ -39,13 +42,16 @@ func (t *groupTable) key(g uint32) []byte {
 // find returns the group of key (with hash h), adding it when new.
 func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
 	i := h & t.mask
+	tag := h &^ (1<<32 - 1)
 	for {
 		s := t.slots[i]
 		if s == 0 {
 			break
 		}
-		if t.hashes[s-1] == h && bytes.Equal(t.key(s-1), key) {
-			return s - 1, false
+		if s&^(1<<32-1) == tag {
+			if g := uint32(s) - 1; bytes.Equal(t.key(g), key) {
+				return g, false
+			}
 		}
 		i = (i + 1) & t.mask
 	}
@@ -53,7 +59,7 @@ func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
 	t.hashes = append(t.hashes, h)
 	t.arena = append(t.arena, key...)
 	t.ends = append(t.ends, len(t.arena))
-	t.slots[i] = g + 1
+	t.slots[i] = tag | uint64(g+1)
 	if uint64(len(t.hashes))*4 > uint64(len(t.slots))*3 {
 		t.resize(2 * len(t.slots))
 	}
@@ -61,20 +67,20 @@ func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
 }
 
 func (t *groupTable) resize(n int) {
-	t.slots = make([]uint32, n)
+	t.slots = make([]uint64, n)
 	t.mask = uint64(n - 1)
 	for g, h := range t.hashes {
 		i := h & t.mask
 		for t.slots[i] != 0 {
 			i = (i + 1) & t.mask
 		}
-		t.slots[i] = uint32(g) + 1
+		t.slots[i] = h&^(1<<32-1) | uint64(g+1)
 	}
 }
 
 // memBytes is what the table holds.
 func (t *groupTable) memBytes() int64 {
-	return int64(cap(t.slots))*4 + int64(cap(t.hashes))*8 + int64(cap(t.ends))*8 + int64(cap(t.arena))
+	return int64(cap(t.slots))*8 + int64(cap(t.hashes))*8 + int64(cap(t.ends))*8 + int64(cap(t.arena))
 }
 
 // reset empties the table, keeping a small slot array.
