@@ -407,13 +407,10 @@ func (w *aggWorker) add(sc *readers.Scanner, input int) error {
 		w.spans = append(w.spans, [2]int{start, len(w.arena)})
 	}
 	// The group key.
-	key := w.keyBuf[:0]
 	for _, k := range w.keys {
 		f := fields[k]
-		key = appendKey(key, f, d.IsNull(f), w.multi)
+		w.keyArena = appendKey(w.keyArena, f, d.IsNull(f), w.multi)
 	}
-	w.keyBuf = key
-	w.keyArena = append(w.keyArena, key...)
 	w.rowKeys = append(w.rowKeys, len(w.keyArena))
 	w.pos = append(w.pos, uint64(input)<<44|uint64(sc.RecordOffset()))
 	w.rows++
