@@ -45,9 +45,10 @@ func buildInfo() (v, c, d string) {
 
 func newVersionCmd(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version, commit and Go version gdask was built with",
-		Args:  exactArgs(0),
+		Use:     "version",
+		Short:   "Print the version, commit and Go version gdask was built with",
+		Example: `  gdask version`,
+		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			v, cm, d := buildInfo()
 			_, err := fmt.Fprintf(app.IO.Out, "gdask %s (commit %s, built %s, %s %s/%s)\n",
