@@ -38,32 +38,49 @@ func (ds *Dataset) Head(ctx context.Context, n int, emit func(fields [][]byte) e
 }
 
 func (ds *Dataset) headStream(ctx context.Context, s *source, left int, emit func([][]byte) error) (int, error) {
-	var buf []byte
-	for left > 0 {
-		if err := ctx.Err(); err != nil {
-			return left, err
-		}
-		ch, err := s.chunker.Next(buf)
-		if err == io.EOF {
-			return left, nil
-		}
-		if err != nil {
-			return left, err
-		}
-		sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
-		sc.SetFieldCount(len(ds.Names))
+	err := ds.eachStreamChunk(ctx, s, func(_ readers.Chunk, sc *readers.Scanner) (bool, error) {
 		for left > 0 && sc.Next() {
 			if err := emit(sc.Fields()); err != nil {
-				return left, err
+				return false, err
 			}
 			left--
 		}
+		return left > 0, nil
+	})
+	return left, err
+}
+
+// eachStreamChunk reads a stream's chunks in order on this goroutine and
+// hands each to fn with a scanner over it (one field per column checked).
+// fn reads what it wants and says whether to go on; a parse error the
+// scanner met is then returned with the chunk's position.
+func (ds *Dataset) eachStreamChunk(ctx context.Context, s *source, fn func(ch readers.Chunk, sc *readers.Scanner) (more bool, err error)) error {
+	var buf []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ch, err := s.chunker.Next(buf)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
+		sc.SetFieldCount(len(ds.Names))
+		more, err := fn(ch, sc)
+		if err != nil {
+			return err
+		}
 		if err := sc.Err(); err != nil {
-			return left, ds.chunkError(s, ch, err)
+			return ds.chunkError(s, ch, err)
+		}
+		if !more {
+			return nil
 		}
 		buf = ch.Data
 	}
-	return left, nil
 }
 
 // Types infers column types from the records in the first --sample bytes
@@ -100,25 +117,15 @@ func (ds *Dataset) Sample(ctx context.Context, sampleBytes int64) (*readers.Infe
 	s := ds.inputs[0]
 	if s.chunker != nil {
 		var seen int64
-		var buf []byte
-		for seen < sampleBytes {
-			ch, err := s.chunker.Next(buf)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, 0, err
-			}
-			sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
-			sc.SetFieldCount(len(ds.Names))
+		err := ds.eachStreamChunk(ctx, s, func(ch readers.Chunk, sc *readers.Scanner) (bool, error) {
 			for sc.Next() {
 				inf.Add(sc.Fields())
 			}
-			if err := sc.Err(); err != nil {
-				return nil, 0, ds.chunkError(s, ch, err)
-			}
 			seen += int64(len(ch.Data))
-			buf = ch.Data
+			return seen < sampleBytes, nil
+		})
+		if err != nil {
+			return nil, 0, err
 		}
 		return inf, seen, nil
 	}

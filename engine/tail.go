@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"io"
 	"slices"
 
 	"github.com/gdask/gdask/readers"
@@ -74,28 +73,12 @@ func (r *recordRing) prepend(earlier *recordRing) {
 }
 
 func (ds *Dataset) tailStream(ctx context.Context, s *source, ring *recordRing) error {
-	var buf []byte
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		ch, err := s.chunker.Next(buf)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
-		sc.SetFieldCount(len(ds.Names))
+	return ds.eachStreamChunk(ctx, s, func(_ readers.Chunk, sc *readers.Scanner) (bool, error) {
 		for sc.Next() {
 			ring.add(sc.Fields(), sc.RecordOffset())
 		}
-		if err := sc.Err(); err != nil {
-			return ds.chunkError(s, ch, err)
-		}
-		buf = ch.Data
-	}
+		return true, nil
+	})
 }
 
 // tailFile reads the last block of a file. The quote state at the block's
