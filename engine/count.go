@@ -67,7 +67,7 @@ func (ds *Dataset) countFile(ctx context.Context, s *source) (int64, error) {
 func (ds *Dataset) countStream(ctx context.Context, s *source) (int64, error) {
 	counts := make([]int64, max(ds.cfg.Workers, 1))
 	err := ds.eachChunk(ctx, s, func(ctx context.Context, w int, ch readers.Chunk) error {
-		n, _, err := readers.CountRecords(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
+		n, err := readers.CountRecords(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
 		if err != nil {
 			return ds.chunkError(s, ch, err)
 		}

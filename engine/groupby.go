@@ -235,8 +235,7 @@ type aggWorker struct {
 	vecs      []*plan.Vector // per input ordinal, for materialised columns
 	arena     []byte         // text of this batch's string values
 	spans     [][2]int       // per row per text column: start, end in arena (rebuilt per batch)
-	keyBuf    []byte
-	rowKeys   []int // per batch row: end of its key in keyArena
+	rowKeys   []int          // per batch row: end of its key in keyArena
 	keyArena  []byte
 	groups    []uint32
 	pos       []uint64

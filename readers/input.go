@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
@@ -181,7 +182,7 @@ func (d *decompressErr) Read(p []byte) (int, error) {
 // progress reporter from another goroutine, so use Bytes.
 type CountingReader struct {
 	R io.Reader
-	n atomicInt64
+	n atomic.Int64
 }
 
 func (c *CountingReader) Read(p []byte) (int, error) {

@@ -195,9 +195,9 @@ func (c *Chunker) Empty() (bool, error) {
 
 // CountRecords counts the records of whole-record data (a chunk). Data with
 // no quote, CR or blank line is counted by its line ends alone.
-func CountRecords(data []byte, d Dialect, path string, base, line int64) (int64, *Scanner, error) {
+func CountRecords(data []byte, d Dialect, path string, base, line int64) (int64, error) {
 	if len(data) == 0 {
-		return 0, nil, nil
+		return 0, nil
 	}
 	if data[0] != '\n' && bytes.IndexByte(data, '"') < 0 && bytes.IndexByte(data, '\r') < 0 &&
 		bytes.Index(data, []byte("\n\n")) < 0 && !tooLong(data, d.MaxRecordSize) {
@@ -205,14 +205,14 @@ func CountRecords(data []byte, d Dialect, path string, base, line int64) (int64,
 		if data[len(data)-1] != '\n' {
 			n++
 		}
-		return n, nil, nil
+		return n, nil
 	}
 	s := NewBytesScanner(data, d, path, base, line)
 	var n int64
 	for s.Next() {
 		n++
 	}
-	return n, s, s.Err()
+	return n, s.Err()
 }
 
 // tooLong reports whether some line of data is longer than max: only then

@@ -1,5 +1,0 @@
-package readers
-
-import "sync/atomic"
-
-type atomicInt64 = atomic.Int64
