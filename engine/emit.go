@@ -91,7 +91,9 @@ func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
 		hi := min(lo+plan.BatchSize, n)
 		m := hi - lo
 		for k := range e.nkeys {
-			e.cols[k].Reset(e.keyTypes[k], m)
+			v := e.cols[k]
+			v.Reset(e.keyTypes[k], m)
+			v.Strs = plan.Grow(v.Strs, m) // keys keep their text whatever their type
 		}
 		for i, f := range e.q.agg.Aggs {
 			typ := f.Type
@@ -143,10 +145,6 @@ func setKey(v *plan.Vector, r int, f []byte) {
 		_, _, fl := readers.ParseNumber(f)
 		v.Floats[r] = fl
 	}
-	if v.Strs == nil || cap(v.Strs) < len(v.Nulls) {
-		v.Strs = make([][]byte, len(v.Nulls), plan.BatchSize)
-	}
-	v.Strs = v.Strs[:len(v.Nulls)]
 	v.Strs[r] = f
 }
 

@@ -331,18 +331,11 @@ func (w *aggWorker) resetBatch() {
 	for _, c := range w.numCols {
 		w.vecs[c].Reset(plan.Float, plan.BatchSize)
 		v := w.vecs[c]
-		v.Ints = grow(v.Ints, plan.BatchSize)
+		v.Ints = plan.Grow(v.Ints, plan.BatchSize)
 	}
 	for _, c := range w.textCols {
 		w.vecs[c].Reset(plan.String, plan.BatchSize)
 	}
-}
-
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }
 
 // scan reads every record of sc into the worker's table.

@@ -26,21 +26,23 @@ type Vector struct {
 // Reset empties v for n rows of type t, reusing its storage.
 func (v *Vector) Reset(t Type, n int) {
 	v.Type = t
-	v.Nulls = grow(v.Nulls, n)
+	v.Nulls = Grow(v.Nulls, n)
 	clear(v.Nulls)
 	switch t {
 	case Bool:
-		v.Bools = grow(v.Bools, n)
+		v.Bools = Grow(v.Bools, n)
 	case Int:
-		v.Ints = grow(v.Ints, n)
+		v.Ints = Grow(v.Ints, n)
 	case Float:
-		v.Floats = grow(v.Floats, n)
+		v.Floats = Grow(v.Floats, n)
 	case String:
-		v.Strs = grow(v.Strs, n)
+		v.Strs = Grow(v.Strs, n)
 	}
 }
 
-func grow[T any](s []T, n int) []T {
+// Grow returns s with length n, reusing its storage when it is big
+// enough (the contents are not cleared).
+func Grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n, max(n, BatchSize))
 	}
