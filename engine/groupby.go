@@ -86,26 +86,38 @@ func (ds *Dataset) GroupBy(ctx context.Context, root plan.Node, opts GroupByOpti
 	if err != nil {
 		return nil, nil, err
 	}
-	serialInputs := make([]bool, len(ds.inputs))
+	modes := make([]splitMode, len(ds.inputs))
 	for {
-		res, stats, err := ds.groupByOnce(ctx, q, opts, serialInputs)
+		res, stats, err := ds.groupByOnce(ctx, q, opts, modes)
 		var se *splitError
-		if errors.As(err, &se) && !serialInputs[se.input] {
+		if errors.As(err, &se) && modes[se.input] < splitSerial {
 			// A seam did not hold, or an error came from a partition whose
-			// line numbers are unknown: read that file serially, from scratch.
-			serialInputs[se.input] = true
+			// line numbers are unknown: split that file more carefully and
+			// start again. The last resort reads it serially, which gives
+			// exact line numbers for an error.
+			modes[se.input]++
 			continue
 		}
 		return res, stats, err
 	}
 }
 
+// splitMode is how a groupby partitions a splittable input, from the
+// cheapest guess to the serial read that always holds.
+type splitMode uint8
+
+const (
+	splitLines  splitMode = iota // cuts at line ends (readers.SplitLines): no pre-pass
+	splitQuotes                  // cuts by quote parity (readers.Split): one pre-pass
+	splitSerial                  // one partition
+)
+
 // splitError is errSplit for one input of a groupby.
 type splitError struct{ input int }
 
 func (e *splitError) Error() string { return errSplit.Error() }
 
-func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOptions, serialInputs []bool) (*Result, *GroupByStats, error) {
+func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOptions, modes []splitMode) (*Result, *GroupByStats, error) {
 	seed := maphash.MakeSeed()
 	b, err := ds.budget()
 	if err != nil {
@@ -130,18 +142,28 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 				sc.SetFieldCount(len(ds.Names))
 				return workers[w].scan(ctx, sc, fi)
 			})
-		} else if serialInputs[fi] {
+		} else if modes[fi] == splitSerial {
 			err = ds.scanPartition(ctx, s, s.whole(), serial|checkFields, func(sc *readers.Scanner) error {
 				return workers[0].scan(ctx, sc, fi)
 			})
 		} else {
 			ds.cfg.Progress.addTotal(s.in.Size - s.header.DataStart)
-			var lay *readers.Layout
-			if lay, err = ds.split(ctx, s); err != nil {
+			var parts []readers.Partition
+			if modes[fi] == splitLines {
+				parts, err = readers.SplitLines(ctx, s.in.File, s.in.Path, s.header.DataStart, s.in.Size,
+					ds.cfg.blocksize(s.in.Size-s.header.DataStart))
+			} else {
+				var lay *readers.Layout
+				lay, err = ds.split(ctx, s)
+				if lay != nil {
+					parts = lay.Partitions
+				}
+			}
+			if err != nil {
 				return nil, nil, err
 			}
-			err = parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
-				p := lay.Partitions[i]
+			err = parallel(ctx, ds.cfg.Workers, len(parts), func(ctx context.Context, w, i int) error {
+				p := parts[i]
 				return ds.scanPartition(ctx, s, p, checkFields, func(sc *readers.Scanner) error {
 					return workers[w].scan(ctx, sc, fi)
 				})

@@ -225,6 +225,47 @@ func scanBlock(r io.ReaderAt, start, end int64, buf []byte, st *blockStats) erro
 	return nil
 }
 
+// SplitLines cuts the data region [dataStart, size) of r into partitions of
+// about blocksize bytes, each cut moved to the record start after the next
+// line end, on the guess that no quoted field spans the cut. Unlike Split
+// it reads only a small window at each cut, not the whole file, so a scan
+// that follows pays for one pass instead of two.
+//
+// The guess is checked by the scan, not here: the caller must check every
+// seam (the scan of a partition ends exactly where the next begins) and
+// treat an error from any partition but the first as a failed seam. When a
+// cut does fall inside a quoted field, the record around it ends past the
+// cut and that seam fails; the caller then splits again with Split.
+func SplitLines(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blocksize int64) ([]Partition, error) {
+	if blocksize < MinBlocksize {
+		return nil, fmt.Errorf("BUG: blocksize %d below minimum", blocksize)
+	}
+	if dataStart >= size {
+		return nil, nil
+	}
+	var parts []Partition
+	window := make([]byte, 4<<10)
+	start := dataStart
+	for cut := dataStart + blocksize; cut < size; cut += blocksize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if cut <= start {
+			continue
+		}
+		at, err := nextRecordStart(r, cut, size, false, window)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		}
+		if at <= start || at >= size {
+			continue
+		}
+		parts = append(parts, Partition{Path: path, Index: len(parts), Start: start, End: at})
+		start = at
+	}
+	return append(parts, Partition{Path: path, Index: len(parts), Start: start, End: size}), nil
+}
+
 // RecordStartAfter returns the first record start after from, assuming the
 // quote state inQuote at from, and whether the input ends inside quotes
 // under that assumption (then the assumption cannot be right for a valid
