@@ -127,11 +127,17 @@ func FuzzScannerVsEncodingCSV(f *testing.F) {
 // FuzzParseNumber: ParseNumber never panics, and its kinds agree with
 // strconv on the text without surrounding spaces and tabs.
 func FuzzParseNumber(f *testing.F) {
-	for _, s := range []string{"7", " -12 ", "1.5e3", "nan", "-Inf", "1_000", "0x10", "9223372036854775808", ".5", "1.", "1e", "", "\t"} {
+	for _, s := range []string{"7", " -12 ", "1.5e3", "nan", "-Inf", "1_000", "0x10", "9223372036854775808", ".5", "1.", "1e", "", "\t", "-0.0", "-0", "123456789012345678", "12345678901234567.8", "9007199254740993.0", "-45.25"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		kind, i, fl := ParseNumber([]byte(s))
+		if k, si, sf, ok := parseShort([]byte(s)); ok {
+			gk, gi, gf := parseNumber([]byte(s))
+			if k != gk || si != gi || math.Float64bits(sf) != math.Float64bits(gf) {
+				t.Fatalf("%q: short path %v %d %v, general path %v %d %v", s, k, si, sf, gk, gi, gf)
+			}
+		}
 		text := strings.Trim(s, " \t")
 		pi, ierr := strconv.ParseInt(text, 10, 64)
 		pf, ferr := strconv.ParseFloat(text, 64)

@@ -22,6 +22,14 @@ const (
 // (any case, optionally signed) are infinities. An integer too big for
 // int64 is a float. It does not allocate.
 func ParseNumber(b []byte) (Kind, int64, float64) {
+	if k, i, f, ok := parseShort(b); ok {
+		return k, i, f
+	}
+	return parseNumber(b)
+}
+
+// parseNumber is ParseNumber for any text.
+func parseNumber(b []byte) (Kind, int64, float64) {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
 	}
@@ -122,6 +130,62 @@ func ParseNumber(b []byte) (Kind, int64, float64) {
 		return KindFloat, 0, f
 	}
 	return parseFloat(b)
+}
+
+// parseShort is ParseNumber for the common shapes -?d+ and -?d+.d+ in at
+// most 18 bytes after the sign, so every digit fits the mantissa below
+// 10^18 with no overflow check. It reports false for anything else
+// (spaces, exponents, "1.", specials, longer numbers), which the general
+// path then reads; where it answers, it answers exactly as that path would.
+func parseShort(b []byte) (Kind, int64, float64, bool) {
+	i := 0
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		i = 1
+	}
+	if len(b) == i || len(b)-i > 18 {
+		return 0, 0, 0, false
+	}
+	start := i
+	var u uint64
+	for ; i < len(b); i++ {
+		c := b[i] - '0'
+		if c > 9 {
+			break
+		}
+		u = u*10 + uint64(c)
+	}
+	if i == start {
+		return 0, 0, 0, false
+	}
+	if i == len(b) {
+		v := int64(u)
+		if neg {
+			v = -v
+		}
+		return KindInt, v, float64(v), true
+	}
+	if b[i] != '.' || i+1 == len(b) {
+		return 0, 0, 0, false
+	}
+	i++
+	frac := len(b) - i
+	for ; i < len(b); i++ {
+		c := b[i] - '0'
+		if c > 9 {
+			return 0, 0, 0, false
+		}
+		u = u*10 + uint64(c)
+	}
+	if u >= 1<<53 {
+		return 0, 0, 0, false
+	}
+	// Clinger's fast path, as below: both operands exact, one rounding.
+	f := float64(u) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return KindFloat, 0, f, true
 }
 
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
