@@ -251,6 +251,7 @@ type aggWorker struct {
 	keyFields [][]byte
 	keys      []int // input ordinals of the keys
 	multi     bool
+	direct    bool // one key and no --where: rows find their groups as they are added
 	roles     map[int]*colRole
 	where     *plan.Program
 	batch     plan.Batch
@@ -260,7 +261,8 @@ type aggWorker struct {
 	rowKeys   []int          // per batch row: end of its key in keyArena
 	keyArena  []byte
 	groups    []uint32
-	pos       []uint64
+	pos       []uint64 // per batch row: its input position, kept only when needPos
+	needPos   bool     // some aggregate (first, last) orders rows by position
 	sel       []int32
 	skipped   int64
 	rows      int
@@ -287,6 +289,9 @@ func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions,
 		if f.Col < 0 {
 			continue
 		}
+		if f.Func == "first" || f.Func == "last" {
+			w.needPos = true
+		}
 		switch f.Func {
 		case "sum", "mean", "std", "var":
 			role(f.Col).numeric = true
@@ -298,6 +303,7 @@ func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions,
 			}
 		}
 	}
+	w.direct = !w.multi && q.scan.Pred == nil
 	if q.scan.Pred != nil {
 		w.where = q.scan.Pred.Compile()
 		for _, c := range q.scan.Pred.Columns() {
@@ -325,11 +331,30 @@ func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions,
 	return w
 }
 
-// newAggTable makes an empty table with the query's aggregates.
+// newAggTable makes an empty table with the query's aggregates. An
+// aggregate that can be read from a state already made for its column
+// (a mean next to a sum) shares it, so each row updates it once. Every
+// table of a query makes the same states in the same order, so tables
+// merge state by state.
 func newAggTable(q *query, seed maphash.Seed) aggTable {
 	t := aggTable{table: newGroupTable(seed)}
 	for _, f := range q.agg.Aggs {
-		t.aggs = append(t.aggs, agg.New(aggKind(f.Func), q.scan.Input[max(f.Col, 0)].Type))
+		k := aggKind(f.Func)
+		out := agg.Agg(nil)
+		for i, a := range t.aggs {
+			if t.cols[i] == f.Col {
+				if v, ok := agg.View(a, k); ok {
+					out = v
+					break
+				}
+			}
+		}
+		if out == nil {
+			out = agg.New(k, q.scan.Input[max(f.Col, 0)].Type)
+			t.aggs = append(t.aggs, out)
+			t.cols = append(t.cols, f.Col)
+		}
+		t.outs = append(t.outs, out)
 	}
 	return t
 }
@@ -421,12 +446,24 @@ func (w *aggWorker) add(sc *readers.Scanner, input int) error {
 		w.spans = append(w.spans, [2]int{start, len(w.arena)})
 	}
 	// The group key.
-	for _, k := range w.keys {
-		f := fields[k]
-		w.keyArena = appendKey(w.keyArena, f, d.IsNull(f), w.multi)
+	if w.direct {
+		// Every row counts (no --where): find its group now, with the
+		// field itself as the key.
+		key := fields[w.keys[0]]
+		if d.IsNull(key) {
+			key = nil
+		}
+		w.groups = append(w.groups, w.group(key))
+	} else {
+		for _, k := range w.keys {
+			f := fields[k]
+			w.keyArena = appendKey(w.keyArena, f, d.IsNull(f), w.multi)
+		}
+		w.rowKeys = append(w.rowKeys, len(w.keyArena))
 	}
-	w.rowKeys = append(w.rowKeys, len(w.keyArena))
-	w.pos = append(w.pos, uint64(input)<<44|uint64(sc.RecordOffset()))
+	if w.needPos {
+		w.pos = append(w.pos, uint64(input)<<44|uint64(sc.RecordOffset()))
+	}
 	w.rows++
 	if w.rows == plan.BatchSize {
 		return w.flush()
@@ -482,41 +519,47 @@ func (w *aggWorker) flush() error {
 		w.compact(rows)
 	}
 	// Group numbers.
-	w.groups = w.groups[:0]
-	for _, r := range rows {
-		start := 0
-		if r > 0 {
-			start = w.rowKeys[r-1]
-		}
-		key := w.keyArena[start:w.rowKeys[r]]
-		g, added := w.table.find(key, w.table.hash(key))
-		if added {
-			for _, a := range w.aggs {
-				a.Grow(w.table.len())
+	if !w.direct {
+		w.groups = w.groups[:0]
+		for _, r := range rows {
+			start := 0
+			if r > 0 {
+				start = w.rowKeys[r-1]
 			}
-			w.widenKeys(key)
+			w.groups = append(w.groups, w.group(w.keyArena[start:w.rowKeys[r]]))
 		}
-		w.groups = append(w.groups, g)
 	}
 	pos := w.pos
-	if len(rows) < n {
+	if w.needPos && len(rows) < n {
 		pos = pos[:0]
 		for _, r := range rows {
 			pos = append(pos, w.pos[r])
 		}
 	}
-	for i, f := range w.q.agg.Aggs {
+	for i, a := range w.aggs {
 		var v *plan.Vector
-		if f.Col >= 0 {
-			v = w.vecs[f.Col]
+		if c := w.cols[i]; c >= 0 {
+			v = w.vecs[c]
 		}
-		w.aggs[i].Update(w.groups, v, pos)
+		a.Update(w.groups, v, pos)
 	}
 	w.resetBatch()
 	if w.memBytes() > w.budget {
 		return w.spillTable()
 	}
 	return nil
+}
+
+// group returns the group of an encoded key, adding it when new.
+func (w *aggWorker) group(key []byte) uint32 {
+	g, added := w.table.find(key, w.table.hash(key))
+	if added {
+		for _, a := range w.aggs {
+			a.Grow(w.table.len())
+		}
+		w.widenKeys(key)
+	}
+	return g
 }
 
 // widenKeys widens the key columns' types with a new group's key, so the

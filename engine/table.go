@@ -89,18 +89,24 @@ func (t *groupTable) reset() {
 	t.resize(1 << 10)
 }
 
-// Key encoding: per key column a flag byte (0 null, 1 value) and, for a
-// value, its bytes; with several keys each value is preceded by its length
-// as a uvarint, so the encoding is unambiguous.
+// Key encoding. One key column: the value's bytes as they are, and the
+// empty key for null (an empty field is always null, so no value encodes
+// empty); the worker can then look a field up without copying it. Several
+// key columns: per column a flag byte (0 null, 1 value) and, for a value,
+// its length as a uvarint and its bytes, so the encoding is unambiguous.
 
 func appendKey(dst []byte, field []byte, null, multi bool) []byte {
+	if !multi {
+		if null {
+			return dst
+		}
+		return append(dst, field...)
+	}
 	if null {
 		return append(dst, 0)
 	}
 	dst = append(dst, 1)
-	if multi {
-		dst = appendUvarint(dst, uint64(len(field)))
-	}
+	dst = appendUvarint(dst, uint64(len(field)))
 	return append(dst, field...)
 }
 
@@ -116,10 +122,10 @@ func appendUvarint(dst []byte, v uint64) []byte {
 // appends them to dst.
 func splitKey(dst [][]byte, key []byte, n int) [][]byte {
 	if n == 1 {
-		if key[0] == 0 {
+		if len(key) == 0 {
 			return append(dst, nil)
 		}
-		return append(dst, key[1:])
+		return append(dst, key)
 	}
 	for range n {
 		if key[0] == 0 {
