@@ -129,6 +129,10 @@ func (a *pickNum) Update(groups []uint32, v *plan.Vector, pos []uint64) {
 		}
 	case plan.Float:
 		vals := v.Floats[:len(groups)]
+		if a.in == plan.Float && (a.kind == Min || a.kind == Max) {
+			a.minMaxFloats(groups, vals, nulls)
+			return
+		}
 		for i, g := range groups {
 			if len(nulls) > 0 && nulls[i] {
 				continue
@@ -157,6 +161,26 @@ func (a *pickNum) Update(groups []uint32, v *plan.Vector, pos []uint64) {
 		}
 	default:
 		panic(badVector(a.kind, v.Type))
+	}
+}
+
+// minMaxFloats is Update for min and max over a Float column: every value
+// there is a float (tagFloat), so the general offer's tag dispatch and
+// position logic drop out of the loop. Same order as cmpFloat.
+func (a *pickNum) minMaxFloats(groups []uint32, vals []float64, nulls []bool) {
+	sign := 1 // max: take x when cmpFloat(x, cur) > 0
+	if a.kind == Min {
+		sign = -1
+	}
+	tags, cur := a.tags, a.vals
+	for i, g := range groups {
+		if len(nulls) > 0 && nulls[i] {
+			continue
+		}
+		x := vals[i]
+		if tags[g] == tagNone || cmpFloat(x, math.Float64frombits(cur[g]))*sign > 0 {
+			tags[g], cur[g] = tagFloat, math.Float64bits(x)
+		}
 	}
 }
 
