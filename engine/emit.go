@@ -12,9 +12,16 @@ import (
 )
 
 // aggTable is a hash table of groups with the aggregates' states.
+//
+// aggs are the states, one per distinct (state, column): a sum and a mean
+// of one column share one. outs are the output aggregates in query order,
+// each a state or a view of one (agg.View); results are read from outs,
+// everything else (updates, merges, spills) goes to aggs.
 type aggTable struct {
 	table *groupTable
 	aggs  []agg.Agg
+	cols  []int // per state: its input column, -1 for count
+	outs  []agg.Agg
 }
 
 func (t *aggTable) find(key []byte, h uint64) uint32 {
@@ -82,7 +89,7 @@ func newEmitter(q *query, keyTypes []plan.Type) *emitter {
 // add, which must copy what it keeps.
 func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
 	n := t.table.len()
-	for i, a := range t.aggs {
+	for i, a := range t.outs {
 		if wd, ok := a.(agg.Widener); ok && wd.Widened() {
 			e.widened[i] = true
 		}
@@ -97,7 +104,7 @@ func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
 		}
 		for i, f := range e.q.agg.Aggs {
 			typ := f.Type
-			if wd, ok := t.aggs[i].(agg.Widener); ok && wd.Widened() {
+			if wd, ok := t.outs[i].(agg.Widener); ok && wd.Widened() {
 				typ = plan.Float
 			}
 			e.cols[e.nkeys+i].Reset(typ, m)
@@ -108,7 +115,7 @@ func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
 			for k, f := range e.fields {
 				setKey(e.cols[k], r, f)
 			}
-			for i, a := range t.aggs {
+			for i, a := range t.outs {
 				a.Result(g, e.cols[e.nkeys+i], r)
 			}
 		}

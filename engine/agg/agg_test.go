@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gdask/gdask/plan"
@@ -604,6 +605,46 @@ func TestFloatExtremes(t *testing.T) {
 		got, _ := runBatches(t, tt.k, plan.Float, tt.batches...)
 		if got.String() != tt.want {
 			t.Errorf("%s: %v = %v, want %v", tt.name, tt.k, got, tt.want)
+		}
+	}
+}
+
+// TestView: a Mean read from a Sum's states (and a Sum from a Mean's)
+// answers exactly what an Agg of that kind fed the same rows answers,
+// widening included; other kinds have no view.
+func TestView(t *testing.T) {
+	const mx = math.MaxInt64
+	batches := []plan.Vector{ints(mx, mx, 3), floats(0.5, -2, 1e300), ints(-7, 1), floats(0.1, 0.2)}
+	for _, in := range []plan.Type{plan.Int, plan.Float} {
+		for _, state := range []Kind{Sum, Mean} {
+			for _, k := range []Kind{Sum, Mean} {
+				shared, direct := New(state, in), New(k, in)
+				for _, a := range []Agg{shared, direct} {
+					a.Grow(4)
+					for i := range batches {
+						v := &batches[i]
+						groups := make([]uint32, max(len(v.Ints), len(v.Floats)))
+						for j := range groups {
+							groups[j] = uint32((i + j) % 3) // group 3 stays empty
+						}
+						a.Update(groups, v, nil)
+					}
+				}
+				view, ok := View(shared, k)
+				if !ok || view.Kind() != k {
+					t.Fatalf("%v over %v: no %v view", state, in, k)
+				}
+				got, gw := collect(view, in, 4, identity(4))
+				want, ww := collect(direct, in, 4, identity(4))
+				if gw != ww || !slices.EqualFunc(got, want, func(a, b exp) bool { return a.String() == b.String() }) {
+					t.Errorf("%v view of a %v over %v: %v (widened %v), want %v (widened %v)", k, state, in, got, gw, want, ww)
+				}
+			}
+		}
+	}
+	for _, k := range []Kind{Count, Min, Max, Std, Var, First, Last, NUnique} {
+		if _, ok := View(New(k, plan.Float), Mean); ok {
+			t.Errorf("a %v has a Mean view", k)
 		}
 	}
 }

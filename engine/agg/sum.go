@@ -201,8 +201,10 @@ func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 
 // Widened reports whether some group's sum needs Float although the column
 // is an integer one (see Widener). Mean never widens: it is Float.
-func (a *sumAgg) Widened() bool {
-	if a.kind != Sum || !a.intCol() {
+func (a *sumAgg) Widened() bool { return a.widened(a.kind) }
+
+func (a *sumAgg) widened(kind Kind) bool {
+	if kind != Sum || !a.intCol() {
 		return false
 	}
 	for i := range a.cells {
@@ -246,19 +248,23 @@ func (a *sumAgg) total(c *sumCell) ([]float64, float64, bool) {
 	return p, 0, false
 }
 
-func (a *sumAgg) Result(g uint32, out *plan.Vector, row int) {
+func (a *sumAgg) Result(g uint32, out *plan.Vector, row int) { a.result(a.kind, g, out, row) }
+
+// result writes group g's result as kind, Sum or Mean: both read the same
+// state, whatever kind the Agg was made as.
+func (a *sumAgg) result(kind Kind, g uint32, out *plan.Vector, row int) {
 	c := &a.cells[g]
 	var f float64
 	switch {
-	case a.kind == Sum && out.Type == plan.Int:
+	case kind == Sum && out.Type == plan.Int:
 		if !a.exact(c) || !c.i.isInt64() {
 			panic("BUG: agg: an Int sum result that needs Float: the caller must ask Widened")
 		}
 		out.Ints[row] = int64(c.i.lo)
 		return
-	case a.kind == Sum && a.exact(c):
+	case kind == Sum && a.exact(c):
 		f = c.i.float64()
-	case a.kind == Sum:
+	case kind == Sum:
 		if t := c.f; t.ext == 0 && t.aux&(flagPosInf|flagNegInf) == 0 && c.i.isInt64() {
 			// Fast path: the integer part is exact as a float64 and the
 			// total fits a double-double, whose hi is then correctly rounded.
@@ -284,7 +290,7 @@ func (a *sumAgg) Result(g uint32, out *plan.Vector, row int) {
 		return
 	}
 	if out.Type != plan.Float {
-		panic("BUG: agg: " + a.kind.String() + " result into a " + out.Type.String() + " vector")
+		panic("BUG: agg: " + kind.String() + " result into a " + out.Type.String() + " vector")
 	}
 	out.Floats[row] = f
 }
@@ -302,3 +308,27 @@ func (a *sumAgg) mean(c *sumCell) float64 {
 	}
 	return quoRound(p, c.n)
 }
+
+// View returns an Agg whose results are those of kind k computed from the
+// states of a, when a keeps all that k needs: a Sum and a Mean of one column
+// keep the same state, so the engine updates one and reads both. ok is
+// false for other pairs. A view shares a's states: the caller updates,
+// merges, spills and resets a, and asks the view only for Kind, Result
+// and Widened.
+func View(a Agg, k Kind) (view Agg, ok bool) {
+	if s, isSum := a.(*sumAgg); isSum && (k == Sum || k == Mean) {
+		return sumView{s, k}, true
+	}
+	return nil, false
+}
+
+type sumView struct {
+	*sumAgg
+	kind Kind
+}
+
+func (v sumView) Kind() Kind { return v.kind }
+
+func (v sumView) Result(g uint32, out *plan.Vector, row int) { v.result(v.kind, g, out, row) }
+
+func (v sumView) Widened() bool { return v.widened(v.kind) }
