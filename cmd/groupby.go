@@ -131,6 +131,27 @@ func cleanList(in []string) []string {
 	return out
 }
 
+// projection returns the input ordinals the keys and aggregates use, in
+// input order.
+func projection(input plan.Schema, keys []int, aggs []plan.AggFunc) []int {
+	use := make([]bool, len(input))
+	for _, k := range keys {
+		use[k] = true
+	}
+	for _, a := range aggs {
+		if a.Col >= 0 {
+			use[a.Col] = true
+		}
+	}
+	var cols []int
+	for c, u := range use {
+		if u {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}
+
 // buildGroupBy turns options into a type-checked plan over the inputs'
 // schema: unknown columns, numeric aggregates over strings and malformed
 // expressions are errors before any data is read.
@@ -161,6 +182,22 @@ func buildGroupBy(opts *groupByOptions, paths []string, input plan.Schema) (plan
 			return nil, &usageError{err}
 		}
 		aggs = append(aggs, plan.AggFunc{Func: a.fn, Col: i})
+	}
+	// The aggregate reads only its keys and columns: a Project of those
+	// below it, which the optimizer folds into the scan.
+	proj := projection(input, keys, aggs)
+	node = plan.NewProject(node, proj)
+	at := make(map[int]int, len(proj))
+	for i, c := range proj {
+		at[c] = i
+	}
+	for i, k := range keys {
+		keys[i] = at[k]
+	}
+	for i := range aggs {
+		if aggs[i].Col >= 0 {
+			aggs[i].Col = at[aggs[i].Col]
+		}
 	}
 	ag, err := plan.NewAggregate(node, keys, aggs)
 	if err != nil {

@@ -15,6 +15,7 @@ type Node interface {
 var (
 	_ Node = (*Scan)(nil)
 	_ Node = (*Filter)(nil)
+	_ Node = (*Project)(nil)
 	_ Node = (*Aggregate)(nil)
 	_ Node = (*Sort)(nil)
 	_ Node = (*Limit)(nil)
@@ -65,6 +66,30 @@ func NewFilter(child Node, pred *Expr) *Filter { return &Filter{Child: child, Pr
 func (f *Filter) Children() []Node             { return []Node{f.Child} }
 func (f *Filter) Schema() Schema               { return f.Child.Schema() }
 func (f *Filter) String() string               { return "Filter " + f.Pred.String() }
+
+// Project keeps columns Cols of its child's schema, in that order. Its
+// schema is those columns, numbered from 0, so nodes above refer to them by
+// their place in Cols. The optimizer folds a Project below an Aggregate
+// into the Scan (projection pushdown), which is how the engine runs it.
+type Project struct {
+	Child  Node
+	Cols   []int
+	schema Schema
+}
+
+// NewProject keeps cols (ordinals of child's schema) of child's rows.
+func NewProject(child Node, cols []int) *Project {
+	in := child.Schema()
+	p := &Project{Child: child, Cols: cols}
+	for _, c := range cols {
+		p.schema = append(p.schema, in[c])
+	}
+	return p
+}
+
+func (p *Project) Children() []Node { return []Node{p.Child} }
+func (p *Project) Schema() Schema   { return p.schema }
+func (p *Project) String() string   { return "Project [" + strings.Join(p.schema.Names(), ", ") + "]" }
 
 // AggFunc is one aggregate: Func over input column Col (-1 for count),
 // producing output column Name of type Type.

@@ -4,14 +4,51 @@ import "slices"
 
 // Optimize applies the rewrite rules: predicate pushdown (a Filter right
 // above a Scan moves into it), limit pushdown (a Limit above a Sort becomes
-// the sort's top-N) and projection pushdown (the Scan materialises only the
-// columns the plan above it uses). Nodes are immutable: changed nodes are
-// copies.
+// the sort's top-N) and projection pushdown (a Project below an Aggregate
+// folds into the aggregate's column references, and the Scan materialises
+// only the columns the plan above it uses). Nodes are immutable: changed
+// nodes are copies.
 func Optimize(n Node) Node {
+	n = foldProjects(n)
 	n = pushDown(n)
 	cols := map[int]bool{}
 	used(n, cols)
 	return project(n, cols)
+}
+
+// foldProjects removes each Project right below an Aggregate: the
+// aggregate refers to the Project's child's columns instead, and the
+// columns it does not use are pruned from the scan by project below.
+func foldProjects(n Node) Node {
+	switch n := n.(type) {
+	case *Aggregate:
+		p, ok := n.Child.(*Project)
+		if !ok {
+			return n
+		}
+		c := *n
+		c.Child = p.Child
+		c.Keys = make([]int, len(n.Keys))
+		for i, k := range n.Keys {
+			c.Keys[i] = p.Cols[k]
+		}
+		c.Aggs = slices.Clone(n.Aggs)
+		for i := range c.Aggs {
+			if c.Aggs[i].Col >= 0 {
+				c.Aggs[i].Col = p.Cols[c.Aggs[i].Col]
+			}
+		}
+		return &c
+	case *Filter:
+		return &Filter{Child: foldProjects(n.Child), Pred: n.Pred}
+	case *Sort:
+		c := *n
+		c.Child = foldProjects(n.Child)
+		return &c
+	case *Limit:
+		return &Limit{Child: foldProjects(n.Child), N: n.N}
+	}
+	return n
 }
 
 func pushDown(n Node) Node {
