@@ -59,6 +59,15 @@ type Progress struct {
 	Spilled atomic.Int64 // bytes written to spill files
 }
 
+// restart zeroes the counters for a run that starts again from scratch.
+func (p *Progress) restart() {
+	if p != nil {
+		p.Total.Store(0)
+		p.Done.Store(0)
+		p.Spilled.Store(0)
+	}
+}
+
 func (p *Progress) addTotal(n int64) {
 	if p != nil {
 		p.Total.Add(n)

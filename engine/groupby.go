@@ -112,6 +112,23 @@ const (
 	splitSerial                  // one partition
 )
 
+// filesFirst returns the ordinals of inputs, splittable files before
+// streams. A failed seam starts the groupby again, and a stream (stdin, a
+// decompressed file) cannot be read twice: reading every file first means a
+// retry never comes after a stream was consumed. The order of reading does
+// not change the answer (row positions carry the input ordinal).
+func filesFirst(inputs []*source) []int {
+	var files, streams []int
+	for i, s := range inputs {
+		if s.chunker != nil {
+			streams = append(streams, i)
+		} else {
+			files = append(files, i)
+		}
+	}
+	return append(files, streams...)
+}
+
 // splitError is errSplit for one input of a groupby.
 type splitError struct{ input int }
 
@@ -134,7 +151,9 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 	for i := range workers {
 		workers[i] = newAggWorker(ds, q, seed, opts, sp, b.table)
 	}
-	for fi, s := range ds.inputs {
+	ds.cfg.Progress.restart()
+	for _, fi := range filesFirst(ds.inputs) {
+		s := ds.inputs[fi]
 		var err error
 		if s.chunker != nil {
 			err = ds.eachChunk(ctx, s, func(ctx context.Context, w int, ch readers.Chunk) error {
