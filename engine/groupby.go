@@ -112,6 +112,20 @@ const (
 	splitSerial                  // one partition
 )
 
+// partitions cuts a splittable source as mode says (splitLines or
+// splitQuotes).
+func (ds *Dataset) partitions(ctx context.Context, s *source, mode splitMode) ([]readers.Partition, error) {
+	if mode == splitLines {
+		return readers.SplitLines(ctx, s.in.File, s.in.Path, s.header.DataStart, s.in.Size,
+			ds.cfg.blocksize(s.in.Size-s.header.DataStart))
+	}
+	lay, err := ds.split(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return lay.Partitions, nil
+}
+
 // filesFirst returns the ordinals of inputs, splittable files before
 // streams. A failed seam starts the groupby again, and a stream (stdin, a
 // decompressed file) cannot be read twice: reading every file first means a
@@ -168,17 +182,7 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 		} else {
 			ds.cfg.Progress.addTotal(s.in.Size - s.header.DataStart)
 			var parts []readers.Partition
-			if modes[fi] == splitLines {
-				parts, err = readers.SplitLines(ctx, s.in.File, s.in.Path, s.header.DataStart, s.in.Size,
-					ds.cfg.blocksize(s.in.Size-s.header.DataStart))
-			} else {
-				var lay *readers.Layout
-				lay, err = ds.split(ctx, s)
-				if lay != nil {
-					parts = lay.Partitions
-				}
-			}
-			if err != nil {
+			if parts, err = ds.partitions(ctx, s, modes[fi]); err != nil {
 				return nil, nil, err
 			}
 			err = parallel(ctx, ds.cfg.Workers, len(parts), func(ctx context.Context, w, i int) error {

@@ -173,28 +173,49 @@ func Split(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blo
 	lay.LastByte = prev
 	lay.LongestRun = max(runs.lead, runs.trail, runs.inner)
 
-	// Cut at each block boundary, moved to the next record start.
-	window := make([]byte, 64<<10)
+	// Cut at each block boundary, in the quote state the prefix parity
+	// gives there.
+	inQuote := make([]bool, nblocks)
 	parity := int64(0)
-	start := dataStart
 	for b := 1; b < nblocks; b++ {
 		parity += stats[b-1].quotes
-		cut := dataStart + int64(b)*blocksize
+		inQuote[b] = parity%2 == 1
+	}
+	parts, err := cutAtRecords(ctx, r, path, dataStart, size, blocksize, make([]byte, 64<<10),
+		func(b int) bool { return inQuote[b] })
+	if err != nil {
+		return nil, err
+	}
+	lay.Partitions = parts
+	return lay, nil
+}
+
+// cutAtRecords cuts [dataStart, size) at every multiple of blocksize past
+// dataStart, each cut moved to the record start after the line end that
+// follows it, assuming quote state inQuote(b) at the b-th cut (b from 1).
+// window is the read buffer of that search.
+func cutAtRecords(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blocksize int64,
+	window []byte, inQuote func(b int) bool) ([]Partition, error) {
+	var parts []Partition
+	start := dataStart
+	for b, cut := 1, dataStart+blocksize; cut < size; b, cut = b+1, cut+blocksize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if cut <= start {
 			continue
 		}
-		at, err := nextRecordStart(r, cut, size, parity%2 == 1, window)
+		at, err := nextRecordStart(r, cut, size, inQuote(b), window)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read %s: %w", path, err)
 		}
 		if at <= start || at >= size {
 			continue
 		}
-		lay.Partitions = append(lay.Partitions, Partition{Path: path, Index: len(lay.Partitions), Start: start, End: at})
+		parts = append(parts, Partition{Path: path, Index: len(parts), Start: start, End: at})
 		start = at
 	}
-	lay.Partitions = append(lay.Partitions, Partition{Path: path, Index: len(lay.Partitions), Start: start, End: size})
-	return lay, nil
+	return append(parts, Partition{Path: path, Index: len(parts), Start: start, End: size}), nil
 }
 
 // scanBlock fills st for r's bytes [start, end) using buf.
@@ -243,27 +264,8 @@ func SplitLines(ctx context.Context, r io.ReaderAt, path string, dataStart, size
 	if dataStart >= size {
 		return nil, nil
 	}
-	var parts []Partition
-	window := make([]byte, 4<<10)
-	start := dataStart
-	for cut := dataStart + blocksize; cut < size; cut += blocksize {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if cut <= start {
-			continue
-		}
-		at, err := nextRecordStart(r, cut, size, false, window)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", path, err)
-		}
-		if at <= start || at >= size {
-			continue
-		}
-		parts = append(parts, Partition{Path: path, Index: len(parts), Start: start, End: at})
-		start = at
-	}
-	return append(parts, Partition{Path: path, Index: len(parts), Start: start, End: size}), nil
+	return cutAtRecords(ctx, r, path, dataStart, size, blocksize, make([]byte, 4<<10),
+		func(int) bool { return false })
 }
 
 // RecordStartAfter returns the first record start after from, assuming the
