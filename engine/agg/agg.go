@@ -56,8 +56,8 @@ type Agg interface {
 	// String column) are views of the Agg's arena, valid until the Agg is
 	// next changed (Update, a merge, Reset).
 	Result(g uint32, out *plan.Vector, row int)
-	// MemBytes is the memory the states hold (slices by capacity, arenas,
-	// hash tables), for the memory budget.
+	// MemBytes is the memory the states hold (pages in use, slices by
+	// capacity, arenas, hash tables), for the memory budget.
 	MemBytes() int64
 	// Reset drops every group, keeping storage where cheap.
 	Reset()
@@ -125,21 +125,6 @@ func New(k Kind, in plan.Type) Agg {
 		return newNUnique(in)
 	}
 	panic(fmt.Sprintf("BUG: agg.New: kind %v", k))
-}
-
-// growZero extends s to length n (never shrinking), with zero values in
-// the new elements; appending one element at a time is amortised O(1).
-func growZero[T any](s []T, n int) []T {
-	if n <= len(s) {
-		return s
-	}
-	old := len(s)
-	if n > cap(s) {
-		s = append(s[:cap(s)], make([]T, n-cap(s))...)
-	}
-	s = s[:n]
-	clear(s[old:])
-	return s
 }
 
 func mismatch(a Agg, other Agg) string {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/gdask/gdask/engine/paged"
 	"github.com/gdask/gdask/plan"
 )
 
@@ -23,7 +24,7 @@ type nuEntry struct {
 // set per group, one open-addressing hash table over (group, value) holds
 // every group's values, and each group's entries form a linked list for
 // merging and encoding: no allocation per group or value beyond amortised
-// slice growth.
+// growth of pages and slices.
 //
 // Numbers compare by value: an integral float within int64's range is the
 // integer (1 and 1.0 are one value, and so are 0 and -0); strings compare
@@ -31,8 +32,8 @@ type nuEntry struct {
 // equal.
 type nunique struct {
 	seed    maphash.Seed
-	heads   []uint32 // per group: index+1 of its newest entry, 0 when none
-	counts  []uint32 // per group: distinct values
+	heads   paged.Column[uint32] // per group: index+1 of its newest entry, 0 when none
+	counts  paged.Column[uint32] // per group: distinct values
 	entries []nuEntry
 	slots   []uint64 // hash<<32 | entry index+1; 0 empty; linear probing
 	arena   []byte
@@ -43,20 +44,22 @@ func newNUnique(plan.Type) *nunique {
 }
 
 func (a *nunique) Kind() Kind { return NUnique }
-func (a *nunique) Len() int   { return len(a.heads) }
+func (a *nunique) Len() int   { return a.heads.Len() }
 
 func (a *nunique) Grow(n int) {
-	a.heads = growZero(a.heads, n)
-	a.counts = growZero(a.counts, n)
+	a.heads.Grow(n)
+	a.counts.Grow(n)
 }
 
 func (a *nunique) Reset() {
-	a.heads, a.counts, a.entries, a.arena = a.heads[:0], a.counts[:0], a.entries[:0], a.arena[:0]
+	a.heads.Reset()
+	a.counts.Reset()
+	a.entries, a.arena = a.entries[:0], a.arena[:0]
 	clear(a.slots)
 }
 
 func (a *nunique) MemBytes() int64 {
-	return 4*int64(cap(a.heads)) + 4*int64(cap(a.counts)) +
+	return a.heads.MemBytes() + a.counts.MemBytes() +
 		int64(unsafe.Sizeof(nuEntry{}))*int64(cap(a.entries)) +
 		8*int64(cap(a.slots)) + int64(cap(a.arena))
 }
@@ -114,15 +117,16 @@ func (a *nunique) insert(g uint32, tag uint8, bits uint64, s []byte) {
 	if len(a.entries) >= math.MaxUint32-1 || len(s) > math.MaxUint32 {
 		panic("BUG: agg: nunique table full")
 	}
-	e := nuEntry{bits: bits, g: g, next: a.heads[g], tag: tag}
+	head := a.heads.At(g)
+	e := nuEntry{bits: bits, g: g, next: *head, tag: tag}
 	if tag == tagStr {
 		e.bits, e.n = uint64(len(a.arena)), uint32(len(s))
 		a.arena = append(a.arena, s...)
 	}
 	a.entries = append(a.entries, e)
 	idx := uint32(len(a.entries))
-	a.heads[g] = idx
-	a.counts[g]++
+	*head = idx
+	*a.counts.At(g)++
 	a.slots[i] = uint64(h)<<32 | uint64(idx)
 }
 
@@ -198,7 +202,7 @@ func (a *nunique) MergeGroup(dst uint32, other Agg, src uint32) {
 	if !ok {
 		panic(mismatch(a, other))
 	}
-	for idx := o.heads[src]; idx != 0; {
+	for idx := *o.heads.At(src); idx != 0; {
 		e := o.entries[idx-1] // a copy: insert may grow a.entries, and o may be a
 		var s []byte
 		if e.tag == tagStr {
@@ -210,8 +214,8 @@ func (a *nunique) MergeGroup(dst uint32, other Agg, src uint32) {
 }
 
 func (a *nunique) AppendState(dst []byte, g uint32) []byte {
-	dst = binary.AppendUvarint(appendHeader(dst, NUnique), uint64(a.counts[g]))
-	for idx := a.heads[g]; idx != 0; {
+	dst = binary.AppendUvarint(appendHeader(dst, NUnique), uint64(*a.counts.At(g)))
+	for idx := *a.heads.At(g); idx != 0; {
 		e := &a.entries[idx-1]
 		var s []byte
 		if e.tag == tagStr {
@@ -254,8 +258,8 @@ func (a *nunique) MergeState(g uint32, src []byte) ([]byte, error) {
 func (a *nunique) Result(g uint32, out *plan.Vector, row int) {
 	switch out.Type {
 	case plan.Float:
-		out.Floats[row] = float64(a.counts[g])
+		out.Floats[row] = float64(*a.counts.At(g))
 	default:
-		out.Ints[row] = int64(a.counts[g])
+		out.Ints[row] = int64(*a.counts.At(g))
 	}
 }

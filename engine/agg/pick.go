@@ -5,8 +5,8 @@ import (
 	"cmp"
 	"encoding/binary"
 	"math"
-	"unsafe"
 
+	"github.com/gdask/gdask/engine/paged"
 	"github.com/gdask/gdask/plan"
 )
 
@@ -28,30 +28,32 @@ import (
 type pickNum struct {
 	kind Kind
 	in   plan.Type
-	tags []uint8  // tagNone, tagInt, tagFloat
-	vals []uint64 // int64 or float64 bits
-	pos  []uint64 // First and Last only
+	tags paged.Column[uint8]  // tagNone, tagInt, tagFloat
+	vals paged.Column[uint64] // int64 or float64 bits
+	pos  paged.Column[uint64] // First and Last only
 }
 
 func (a *pickNum) Kind() Kind { return a.kind }
-func (a *pickNum) Len() int   { return len(a.tags) }
+func (a *pickNum) Len() int   { return a.tags.Len() }
 
 func (a *pickNum) byPos() bool { return a.kind == First || a.kind == Last }
 
 func (a *pickNum) Grow(n int) {
-	a.tags = growZero(a.tags, n)
-	a.vals = growZero(a.vals, n)
+	a.tags.Grow(n)
+	a.vals.Grow(n)
 	if a.byPos() {
-		a.pos = growZero(a.pos, n)
+		a.pos.Grow(n)
 	}
 }
 
 func (a *pickNum) Reset() {
-	a.tags, a.vals, a.pos = a.tags[:0], a.vals[:0], a.pos[:0]
+	a.tags.Reset()
+	a.vals.Reset()
+	a.pos.Reset()
 }
 
 func (a *pickNum) MemBytes() int64 {
-	return int64(cap(a.tags)) + 8*int64(cap(a.vals)) + 8*int64(cap(a.pos))
+	return a.tags.MemBytes() + a.vals.MemBytes() + a.pos.MemBytes()
 }
 
 func (a *pickNum) normInt(x int64) (uint8, uint64) {
@@ -80,8 +82,9 @@ func (a *pickNum) norm(tag uint8, bits uint64) (uint8, uint64) {
 
 // offer makes (tag, bits) at position p group g's value if it wins.
 func (a *pickNum) offer(g uint32, tag uint8, bits uint64, p uint64) {
-	if ct := a.tags[g]; ct != tagNone {
-		c := cmpNum(tag, bits, ct, a.vals[g])
+	t, v := a.tags.At(g), a.vals.At(g)
+	if ct := *t; ct != tagNone {
+		c := cmpNum(tag, bits, ct, *v)
 		switch a.kind {
 		case Min:
 			if c >= 0 {
@@ -92,18 +95,18 @@ func (a *pickNum) offer(g uint32, tag uint8, bits uint64, p uint64) {
 				return
 			}
 		case First:
-			if cp := a.pos[g]; p > cp || p == cp && c >= 0 {
+			if cp := *a.pos.At(g); p > cp || p == cp && c >= 0 {
 				return
 			}
 		case Last:
-			if cp := a.pos[g]; p < cp || p == cp && c >= 0 {
+			if cp := *a.pos.At(g); p < cp || p == cp && c >= 0 {
 				return
 			}
 		}
 	}
-	a.tags[g], a.vals[g] = tag, bits
-	if a.pos != nil {
-		a.pos[g] = p
+	*t, *v = tag, bits
+	if a.byPos() {
+		*a.pos.At(g) = p
 	}
 }
 
@@ -172,14 +175,15 @@ func (a *pickNum) minMaxFloats(groups []uint32, vals []float64, nulls []bool) {
 	if a.kind == Min {
 		sign = -1
 	}
-	tags, cur := a.tags, a.vals
+	tags, cur := &a.tags, &a.vals
 	for i, g := range groups {
 		if len(nulls) > 0 && nulls[i] {
 			continue
 		}
 		x := vals[i]
-		if tags[g] == tagNone || cmpFloat(x, math.Float64frombits(cur[g]))*sign > 0 {
-			tags[g], cur[g] = tagFloat, math.Float64bits(x)
+		t, v := tags.At(g), cur.At(g)
+		if *t == tagNone || cmpFloat(x, math.Float64frombits(*v))*sign > 0 {
+			*t, *v = tagFloat, math.Float64bits(x)
 		}
 	}
 }
@@ -189,21 +193,23 @@ func (a *pickNum) MergeGroup(dst uint32, other Agg, src uint32) {
 	if !ok || o.kind != a.kind {
 		panic(mismatch(a, other))
 	}
-	if o.tags[src] == tagNone {
+	ot := *o.tags.At(src)
+	if ot == tagNone {
 		return
 	}
 	var p uint64
-	if a.pos != nil {
-		p = o.pos[src]
+	if a.byPos() {
+		p = *o.pos.At(src)
 	}
-	tag, bits := a.norm(o.tags[src], o.vals[src])
+	tag, bits := a.norm(ot, *o.vals.At(src))
 	a.offer(dst, tag, bits, p)
 }
 
 func (a *pickNum) AppendState(dst []byte, g uint32) []byte {
-	dst = appendValue(appendHeader(dst, a.kind), a.tags[g], a.vals[g], nil)
-	if a.pos != nil && a.tags[g] != tagNone {
-		dst = binary.AppendUvarint(dst, a.pos[g])
+	tag := *a.tags.At(g)
+	dst = appendValue(appendHeader(dst, a.kind), tag, *a.vals.At(g), nil)
+	if a.byPos() && tag != tagNone {
+		dst = binary.AppendUvarint(dst, *a.pos.At(g))
 	}
 	return dst
 }
@@ -234,8 +240,8 @@ func (a *pickNum) Widened() bool {
 	if a.in == plan.Float {
 		return false
 	}
-	for _, t := range a.tags {
-		if t == tagFloat || t != tagNone && a.in == plan.Null {
+	for g := range uint32(a.tags.Len()) {
+		if t := *a.tags.At(g); t == tagFloat || t != tagNone && a.in == plan.Null {
 			return true
 		}
 	}
@@ -243,7 +249,7 @@ func (a *pickNum) Widened() bool {
 }
 
 func (a *pickNum) Result(g uint32, out *plan.Vector, row int) {
-	tag, bits := a.tags[g], a.vals[g]
+	tag, bits := *a.tags.At(g), *a.vals.At(g)
 	if tag == tagNone || out.Type == plan.Null {
 		out.Nulls[row] = true
 		return
@@ -339,44 +345,46 @@ type strRef struct {
 // and the arena is compacted when more than half of it is garbage.
 type pickStr struct {
 	kind    Kind
-	has     []bool
-	refs    []strRef
-	pos     []uint64 // First and Last only
+	has     paged.Column[bool]
+	refs    paged.Column[strRef]
+	pos     paged.Column[uint64] // First and Last only
 	arena   []byte
 	garbage int // bytes of arena no value uses
 }
 
 func (a *pickStr) Kind() Kind  { return a.kind }
-func (a *pickStr) Len() int    { return len(a.has) }
+func (a *pickStr) Len() int    { return a.has.Len() }
 func (a *pickStr) byPos() bool { return a.kind == First || a.kind == Last }
 
 func (a *pickStr) Grow(n int) {
-	a.has = growZero(a.has, n)
-	a.refs = growZero(a.refs, n)
+	a.has.Grow(n)
+	a.refs.Grow(n)
 	if a.byPos() {
-		a.pos = growZero(a.pos, n)
+		a.pos.Grow(n)
 	}
 }
 
 func (a *pickStr) Reset() {
-	a.has, a.refs, a.pos, a.arena = a.has[:0], a.refs[:0], a.pos[:0], a.arena[:0]
-	a.garbage = 0
+	a.has.Reset()
+	a.refs.Reset()
+	a.pos.Reset()
+	a.arena, a.garbage = a.arena[:0], 0
 }
 
 func (a *pickStr) MemBytes() int64 {
-	return int64(cap(a.has)) + int64(unsafe.Sizeof(strRef{}))*int64(cap(a.refs)) +
-		8*int64(cap(a.pos)) + int64(cap(a.arena))
+	return a.has.MemBytes() + a.refs.MemBytes() + a.pos.MemBytes() + int64(cap(a.arena))
 }
 
 func (a *pickStr) str(g uint32) []byte {
-	r := a.refs[g]
+	r := a.refs.At(g)
 	end := r.off + uint64(r.n)
 	return a.arena[r.off:end:end]
 }
 
 // offer makes b at position p group g's value if it wins; b is copied.
 func (a *pickStr) offer(g uint32, b []byte, p uint64) {
-	if a.has[g] {
+	has := a.has.At(g)
+	if *has {
 		c := bytes.Compare(b, a.str(g))
 		switch a.kind {
 		case Min:
@@ -388,32 +396,32 @@ func (a *pickStr) offer(g uint32, b []byte, p uint64) {
 				return
 			}
 		case First:
-			if cp := a.pos[g]; p > cp || p == cp && c >= 0 {
+			if cp := *a.pos.At(g); p > cp || p == cp && c >= 0 {
 				return
 			}
 		case Last:
-			if cp := a.pos[g]; p < cp || p == cp && c >= 0 {
+			if cp := *a.pos.At(g); p < cp || p == cp && c >= 0 {
 				return
 			}
 		}
 	}
-	if a.pos != nil {
-		a.pos[g] = p
+	if a.byPos() {
+		*a.pos.At(g) = p
 	}
 	if len(b) > math.MaxUint32 {
 		panic("BUG: agg: a string of 4 GiB or more")
 	}
-	r := &a.refs[g]
-	if a.has[g] && len(b) <= int(r.cap) {
+	r := a.refs.At(g)
+	if *has && len(b) <= int(r.cap) {
 		copy(a.arena[r.off:], b)
 		a.garbage += int(r.n) - len(b)
 		r.n = uint32(len(b))
 		return
 	}
-	if a.has[g] {
+	if *has {
 		a.garbage += int(r.n)
 	}
-	a.has[g] = true
+	*has = true
 	*r = strRef{off: uint64(len(a.arena)), n: uint32(len(b)), cap: uint32(len(b))}
 	a.arena = append(a.arena, b...)
 	if a.garbage > len(a.arena)/2 && len(a.arena) >= 64<<10 {
@@ -424,12 +432,12 @@ func (a *pickStr) offer(g uint32, b []byte, p uint64) {
 // compact rewrites the live values into a new arena.
 func (a *pickStr) compact() {
 	arena := make([]byte, 0, len(a.arena)-a.garbage)
-	for g, ok := range a.has {
-		if !ok {
+	for g := range uint32(a.has.Len()) {
+		if !*a.has.At(g) {
 			continue
 		}
-		r := &a.refs[g]
-		b := a.str(uint32(g))
+		r := a.refs.At(g)
+		b := a.str(g)
 		*r = strRef{off: uint64(len(arena)), n: uint32(len(b)), cap: uint32(len(b))}
 		arena = append(arena, b...)
 	}
@@ -466,24 +474,24 @@ func (a *pickStr) MergeGroup(dst uint32, other Agg, src uint32) {
 	if !ok || o.kind != a.kind {
 		panic(mismatch(a, other))
 	}
-	if !o.has[src] {
+	if !*o.has.At(src) {
 		return
 	}
 	var p uint64
-	if a.pos != nil {
-		p = o.pos[src]
+	if a.byPos() {
+		p = *o.pos.At(src)
 	}
 	a.offer(dst, o.str(src), p)
 }
 
 func (a *pickStr) AppendState(dst []byte, g uint32) []byte {
 	dst = appendHeader(dst, a.kind)
-	if !a.has[g] {
+	if !*a.has.At(g) {
 		return append(dst, tagNone)
 	}
 	dst = appendValue(dst, tagStr, 0, a.str(g))
-	if a.pos != nil {
-		dst = binary.AppendUvarint(dst, a.pos[g])
+	if a.byPos() {
+		dst = binary.AppendUvarint(dst, *a.pos.At(g))
 	}
 	return dst
 }
@@ -510,7 +518,7 @@ func (a *pickStr) MergeState(g uint32, src []byte) ([]byte, error) {
 // Result writes a view of the Agg's arena: valid until the Agg is next
 // changed (Update, a merge, Reset).
 func (a *pickStr) Result(g uint32, out *plan.Vector, row int) {
-	if !a.has[g] {
+	if !*a.has.At(g) {
 		out.Nulls[row] = true
 		return
 	}

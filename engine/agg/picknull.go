@@ -69,7 +69,7 @@ func (a *pickNull) MergeGroup(dst uint32, other Agg, src uint32) {
 // AppendState writes the string value when the group has one, else the
 // number (or the empty value): the encoding of pickStr or pickNum.
 func (a *pickNull) AppendState(dst []byte, g uint32) []byte {
-	if a.str.has[g] {
+	if *a.str.has.At(g) {
 		return a.str.AppendState(dst, g)
 	}
 	return a.num.AppendState(dst, g)
@@ -86,13 +86,13 @@ func (a *pickNull) MergeState(g uint32, src []byte) ([]byte, error) {
 func (a *pickNull) Widened() bool { return a.ResultType() == plan.Float }
 
 func (a *pickNull) ResultType() plan.Type {
-	for _, ok := range a.str.has {
-		if ok {
+	for g := range uint32(a.str.has.Len()) {
+		if *a.str.has.At(g) {
 			return plan.String
 		}
 	}
-	for _, t := range a.num.tags {
-		if t != tagNone {
+	for g := range uint32(a.num.tags.Len()) {
+		if *a.num.tags.At(g) != tagNone {
 			return plan.Float
 		}
 	}

@@ -3,8 +3,8 @@ package agg
 import (
 	"encoding/binary"
 	"math"
-	"unsafe"
 
+	"github.com/gdask/gdask/engine/paged"
 	"github.com/gdask/gdask/plan"
 )
 
@@ -30,22 +30,22 @@ type sumCell struct {
 type sumAgg struct {
 	kind    Kind
 	in      plan.Type
-	cells   []sumCell
+	cells   paged.Column[sumCell]
 	store   expStore
 	scratch []float64
 }
 
 func (a *sumAgg) Kind() Kind { return a.kind }
-func (a *sumAgg) Len() int   { return len(a.cells) }
-func (a *sumAgg) Grow(n int) { a.cells = growZero(a.cells, n) }
+func (a *sumAgg) Len() int   { return a.cells.Len() }
+func (a *sumAgg) Grow(n int) { a.cells.Grow(n) }
 
 func (a *sumAgg) Reset() {
-	a.cells = a.cells[:0]
+	a.cells.Reset()
 	a.store.reset()
 }
 
 func (a *sumAgg) MemBytes() int64 {
-	return int64(cap(a.cells))*int64(unsafe.Sizeof(sumCell{})) + a.store.memBytes() + 8*int64(cap(a.scratch))
+	return a.cells.MemBytes() + a.store.memBytes() + 8*int64(cap(a.scratch))
 }
 
 // intCol reports whether the column is an integer one, whose results stay
@@ -60,7 +60,7 @@ func infFlag(x float64) uint8 {
 }
 
 func (a *sumAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
-	cells := a.cells
+	cells := &a.cells
 	nulls := v.Nulls
 	switch v.Type {
 	case plan.Null:
@@ -68,7 +68,7 @@ func (a *sumAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 		vals := v.Ints[:len(groups)]
 		if len(nulls) == 0 {
 			for i, g := range groups {
-				c := &cells[g]
+				c := cells.At(g)
 				c.n++
 				c.i = c.i.addInt(vals[i])
 			}
@@ -79,7 +79,7 @@ func (a *sumAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 			if nulls[i] {
 				continue
 			}
-			c := &cells[g]
+			c := cells.At(g)
 			c.n++
 			c.i = c.i.addInt(vals[i])
 		}
@@ -93,7 +93,7 @@ func (a *sumAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 			if len(nulls) > 0 && nulls[i] {
 				continue
 			}
-			c := &cells[g]
+			c := cells.At(g)
 			c.n++
 			x := vals[i]
 			if c.f.ext == 0 { // c.f.addFast(x), inlined by hand
@@ -112,7 +112,7 @@ func (a *sumAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 			if len(nulls) > 0 && nulls[i] {
 				continue
 			}
-			c := &cells[g]
+			c := cells.At(g)
 			c.n++
 			if vals[i] {
 				c.i = c.i.addInt(1)
@@ -126,13 +126,13 @@ func (a *sumAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 // updateFloatIntCol folds a Float batch of an integer column: integral
 // values stay exact integers, the rest flag the group.
 func (a *sumAgg) updateFloatIntCol(groups []uint32, vals []float64, nulls []bool) {
-	cells := a.cells
+	cells := &a.cells
 	for i, g := range groups {
 		if len(nulls) > 0 && nulls[i] {
 			continue
 		}
 		x := vals[i]
-		c := &cells[g]
+		c := cells.At(g)
 		c.n++
 		if isInteger(x) {
 			c.i = c.i.addInt(int64(x))
@@ -148,14 +148,14 @@ func (a *sumAgg) MergeGroup(dst uint32, other Agg, src uint32) {
 	if !ok || o.kind != a.kind {
 		panic(mismatch(a, other))
 	}
-	c, oc := &a.cells[dst], &o.cells[src]
+	c, oc := a.cells.At(dst), o.cells.At(src)
 	c.i = c.i.add(oc.i)
 	c.n += oc.n
 	a.store.merge(&c.f, &o.store, &oc.f)
 }
 
 func (a *sumAgg) AppendState(dst []byte, g uint32) []byte {
-	c := &a.cells[g]
+	c := a.cells.At(g)
 	flags := c.f.aux
 	big := !c.i.isInt64()
 	if big {
@@ -191,7 +191,7 @@ func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 	if d.err != nil {
 		return src, d.err
 	}
-	c := &a.cells[g]
+	c := a.cells.At(g)
 	c.n += n
 	c.i = c.i.add(i)
 	c.f.aux |= flags &^ sumBigInt
@@ -207,8 +207,8 @@ func (a *sumAgg) widened(kind Kind) bool {
 	if kind != Sum || !a.intCol() {
 		return false
 	}
-	for i := range a.cells {
-		c := &a.cells[i]
+	for g := range uint32(a.cells.Len()) {
+		c := a.cells.At(g)
 		if c.f.aux&flagNonInt != 0 || !c.i.isInt64() {
 			return true
 		}
@@ -253,7 +253,7 @@ func (a *sumAgg) Result(g uint32, out *plan.Vector, row int) { a.result(a.kind, 
 // result writes group g's result as kind, Sum or Mean: both read the same
 // state, whatever kind the Agg was made as.
 func (a *sumAgg) result(kind Kind, g uint32, out *plan.Vector, row int) {
-	c := &a.cells[g]
+	c := a.cells.At(g)
 	var f float64
 	switch {
 	case kind == Sum && out.Type == plan.Int:

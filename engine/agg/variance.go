@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"math/big"
-	"unsafe"
 
+	"github.com/gdask/gdask/engine/paged"
 	"github.com/gdask/gdask/plan"
 )
 
@@ -30,22 +30,22 @@ type varCell struct {
 type varAgg struct {
 	kind    Kind
 	in      plan.Type
-	cells   []varCell
+	cells   paged.Column[varCell]
 	store   expStore
 	scratch [3][]float64
 }
 
 func (a *varAgg) Kind() Kind { return a.kind }
-func (a *varAgg) Len() int   { return len(a.cells) }
-func (a *varAgg) Grow(n int) { a.cells = growZero(a.cells, n) }
+func (a *varAgg) Len() int   { return a.cells.Len() }
+func (a *varAgg) Grow(n int) { a.cells.Grow(n) }
 
 func (a *varAgg) Reset() {
-	a.cells = a.cells[:0]
+	a.cells.Reset()
 	a.store.reset()
 }
 
 func (a *varAgg) MemBytes() int64 {
-	return int64(cap(a.cells))*int64(unsafe.Sizeof(varCell{})) + a.store.memBytes() +
+	return a.cells.MemBytes() + a.store.memBytes() +
 		8*int64(cap(a.scratch[0])+cap(a.scratch[1])+cap(a.scratch[2]))
 }
 
@@ -90,7 +90,7 @@ func (a *varAgg) addInt(c *varCell, x int64) {
 }
 
 func (a *varAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
-	cells := a.cells
+	cells := &a.cells
 	nulls := v.Nulls
 	switch v.Type {
 	case plan.Null:
@@ -100,7 +100,7 @@ func (a *varAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 			if len(nulls) > 0 && nulls[i] {
 				continue
 			}
-			c := &cells[g]
+			c := cells.At(g)
 			c.n++
 			a.addInt(c, vals[i])
 		}
@@ -110,7 +110,7 @@ func (a *varAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 			if len(nulls) > 0 && nulls[i] {
 				continue
 			}
-			c := &cells[g]
+			c := cells.At(g)
 			c.n++
 			a.addFloat(c, vals[i])
 		}
@@ -120,7 +120,7 @@ func (a *varAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 			if len(nulls) > 0 && nulls[i] {
 				continue
 			}
-			c := &cells[g]
+			c := cells.At(g)
 			c.n++
 			if vals[i] {
 				a.addFloat(c, 1)
@@ -136,14 +136,14 @@ func (a *varAgg) MergeGroup(dst uint32, other Agg, src uint32) {
 	if !ok || o.kind != a.kind {
 		panic(mismatch(a, other))
 	}
-	c, oc := &a.cells[dst], &o.cells[src]
+	c, oc := a.cells.At(dst), o.cells.At(src)
 	c.n += oc.n
 	a.store.merge(&c.s, &o.store, &oc.s)
 	a.store.merge(&c.q, &o.store, &oc.q)
 }
 
 func (a *varAgg) AppendState(dst []byte, g uint32) []byte {
-	c := &a.cells[g]
+	c := a.cells.At(g)
 	dst = binary.AppendUvarint(appendHeader(dst, a.kind), uint64(c.n))
 	if c.n == 0 {
 		return dst
@@ -168,7 +168,7 @@ func (a *varAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 	if d.err != nil {
 		return src, d.err
 	}
-	c := &a.cells[g]
+	c := a.cells.At(g)
 	c.n += n
 	c.s.aux |= flags
 	a.store.addParts(&c.s, s)
@@ -177,7 +177,7 @@ func (a *varAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 }
 
 func (a *varAgg) Result(g uint32, out *plan.Vector, row int) {
-	c := &a.cells[g]
+	c := a.cells.At(g)
 	if c.n < 2 || c.s.aux|c.q.aux != 0 {
 		out.Nulls[row] = true
 		return
