@@ -274,7 +274,6 @@ type aggWorker struct {
 	keyFields [][]byte
 	keys      []int // input ordinals of the keys
 	multi     bool
-	direct    bool // one key and no --where: rows find their groups as they are added
 	roles     map[int]*colRole
 	where     *plan.Program
 	batch     plan.Batch
@@ -283,6 +282,9 @@ type aggWorker struct {
 	spans     [][2]int       // per row per text column: start, end in arena (rebuilt per batch)
 	rowKeys   []int          // per batch row: end of its key in keyArena
 	keyArena  []byte
+	direct    bool     // one key and no --where: a row's field can be its key
+	lookupNow bool     // this batch: rows find their groups as they are added
+	hashes    []uint64 // per selected batch row: its key's hash
 	groups    []uint32
 	pos       []uint64 // per batch row: its input position, kept only when needPos
 	needPos   bool     // some aggregate (first, last) orders rows by position
@@ -326,7 +328,6 @@ func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions,
 			}
 		}
 	}
-	w.direct = !w.multi && q.scan.Pred == nil
 	if q.scan.Pred != nil {
 		w.where = q.scan.Pred.Compile()
 		for _, c := range q.scan.Pred.Columns() {
@@ -337,6 +338,7 @@ func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions,
 			}
 		}
 	}
+	w.direct = !w.multi && q.scan.Pred == nil
 	w.vecs = make([]*plan.Vector, len(in))
 	w.batch.Cols = w.vecs
 	for c := range in {
@@ -392,6 +394,10 @@ func aggKind(name string) agg.Kind {
 
 func (w *aggWorker) resetBatch() {
 	w.rows = 0
+	// While the table fits in the cache, a row looks its group up as it is
+	// added, with the field itself as the key (when every row counts). A
+	// bigger table is looked up a batch at a time, in passes (see flush).
+	w.lookupNow = w.direct && len(w.table.slots) <= cachedSlots
 	w.arena = w.arena[:0]
 	w.spans = w.spans[:0]
 	w.keyArena = w.keyArena[:0]
@@ -468,15 +474,12 @@ func (w *aggWorker) add(sc *readers.Scanner, input int) error {
 		w.arena = append(w.arena, f...)
 		w.spans = append(w.spans, [2]int{start, len(w.arena)})
 	}
-	// The group key.
-	if w.direct {
-		// Every row counts (no --where): find its group now, with the
-		// field itself as the key.
+	if w.lookupNow {
 		key := fields[w.keys[0]]
 		if d.IsNull(key) {
 			key = nil
 		}
-		w.groups = append(w.groups, w.group(key))
+		w.groups = append(w.groups, w.groupOf(key, w.table.hash(key)))
 	} else {
 		for _, k := range w.keys {
 			f := fields[k]
@@ -541,15 +544,20 @@ func (w *aggWorker) flush() error {
 	if w.where != nil && len(rows) < n {
 		w.compact(rows)
 	}
-	// Group numbers.
-	if !w.direct {
-		w.groups = w.groups[:0]
+	// Group numbers, unless found already, in three passes: hash every key, load the slot each
+	// hash starts at, then look the keys up. Once the table is far bigger
+	// than the cache, a lookup waits on that load and the work after it
+	// cannot start; in a pass of nothing but loads the CPU overlaps the
+	// misses, and the lookups then find their slots in cache.
+	if !w.lookupNow {
+		w.hashes = w.hashes[:0]
 		for _, r := range rows {
-			start := 0
-			if r > 0 {
-				start = w.rowKeys[r-1]
-			}
-			w.groups = append(w.groups, w.group(w.keyArena[start:w.rowKeys[r]]))
+			w.hashes = append(w.hashes, w.table.hash(w.rowKey(r)))
+		}
+		w.table.touch(w.hashes)
+		w.groups = w.groups[:0]
+		for i, r := range rows {
+			w.groups = append(w.groups, w.groupOf(w.rowKey(r), w.hashes[i]))
 		}
 	}
 	pos := w.pos
@@ -573,9 +581,19 @@ func (w *aggWorker) flush() error {
 	return nil
 }
 
-// group returns the group of an encoded key, adding it when new.
-func (w *aggWorker) group(key []byte) uint32 {
-	g, added := w.table.find(key, w.table.hash(key))
+// rowKey is the encoded key of batch row r.
+func (w *aggWorker) rowKey(r int32) []byte {
+	start := 0
+	if r > 0 {
+		start = w.rowKeys[r-1]
+	}
+	return w.keyArena[start:w.rowKeys[r]]
+}
+
+// groupOf returns the group of an encoded key with hash h, adding it when
+// new.
+func (w *aggWorker) groupOf(key []byte, h uint64) uint32 {
+	g, added := w.table.find(key, h)
 	if added {
 		for _, a := range w.aggs {
 			a.Grow(w.table.len())
@@ -631,7 +649,7 @@ func (w *aggWorker) compact(rows []int32) {
 func (w *aggWorker) mergeFrom(o *aggWorker) {
 	for g := range uint32(o.table.len()) {
 		key := o.table.key(g)
-		dst := w.find(key, o.table.hashes[g])
+		dst := w.find(key, o.table.hashOf(g))
 		for i, a := range w.aggs {
 			a.MergeGroup(dst, o.aggs[i], g)
 		}

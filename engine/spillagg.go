@@ -110,7 +110,7 @@ func (w *aggWorker) spillTable() error {
 		for _, a := range w.aggs {
 			state = a.AppendState(state, g)
 		}
-		if err := rw.Add(w.table.hashes[g], w.table.key(g), state); err != nil {
+		if err := rw.Add(w.table.hashOf(g), w.table.key(g), state); err != nil {
 			rw.Abort()
 			return err
 		}

@@ -3,11 +3,14 @@ package engine
 import (
 	"bytes"
 	"hash/maphash"
+
+	"github.com/gdask/gdask/engine/paged"
 )
 
 // groupTable maps encoded group keys to dense group numbers 0..n-1 with
-// open addressing. Keys live in one arena, so a table is a few slices and
-// no per-group allocation. Not safe for concurrent use: one per worker.
+// open addressing. Keys live in a paged arena, so a table is a few slices
+// and pages, with no per-group allocation and no copying as it grows. Not
+// safe for concurrent use: one per worker.
 type groupTable struct {
 	seed maphash.Seed
 	// slots hold the hash's top 32 bits (a tag) and group+1 in the low 32
@@ -15,10 +18,15 @@ type groupTable struct {
 	// one array, which matters once the table is far bigger than the cache.
 	slots  []uint64
 	mask   uint64
-	hashes []uint64 // per group
-	ends   []int    // per group: end of its key in arena (start is the previous end)
-	arena  []byte
+	hashes paged.Column[uint64] // per group
+	keys   paged.Column[uint64] // per group: its key's reference in arena
+	arena  paged.Arena
+	sink   uint64 // keeps touch's loads from being optimised away
 }
+
+// cachedSlots is the most slots a table has while it is looked up a row at
+// a time: 512 KiB of them stay in a core's L2 cache.
+const cachedSlots = 1 << 16
 
 func newGroupTable(seed maphash.Seed) *groupTable {
 	t := &groupTable{seed: seed}
@@ -26,18 +34,15 @@ func newGroupTable(seed maphash.Seed) *groupTable {
 	return t
 }
 
-func (t *groupTable) len() int { return len(t.hashes) }
+func (t *groupTable) len() int { return t.hashes.Len() }
 
 func (t *groupTable) hash(key []byte) uint64 { return maphash.Bytes(t.seed, key) }
 
+// hashOf returns group g's hash.
+func (t *groupTable) hashOf(g uint32) uint64 { return *t.hashes.At(g) }
+
 // key returns group g's key; valid until the next insert.
-func (t *groupTable) key(g uint32) []byte {
-	start := 0
-	if g > 0 {
-		start = t.ends[g-1]
-	}
-	return t.arena[start:t.ends[g]]
-}
+func (t *groupTable) key(g uint32) []byte { return t.arena.Get(*t.keys.At(g)) }
 
 // find returns the group of key (with hash h), adding it when new.
 func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
@@ -55,21 +60,34 @@ func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
 		}
 		i = (i + 1) & t.mask
 	}
-	g = uint32(len(t.hashes))
-	t.hashes = append(t.hashes, h)
-	t.arena = append(t.arena, key...)
-	t.ends = append(t.ends, len(t.arena))
+	g = uint32(t.hashes.Len())
+	t.hashes.Grow(int(g) + 1)
+	t.keys.Grow(int(g) + 1)
+	*t.hashes.At(g) = h
+	*t.keys.At(g) = t.arena.Add(key)
 	t.slots[i] = tag | uint64(g+1)
-	if uint64(len(t.hashes))*4 > uint64(len(t.slots))*3 {
+	if uint64(g+1)*4 > uint64(len(t.slots))*3 {
 		t.resize(2 * len(t.slots))
 	}
 	return g, true
 }
 
+// touch loads the slot each hash starts at, so that finds of these hashes
+// that follow soon hit the cache. The loads are independent of each other,
+// so their misses overlap.
+func (t *groupTable) touch(hs []uint64) {
+	var x uint64
+	for _, h := range hs {
+		x += t.slots[h&t.mask]
+	}
+	t.sink = x
+}
+
 func (t *groupTable) resize(n int) {
 	t.slots = make([]uint64, n)
 	t.mask = uint64(n - 1)
-	for g, h := range t.hashes {
+	for g := range uint32(t.len()) {
+		h := t.hashOf(g)
 		i := h & t.mask
 		for t.slots[i] != 0 {
 			i = (i + 1) & t.mask
@@ -80,12 +98,14 @@ func (t *groupTable) resize(n int) {
 
 // memBytes is what the table holds.
 func (t *groupTable) memBytes() int64 {
-	return int64(cap(t.slots))*8 + int64(cap(t.hashes))*8 + int64(cap(t.ends))*8 + int64(cap(t.arena))
+	return int64(cap(t.slots))*8 + t.hashes.MemBytes() + t.keys.MemBytes() + t.arena.MemBytes()
 }
 
 // reset empties the table, keeping a small slot array.
 func (t *groupTable) reset() {
-	t.hashes, t.ends, t.arena = t.hashes[:0], t.ends[:0], t.arena[:0]
+	t.hashes.Reset()
+	t.keys.Reset()
+	t.arena.Reset()
 	t.resize(1 << 10)
 }
 
