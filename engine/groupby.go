@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 
 	"github.com/gdask/gdask/engine/agg"
@@ -221,8 +222,25 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 	}
 	e := newEmitter(q, keyTypes)
 	res := &Result{limit: q.limit}
-	if sp.dir == nil {
-		// Everything fit: merge the tables in worker order.
+	partitioned := false
+	for _, w := range workers {
+		partitioned = partitioned || w.parts != nil
+	}
+	switch {
+	case sp.dir == nil && partitioned:
+		// Everything fit, in many groups: merge, emit and sort part by part.
+		for _, w := range workers {
+			if w.parts == nil {
+				w.partition()
+			}
+		}
+		var widened []bool
+		if res.parts, widened, err = ds.finishParts(ctx, q, workers, keyTypes); err != nil {
+			return nil, nil, err
+		}
+		e.widened = widened
+	case sp.dir == nil:
+		// Everything fit in small tables: merge them in worker order.
 		for _, w := range workers[1:] {
 			workers[0].mergeFrom(w)
 		}
@@ -231,16 +249,16 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 			return nil, nil, err
 		}
 		res.sortInMemory()
-	} else {
+	default:
 		var runs []*spill.Run
 		for _, w := range workers {
-			if w.table.len() > 0 {
+			if w.groupCount() > 0 {
 				if err := w.spillTable(); err != nil {
 					return nil, nil, err
 				}
 			}
 			runs = append(runs, w.runs...)
-			w.aggTable = aggTable{} // free the memory for the merge
+			w.aggTable, w.parts = aggTable{}, nil // free the memory for the merge
 		}
 		stats.SpilledRuns = len(runs)
 		res.sorter = sp.dir.NewSorter(b.sort, compareRows)
@@ -263,10 +281,12 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 // aggregates' states for its groups and the scratch batch it fills.
 // Not safe for concurrent use.
 type aggWorker struct {
-	ds   *Dataset
-	q    *query
-	opts GroupByOptions
-	aggTable
+	ds        *Dataset
+	q         *query
+	opts      GroupByOptions
+	aggTable             // the worker's table, until it is split into parts
+	parts     []aggTable // the part tables, once split (see partition)
+	seed      maphash.Seed
 	spill     *spillState
 	budget    int64          // bytes this worker's table may hold before it spills
 	runs      []*spill.Run   // tables this worker spilled
@@ -285,6 +305,12 @@ type aggWorker struct {
 	direct    bool     // one key and no --where: a row's field can be its key
 	lookupNow bool     // this batch: rows find their groups as they are added
 	hashes    []uint64 // per selected batch row: its key's hash
+	perm      []int32  // selected batch rows in part order (flushParts)
+	posPerm   []uint64 // their positions, in that order
+	aggCols   []int    // the input columns the aggregates read
+	gathered  []plan.Vector
+	views     []plan.Vector
+	sink      uint64 // keeps the slot loads from being optimised away
 	groups    []uint32
 	pos       []uint64 // per batch row: its input position, kept only when needPos
 	needPos   bool     // some aggregate (first, last) orders rows by position
@@ -298,8 +324,13 @@ type aggWorker struct {
 
 func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions, sp *spillState, budget int64) *aggWorker {
 	w := &aggWorker{ds: ds, q: q, opts: opts, keys: q.agg.Keys, multi: len(q.agg.Keys) > 1,
-		spill: sp, budget: budget, keyKinds: make([]readers.Type, len(q.agg.Keys))}
+		seed: seed, spill: sp, budget: budget, keyKinds: make([]readers.Type, len(q.agg.Keys))}
 	w.aggTable = newAggTable(q, seed)
+	for _, c := range w.cols {
+		if c >= 0 && !slices.Contains(w.aggCols, c) {
+			w.aggCols = append(w.aggCols, c)
+		}
+	}
 	in := q.scan.Input
 	w.roles = map[int]*colRole{}
 	role := func(c int) *colRole {
@@ -397,7 +428,7 @@ func (w *aggWorker) resetBatch() {
 	// While the table fits in the cache, a row looks its group up as it is
 	// added, with the field itself as the key (when every row counts). A
 	// bigger table is looked up a batch at a time, in passes (see flush).
-	w.lookupNow = w.direct && len(w.table.slots) <= cachedSlots
+	w.lookupNow = w.direct && w.parts == nil && len(w.table.slots) <= cachedSlots
 	w.arena = w.arena[:0]
 	w.spans = w.spans[:0]
 	w.keyArena = w.keyArena[:0]
@@ -544,22 +575,6 @@ func (w *aggWorker) flush() error {
 	if w.where != nil && len(rows) < n {
 		w.compact(rows)
 	}
-	// Group numbers, unless found already, in three passes: hash every key, load the slot each
-	// hash starts at, then look the keys up. Once the table is far bigger
-	// than the cache, a lookup waits on that load and the work after it
-	// cannot start; in a pass of nothing but loads the CPU overlaps the
-	// misses, and the lookups then find their slots in cache.
-	if !w.lookupNow {
-		w.hashes = w.hashes[:0]
-		for _, r := range rows {
-			w.hashes = append(w.hashes, w.table.hash(w.rowKey(r)))
-		}
-		w.table.touch(w.hashes)
-		w.groups = w.groups[:0]
-		for i, r := range rows {
-			w.groups = append(w.groups, w.groupOf(w.rowKey(r), w.hashes[i]))
-		}
-	}
 	pos := w.pos
 	if w.needPos && len(rows) < n {
 		pos = pos[:0]
@@ -567,12 +582,39 @@ func (w *aggWorker) flush() error {
 			pos = append(pos, w.pos[r])
 		}
 	}
-	for i, a := range w.aggs {
-		var v *plan.Vector
-		if c := w.cols[i]; c >= 0 {
-			v = w.vecs[c]
+	// Group numbers, unless found already, in three passes: hash every key,
+	// load the slot each hash starts at, then look the keys up. Once the
+	// table is far bigger than the cache, a lookup waits on that load and
+	// the work after it cannot start; in a pass of nothing but loads the
+	// CPU overlaps the misses, and the lookups then find their slots in
+	// cache.
+	if !w.lookupNow {
+		w.hashes = w.hashes[:0]
+		for _, r := range rows {
+			w.hashes = append(w.hashes, w.table0().hash(w.rowKey(r)))
 		}
-		a.Update(w.groups, v, pos)
+	}
+	switch {
+	case w.parts != nil:
+		w.flushParts(rows, pos)
+	default:
+		if !w.lookupNow {
+			w.table.touch(w.hashes)
+			w.groups = w.groups[:0]
+			for i, r := range rows {
+				w.groups = append(w.groups, w.groupOf(w.rowKey(r), w.hashes[i]))
+			}
+		}
+		for i, a := range w.aggs {
+			var v *plan.Vector
+			if c := w.cols[i]; c >= 0 {
+				v = w.vecs[c]
+			}
+			a.Update(w.groups, v, pos)
+		}
+		if len(w.table.slots) > cachedSlots {
+			w.partition() // it outgrew the cache
+		}
 	}
 	w.resetBatch()
 	if w.memBytes() > w.budget {
@@ -590,17 +632,70 @@ func (w *aggWorker) rowKey(r int32) []byte {
 	return w.keyArena[start:w.rowKeys[r]]
 }
 
-// groupOf returns the group of an encoded key with hash h, adding it when
-// new.
-func (w *aggWorker) groupOf(key []byte, h uint64) uint32 {
-	g, added := w.table.find(key, h)
+// groupOf returns the group of an encoded key with hash h in the worker's
+// table, adding it when new.
+func (w *aggWorker) groupOf(key []byte, h uint64) uint32 { return w.groupIn(&w.aggTable, key, h) }
+
+// groupIn returns the group of an encoded key with hash h in t, adding it
+// when new.
+func (w *aggWorker) groupIn(t *aggTable, key []byte, h uint64) uint32 {
+	g, added := t.table.find(key, h)
 	if added {
-		for _, a := range w.aggs {
-			a.Grow(w.table.len())
+		for _, a := range t.aggs {
+			a.Grow(t.table.len())
 		}
 		w.widenKeys(key)
 	}
 	return g
+}
+
+// table0 is a table of the worker, for hashing (all share the seed).
+func (w *aggWorker) table0() *groupTable {
+	if w.parts != nil {
+		return w.parts[0].table
+	}
+	return w.table
+}
+
+// eachTable calls fn with the worker's table, or each of its parts.
+func (w *aggWorker) eachTable(fn func(t *aggTable) error) error {
+	if w.parts == nil {
+		return fn(&w.aggTable)
+	}
+	for p := range w.parts {
+		if err := fn(&w.parts[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// memBytes is what the worker's tables hold.
+func (w *aggWorker) memBytes() int64 {
+	var n int64
+	w.eachTable(func(t *aggTable) error {
+		n += t.memBytes()
+		return nil
+	})
+	return n
+}
+
+// reset empties the worker's tables.
+func (w *aggWorker) reset() {
+	w.eachTable(func(t *aggTable) error {
+		t.reset()
+		return nil
+	})
+}
+
+// groupCount is the number of groups in the worker's tables.
+func (w *aggWorker) groupCount() int {
+	n := 0
+	w.eachTable(func(t *aggTable) error {
+		n += t.table.len()
+		return nil
+	})
+	return n
 }
 
 // widenKeys widens the key columns' types with a new group's key, so the

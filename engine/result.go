@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/gdask/gdask/engine/spill"
 	"github.com/gdask/gdask/plan"
@@ -16,7 +17,9 @@ type Result struct {
 	Schema plan.Schema
 	limit  int64 // -1: none
 
-	// In memory: rows in one arena, sorted offsets. Spilled: a sorter.
+	// In memory: rows in one arena and sorted offsets, or the sorted rows
+	// of each part (see parts.go). Spilled: a sorter.
+	parts  []sortedRows
 	arena  []byte
 	ends   []int
 	order  []int32
@@ -44,6 +47,9 @@ func (r *Result) Each(fn func(fields [][]byte) error) (int64, error) {
 		n++
 		return true, fn(dec.decode(row))
 	}
+	if r.parts != nil {
+		return n, r.eachMerged(emit)
+	}
 	if r.sorter == nil {
 		for _, i := range r.order {
 			start := 0
@@ -67,6 +73,60 @@ func (r *Result) Each(fn func(fields [][]byte) error) (int64, error) {
 		}
 	}
 	return n, it.Err()
+}
+
+// eachMerged calls emit with the parts' rows in order. A goroutine merges
+// the parts and hands the rows over in batches while this one decodes and
+// writes them: with millions of rows each half takes about as long as the
+// other. Rows are views of the parts' arenas, which nothing changes any
+// more.
+func (r *Result) eachMerged(emit func(row []byte) (bool, error)) error {
+	const batch = 512
+	full := make(chan [][]byte, 2)
+	free := make(chan [][]byte, 3)
+	for range cap(free) {
+		free <- make([][]byte, 0, batch)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(full)
+		b := <-free
+		send := func() bool {
+			select {
+			case full <- b:
+			case <-stop:
+				return false
+			}
+			select {
+			case b = <-free:
+				b = b[:0]
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		mergeParts(r.parts, func(row []byte) (bool, error) {
+			if b = append(b, row); len(b) == batch {
+				return send(), nil
+			}
+			return true, nil
+		})
+		if len(b) > 0 {
+			send()
+		}
+	})
+	defer wg.Wait()
+	defer close(stop)
+	for b := range full {
+		for _, row := range b {
+			if more, err := emit(row); err != nil || !more {
+				return err
+			}
+		}
+		free <- b
+	}
+	return nil
 }
 
 // reserve makes room for n rows of a typical size, so add does not copy

@@ -105,15 +105,21 @@ func (w *aggWorker) spillTable() error {
 		return err
 	}
 	var state []byte
-	for g := range uint32(w.table.len()) {
-		state = state[:0]
-		for _, a := range w.aggs {
-			state = a.AppendState(state, g)
+	err = w.eachTable(func(t *aggTable) error {
+		for g := range uint32(t.table.len()) {
+			state = state[:0]
+			for _, a := range t.aggs {
+				state = a.AppendState(state, g)
+			}
+			if err := rw.Add(t.table.hashOf(g), t.table.key(g), state); err != nil {
+				return err
+			}
 		}
-		if err := rw.Add(w.table.hashOf(g), w.table.key(g), state); err != nil {
-			rw.Abort()
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		rw.Abort()
+		return err
 	}
 	run, err := rw.Close()
 	if err != nil {

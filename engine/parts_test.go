@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/readers"
+)
+
+// TestGroupByManyGroups has enough groups that the workers split their
+// tables into parts (see parts.go): the answer must equal the naive
+// reference and come out sorted by key, for one key (looked up row by row
+// until the split) and two keys, and for first and last, which order rows
+// by position.
+func TestGroupByManyGroups(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const rows = 130_000
+	var recs [][]string
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	header := []string{"n", "s", "v", "f"}
+	w.Write(header)
+	for range rows {
+		n := strconv.Itoa(r.IntN(70_000) - 1000)
+		s := []string{"a,b", `q"`, "x\ny", "", "z"}[r.IntN(5)]
+		v := strconv.Itoa(r.IntN(2001) - 1000)
+		if r.IntN(15) == 0 {
+			v = ""
+		}
+		f := strconv.FormatFloat((r.Float64()-0.5)*1e3, 'g', -1, 64)
+		rec := []string{n, s, v, f}
+		recs = append(recs, rec)
+		w.Write(rec)
+	}
+	w.Flush()
+	path := filepath.Join(t.TempDir(), "many.csv")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	aggs := []string{"count", "sum:v", "mean:f", "min:v", "max:f", "first:f", "last:v", "nunique:v", "std:f"}
+	for _, keys := range [][]string{{"n"}, {"n", "s"}} {
+		var keyCols []int
+		for _, k := range keys {
+			keyCols = append(keyCols, slices.Index(header, k))
+		}
+		want := naiveGroupBy(recs, keyCols, aggs, header)
+		if len(want) <= cachedSlots*3/4 {
+			t.Fatalf("%d groups: too few for the tables to split into parts", len(want))
+		}
+		for _, cfg := range []Config{{Workers: 1}, {Workers: 2}, {Workers: 3, Blocksize: 64 << 10}} {
+			cfg.Dialect = readers.DefaultDialect()
+			cfg.MemoryLimit = 1 << 30
+			got := runGroupBy(t, path, keys, aggs, cfg)
+			t.Run(fmt.Sprintf("%s/w%d", strings.Join(keys, "+"), cfg.Workers), func(t *testing.T) {
+				compareGroups(t, got, want, len(keys))
+				// Sorted by the typed key: n as a number, then s as text
+				// with null last.
+				key := func(row string) (int, string) {
+					cells := strings.Split(row, "|")
+					n, err := strconv.Atoi(cells[0])
+					if err != nil {
+						t.Fatalf("key %q is not a number", cells[0])
+					}
+					if len(keys) == 1 {
+						return n, ""
+					}
+					if cells[1] == "<null>" {
+						return n, "\xff"
+					}
+					return n, cells[1]
+				}
+				for i := 1; i < len(got); i++ {
+					an, as := key(got[i-1])
+					bn, bs := key(got[i])
+					if an > bn || an == bn && as >= bs {
+						t.Fatalf("row %d %q comes after %q", i, got[i], got[i-1])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestEachMerged merges sorted parts into one ordered stream, stops when
+// the caller returns an error, and stops at the limit, without leaving the
+// merging goroutine behind (a test that hangs fails).
+func TestEachMerged(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	parts := make([]sortedRows, 1<<partBits)
+	var all []string
+	for i := range 20_000 {
+		key := fmt.Sprintf("k%07d", r.IntN(1_000_000)) + strconv.Itoa(i)
+		all = append(all, key)
+		order := append(append([]byte{1}, key...), 0, 0)
+		row := binary.AppendUvarint(nil, uint64(len(order)))
+		row = append(row, order...)
+		row = append(row, cellText)
+		row = binary.AppendUvarint(row, uint64(len(key)))
+		row = append(row, key...)
+		parts[r.IntN(len(parts))].add(row)
+	}
+	for p := range parts {
+		parts[p].sort()
+	}
+	slices.Sort(all)
+	res := &Result{Schema: plan.Schema{{Name: "k", Type: plan.String}}, parts: parts, limit: -1}
+	var got []string
+	n, err := res.Each(func(f [][]byte) error {
+		got = append(got, string(f[0]))
+		return nil
+	})
+	if err != nil || n != int64(len(all)) || !slices.Equal(got, all) {
+		t.Fatalf("Each: %d rows, err %v; rows equal: %v", n, err, slices.Equal(got, all))
+	}
+	stop := errors.New("stop")
+	seen := 0
+	_, err = res.Each(func([][]byte) error {
+		if seen++; seen == 1000 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || seen != 1000 {
+		t.Fatalf("Each after an error: err %v, %d rows seen", err, seen)
+	}
+	res.limit = 3
+	got = got[:0]
+	if n, err := res.Each(func(f [][]byte) error {
+		got = append(got, string(f[0]))
+		return nil
+	}); err != nil || n != 3 || !slices.Equal(got, all[:3]) {
+		t.Fatalf("Each with limit 3: %d rows %q, err %v", n, got, err)
+	}
+}
