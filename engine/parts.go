@@ -233,53 +233,75 @@ func (s *sortedRows) sort() {
 
 // mergeParts calls emit with the rows of every part in order, until emit
 // returns false or an error. Rows with equal order sections come in part
-// order.
+// order. A loser tree picks the next row: one comparison per level, on the
+// sort keys held in the tree's leaves.
 func mergeParts(parts []sortedRows, emit func(row []byte) (bool, error)) error {
-	type head struct {
-		part, next int // next: the index of the row after this one
+	type leaf struct {
+		key  rowKey
+		part int
+		next int  // index of the row after key in its part
+		done bool // the part is exhausted
 	}
-	less := func(a, b *head) bool {
-		pa, pb := &parts[a.part], &parts[b.part]
-		c := compareKeys(pa, &pa.keys[a.next-1], pb, &pb.keys[b.next-1])
-		return c < 0 || c == 0 && a.part < b.part
-	}
-	h := make([]head, 0, len(parts))
+	var leaves []leaf
 	for p := range parts {
 		if len(parts[p].keys) > 0 {
-			h = append(h, head{part: p, next: 1})
+			leaves = append(leaves, leaf{key: parts[p].keys[0], part: p, next: 1})
 		}
 	}
-	down := func(i int) {
-		for {
-			m := i
-			if l := 2*i + 1; l < len(h) && less(&h[l], &h[m]) {
-				m = l
+	k := len(leaves)
+	if k == 0 {
+		return nil
+	}
+	less := func(a, b int) bool { // leaf a's row comes before leaf b's
+		la, lb := &leaves[a], &leaves[b]
+		if la.done || lb.done {
+			return !la.done
+		}
+		c := compareKeys(&parts[la.part], &la.key, &parts[lb.part], &lb.key)
+		return c < 0 || c == 0 && la.part < lb.part
+	}
+	// tree[1:k] hold the losers of the matches on the way up, tree[0] the
+	// winner. Leaf i sits below node (i+k)/2.
+	tree := make([]int, k)
+	for i := range tree {
+		tree[i] = -1
+	}
+	for i := range k {
+		w := i
+		for n := (i + k) / 2; n > 0; n /= 2 {
+			if tree[n] < 0 {
+				tree[n] = w
+				w = -1
+				break
 			}
-			if r := 2*i + 2; r < len(h) && less(&h[r], &h[m]) {
-				m = r
+			if less(tree[n], w) {
+				tree[n], w = w, tree[n]
 			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
+		}
+		if w >= 0 {
+			tree[0] = w
 		}
 	}
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		down(i)
-	}
-	for len(h) > 0 {
-		top := &h[0]
-		if more, err := emit(parts[top.part].row(top.next - 1)); err != nil || !more {
+	for {
+		w := tree[0]
+		l := &leaves[w]
+		if l.done {
+			return nil
+		}
+		if more, err := emit(parts[l.part].arena.Get(l.key.ref)); err != nil || !more {
 			return err
 		}
-		if top.next < len(parts[top.part].keys) {
-			top.next++
+		if pr := &parts[l.part]; l.next < len(pr.keys) {
+			l.key = pr.keys[l.next]
+			l.next++
 		} else {
-			h[0] = h[len(h)-1]
-			h = h[:len(h)-1]
+			l.done = true
 		}
-		down(0)
+		for n := (w + k) / 2; n > 0; n /= 2 {
+			if less(tree[n], w) {
+				tree[n], w = w, tree[n]
+			}
+		}
+		tree[0] = w
 	}
-	return nil
 }

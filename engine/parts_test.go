@@ -92,54 +92,61 @@ func TestGroupByManyGroups(t *testing.T) {
 	}
 }
 
-// TestEachMerged merges sorted parts into one ordered stream, stops when
-// the caller returns an error, and stops at the limit, without leaving the
-// merging goroutine behind (a test that hangs fails).
+// TestEachMerged merges sorted parts into one ordered stream, for any
+// number of parts with rows, stops when the caller returns an error, and
+// stops at the limit, without leaving the merging goroutine behind (a test
+// that hangs fails).
 func TestEachMerged(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	parts := make([]sortedRows, 1<<partBits)
-	var all []string
-	for i := range 20_000 {
-		key := fmt.Sprintf("k%07d", r.IntN(1_000_000)) + strconv.Itoa(i)
-		all = append(all, key)
-		order := append(append([]byte{1}, key...), 0, 0)
-		row := binary.AppendUvarint(nil, uint64(len(order)))
-		row = append(row, order...)
-		row = append(row, cellText)
-		row = binary.AppendUvarint(row, uint64(len(key)))
-		row = append(row, key...)
-		parts[r.IntN(len(parts))].add(row)
-	}
-	for p := range parts {
-		parts[p].sort()
-	}
-	slices.Sort(all)
-	res := &Result{Schema: plan.Schema{{Name: "k", Type: plan.String}}, parts: parts, limit: -1}
-	var got []string
-	n, err := res.Each(func(f [][]byte) error {
-		got = append(got, string(f[0]))
-		return nil
-	})
-	if err != nil || n != int64(len(all)) || !slices.Equal(got, all) {
-		t.Fatalf("Each: %d rows, err %v; rows equal: %v", n, err, slices.Equal(got, all))
-	}
-	stop := errors.New("stop")
-	seen := 0
-	_, err = res.Each(func([][]byte) error {
-		if seen++; seen == 1000 {
-			return stop
+	for _, filled := range []int{64, 37, 2, 1} {
+		r := rand.New(rand.NewPCG(5, uint64(filled)))
+		parts := make([]sortedRows, 1<<partBits)
+		var all []string
+		for i := range 20_000 {
+			key := fmt.Sprintf("k%07d", r.IntN(1_000_000)) + strconv.Itoa(i)
+			all = append(all, key)
+			order := append(append([]byte{1}, key...), 0, 0)
+			row := binary.AppendUvarint(nil, uint64(len(order)))
+			row = append(row, order...)
+			row = append(row, cellText)
+			row = binary.AppendUvarint(row, uint64(len(key)))
+			row = append(row, key...)
+			parts[r.IntN(filled)*len(parts)/filled].add(row)
 		}
-		return nil
-	})
-	if err != stop || seen != 1000 {
-		t.Fatalf("Each after an error: err %v, %d rows seen", err, seen)
+		for p := range parts {
+			parts[p].sort()
+		}
+		slices.Sort(all)
+		res := &Result{Schema: plan.Schema{{Name: "k", Type: plan.String}}, parts: parts, limit: -1}
+		var got []string
+		n, err := res.Each(func(f [][]byte) error {
+			got = append(got, string(f[0]))
+			return nil
+		})
+		if err != nil || n != int64(len(all)) || !slices.Equal(got, all) {
+			t.Fatalf("%d parts: Each: %d rows, err %v; rows equal: %v", filled, n, err, slices.Equal(got, all))
+		}
+		stop := errors.New("stop")
+		seen := 0
+		_, err = res.Each(func([][]byte) error {
+			if seen++; seen == 1000 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || seen != 1000 {
+			t.Fatalf("%d parts: Each after an error: err %v, %d rows seen", filled, err, seen)
+		}
+		res.limit = 3
+		got = got[:0]
+		if n, err := res.Each(func(f [][]byte) error {
+			got = append(got, string(f[0]))
+			return nil
+		}); err != nil || n != 3 || !slices.Equal(got, all[:3]) {
+			t.Fatalf("%d parts: Each with limit 3: %d rows %q, err %v", filled, n, got, err)
+		}
 	}
-	res.limit = 3
-	got = got[:0]
-	if n, err := res.Each(func(f [][]byte) error {
-		got = append(got, string(f[0]))
-		return nil
-	}); err != nil || n != 3 || !slices.Equal(got, all[:3]) {
-		t.Fatalf("Each with limit 3: %d rows %q, err %v", n, got, err)
+	res := &Result{Schema: plan.Schema{{Name: "k", Type: plan.String}}, parts: make([]sortedRows, 4), limit: -1}
+	if n, err := res.Each(func([][]byte) error { return errors.New("no rows expected") }); n != 0 || err != nil {
+		t.Fatalf("no rows: %d rows, err %v", n, err)
 	}
 }
