@@ -281,6 +281,15 @@ func groupByRun(ctx context.Context, app *App, opts *groupByOptions) error {
 }
 
 func writeResult(out *result, res *engine.Result) error {
+	if res.InMemory() {
+		// Every row is known and only the destination can fail: write
+		// straight to it. Spooling a result of millions of rows would write
+		// it twice.
+		return out.stream(func(w writers.Writer) error {
+			_, err := writeRows(w, res)
+			return err
+		})
+	}
 	if _, err := writeRows(out.w, res); err != nil {
 		return err
 	}

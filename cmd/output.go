@@ -16,8 +16,9 @@ import (
 )
 
 // result is where a command writes its answer. Nothing reaches stdout (or
-// the --output file) until the command has succeeded: rows are buffered
-// and written at commit, so an error never leaves partial output behind.
+// the --output file) until the answer is known: rows are buffered and
+// written at commit, so an error never leaves partial output behind, or,
+// for an answer wholly in memory, streamed once it is complete.
 type result struct {
 	app    *App
 	path   string // --output, "" for stdout
@@ -104,6 +105,32 @@ func (r *result) commit() error {
 		return err
 	}
 	if err := r.buf.writeTo(f); err != nil {
+		f.Abort()
+		return err
+	}
+	return f.Commit()
+}
+
+// stream writes an answer that is already known straight to the
+// destination, with no spool: fn writes it through the writer it is given
+// and ends it. The --output file is still written atomically.
+func (r *result) stream(fn func(w writers.Writer) error) error {
+	if r.path == "" {
+		w, err := writers.New(r.format, r.app.IO.Out)
+		if err != nil {
+			return err
+		}
+		return fn(w)
+	}
+	f, err := writers.CreateAtomic(r.path)
+	if err != nil {
+		return err
+	}
+	w, err := writers.New(r.format, f)
+	if err == nil {
+		err = fn(w)
+	}
+	if err != nil {
 		f.Abort()
 		return err
 	}

@@ -27,6 +27,10 @@ type Result struct {
 	dir    *spillState // removed by Close
 }
 
+// InMemory reports whether every row is in memory, so that Each can fail
+// only by fn's errors.
+func (r *Result) InMemory() bool { return r.sorter == nil }
+
 // Close removes the run's spill files. Call it once the rows are written.
 func (r *Result) Close() error {
 	if r.dir != nil {
