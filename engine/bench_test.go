@@ -30,7 +30,7 @@ func BenchmarkScanAggregate(b *testing.B) {
 	}
 	cfg := DefaultConfig()
 	ds := &Dataset{cfg: &cfg, Names: in.Names()}
-	w := newAggWorker(ds, q, maphash.MakeSeed(), GroupByOptions{}, &spillState{ds: ds}, 1<<40)
+	w := newAggWorker(ds, q, maphash.MakeSeed(), GroupByOptions{}, &spillState{ds: ds}, &sharedParts{}, 1<<40)
 	ctx := context.Background()
 	br := bytes.NewReader(body)
 	sc := readers.NewScanner(br, cfg.Dialect, "bench", 0, -1, 1)

@@ -163,8 +163,9 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 		}
 	}()
 	workers := make([]*aggWorker, max(ds.cfg.Workers, 1))
+	sh := &sharedParts{}
 	for i := range workers {
-		workers[i] = newAggWorker(ds, q, seed, opts, sp, b.table)
+		workers[i] = newAggWorker(ds, q, seed, opts, sp, sh, b.table)
 	}
 	ds.cfg.Progress.restart()
 	for _, fi := range filesFirst(ds.inputs) {
@@ -222,20 +223,19 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 	}
 	e := newEmitter(q, keyTypes)
 	res := &Result{limit: q.limit}
-	partitioned := false
-	for _, w := range workers {
-		partitioned = partitioned || w.parts != nil
-	}
 	switch {
-	case sp.dir == nil && partitioned:
-		// Everything fit, in many groups: merge, emit and sort part by part.
+	case sp.dir == nil && sh.tables != nil:
+		// Everything fit, in many groups: the workers still on their own
+		// tables add them to the shared parts, which emit and sort their
+		// rows in parallel.
 		for _, w := range workers {
-			if w.parts == nil {
-				w.partition()
+			if !w.inShared && w.table.len() > 0 {
+				w.moveToShared(&w.aggTable)
 			}
+			w.aggTable = aggTable{}
 		}
 		var widened []bool
-		if res.parts, widened, err = ds.finishParts(ctx, q, workers, keyTypes); err != nil {
+		if res.parts, widened, err = ds.finishShared(ctx, q, sh, keyTypes); err != nil {
 			return nil, nil, err
 		}
 		e.widened = widened
@@ -252,13 +252,20 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 	default:
 		var runs []*spill.Run
 		for _, w := range workers {
-			if w.groupCount() > 0 {
+			if !w.inShared && w.table.len() > 0 {
 				if err := w.spillTable(); err != nil {
 					return nil, nil, err
 				}
 			}
 			runs = append(runs, w.runs...)
-			w.aggTable, w.parts = aggTable{}, nil // free the memory for the merge
+			w.aggTable = aggTable{} // free the memory for the merge
+		}
+		if sh.tables != nil {
+			if err := sh.spill(workers[0]); err != nil {
+				return nil, nil, err
+			}
+			runs = append(runs, sh.runs...)
+			sh.tables = nil
 		}
 		stats.SpilledRuns = len(runs)
 		res.sorter = sp.dir.NewSorter(b.sort, compareRows)
@@ -284,8 +291,9 @@ type aggWorker struct {
 	ds        *Dataset
 	q         *query
 	opts      GroupByOptions
-	aggTable             // the worker's table, until it is split into parts
-	parts     []aggTable // the part tables, once split (see partition)
+	aggTable               // the worker's table, until it joins the shared parts
+	shared    *sharedParts // see parts.go
+	inShared  bool         // the worker adds to the shared parts
 	seed      maphash.Seed
 	spill     *spillState
 	budget    int64          // bytes this worker's table may hold before it spills
@@ -305,7 +313,7 @@ type aggWorker struct {
 	direct    bool     // one key and no --where: a row's field can be its key
 	lookupNow bool     // this batch: rows find their groups as they are added
 	hashes    []uint64 // per selected batch row: its key's hash
-	perm      []int32  // selected batch rows in part order (flushParts)
+	perm      []int32  // selected batch rows in part order (flushShared)
 	posPerm   []uint64 // their positions, in that order
 	aggCols   []int    // the input columns the aggregates read
 	gathered  []plan.Vector
@@ -322,9 +330,9 @@ type aggWorker struct {
 	kinds     []readers.Kind
 }
 
-func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions, sp *spillState, budget int64) *aggWorker {
+func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions, sp *spillState, sh *sharedParts, budget int64) *aggWorker {
 	w := &aggWorker{ds: ds, q: q, opts: opts, keys: q.agg.Keys, multi: len(q.agg.Keys) > 1,
-		seed: seed, spill: sp, budget: budget, keyKinds: make([]readers.Type, len(q.agg.Keys))}
+		seed: seed, spill: sp, shared: sh, budget: budget, keyKinds: make([]readers.Type, len(q.agg.Keys))}
 	w.aggTable = newAggTable(q, seed)
 	for _, c := range w.cols {
 		if c >= 0 && !slices.Contains(w.aggCols, c) {
@@ -428,7 +436,7 @@ func (w *aggWorker) resetBatch() {
 	// While the table fits in the cache, a row looks its group up as it is
 	// added, with the field itself as the key (when every row counts). A
 	// bigger table is looked up a batch at a time, in passes (see flush).
-	w.lookupNow = w.direct && w.parts == nil && len(w.table.slots) <= cachedSlots
+	w.lookupNow = w.direct && !w.inShared && len(w.table.slots) <= cachedSlots
 	w.arena = w.arena[:0]
 	w.spans = w.spans[:0]
 	w.keyArena = w.keyArena[:0]
@@ -582,41 +590,46 @@ func (w *aggWorker) flush() error {
 			pos = append(pos, w.pos[r])
 		}
 	}
-	// Group numbers, unless found already, in three passes: hash every key,
-	// load the slot each hash starts at, then look the keys up. Once the
-	// table is far bigger than the cache, a lookup waits on that load and
-	// the work after it cannot start; in a pass of nothing but loads the
-	// CPU overlaps the misses, and the lookups then find their slots in
-	// cache.
 	if !w.lookupNow {
 		w.hashes = w.hashes[:0]
 		for _, r := range rows {
-			w.hashes = append(w.hashes, w.table0().hash(w.rowKey(r)))
+			w.hashes = append(w.hashes, maphash.Bytes(w.seed, w.rowKey(r)))
 		}
 	}
-	switch {
-	case w.parts != nil:
-		w.flushParts(rows, pos)
-	default:
-		if !w.lookupNow {
-			w.table.touch(w.hashes)
-			w.groups = w.groups[:0]
-			for i, r := range rows {
-				w.groups = append(w.groups, w.groupOf(w.rowKey(r), w.hashes[i]))
-			}
+	if w.inShared {
+		w.flushShared(rows, pos)
+		w.resetBatch()
+		if w.shared.memBytes() > w.budget*w.shared.joined.Load() {
+			return w.spillShared()
 		}
-		for i, a := range w.aggs {
-			var v *plan.Vector
-			if c := w.cols[i]; c >= 0 {
-				v = w.vecs[c]
-			}
-			a.Update(w.groups, v, pos)
+		return nil
+	}
+	// Group numbers, unless found already, in three passes: hash every key
+	// (above), load the slot each hash starts at, then look the keys up.
+	// Once the table is bigger than the cache, a lookup waits on that load
+	// and the work after it cannot start; in a pass of nothing but loads
+	// the CPU overlaps the misses, and the lookups then find their slots in
+	// cache.
+	if !w.lookupNow {
+		w.table.touch(w.hashes)
+		w.groups = w.groups[:0]
+		for i, r := range rows {
+			w.groups = append(w.groups, w.groupOf(w.rowKey(r), w.hashes[i]))
 		}
-		if len(w.table.slots) > cachedSlots {
-			w.partition() // it outgrew the cache
+	}
+	for i, a := range w.aggs {
+		var v *plan.Vector
+		if c := w.cols[i]; c >= 0 {
+			v = w.vecs[c]
 		}
+		a.Update(w.groups, v, pos)
 	}
 	w.resetBatch()
+	if len(w.table.slots) > cachedSlots {
+		w.join() // the table outgrew the cache
+		w.resetBatch()
+		return nil
+	}
 	if w.memBytes() > w.budget {
 		return w.spillTable()
 	}
@@ -647,55 +660,6 @@ func (w *aggWorker) groupIn(t *aggTable, key []byte, h uint64) uint32 {
 		w.widenKeys(key)
 	}
 	return g
-}
-
-// table0 is a table of the worker, for hashing (all share the seed).
-func (w *aggWorker) table0() *groupTable {
-	if w.parts != nil {
-		return w.parts[0].table
-	}
-	return w.table
-}
-
-// eachTable calls fn with the worker's table, or each of its parts.
-func (w *aggWorker) eachTable(fn func(t *aggTable) error) error {
-	if w.parts == nil {
-		return fn(&w.aggTable)
-	}
-	for p := range w.parts {
-		if err := fn(&w.parts[p]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// memBytes is what the worker's tables hold.
-func (w *aggWorker) memBytes() int64 {
-	var n int64
-	w.eachTable(func(t *aggTable) error {
-		n += t.memBytes()
-		return nil
-	})
-	return n
-}
-
-// reset empties the worker's tables.
-func (w *aggWorker) reset() {
-	w.eachTable(func(t *aggTable) error {
-		t.reset()
-		return nil
-	})
-}
-
-// groupCount is the number of groups in the worker's tables.
-func (w *aggWorker) groupCount() int {
-	n := 0
-	w.eachTable(func(t *aggTable) error {
-		n += t.table.len()
-		return nil
-	})
-	return n
 }
 
 // widenKeys widens the key columns' types with a new group's key, so the

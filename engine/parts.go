@@ -5,51 +5,116 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"hash/maphash"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gdask/gdask/engine/paged"
+	"github.com/gdask/gdask/engine/spill"
 	"github.com/gdask/gdask/plan"
 )
 
-// Radix-partitioned tables. A worker whose table outgrows the cache splits
-// it into 2^partBits part tables by the top bits of the key hash, and from
-// then on sends each batch's rows to their parts. Every worker cuts by the
-// same bits, so at the end part p of every worker merges into part p of
-// the first, and the parts are merged, emitted and sorted in parallel:
-// each part's tables are a 64th of the whole, dense and small enough for
-// the cache. With one table per worker, merging millions of groups into
-// one table, emitting and sorting them all ran on one core and took longer
-// than the scan. Result.Each merges the parts' sorted rows.
+// Shared part tables. While a worker's table fits in the cache, the worker
+// keeps it to itself. Once it outgrows the cache, the groupby has many
+// groups, and every worker would end up holding most of them: the worker
+// moves its groups into part tables shared by all workers, 2^partBits of
+// them cut by the top bits of the key hash, each behind its own lock, and
+// from then on sends each batch's rows to their parts. The groupby then
+// holds each group once, not once per worker, and nothing is left to merge
+// at the end: the parts emit and sort their rows in parallel, and
+// Result.Each merges the parts' sorted rows.
 const partBits = 6
 
 func partOf(h uint64) int { return int(h >> (64 - partBits)) }
 
-// partition splits the worker's table into part tables.
-func (w *aggWorker) partition() {
-	w.parts = make([]aggTable, 1<<partBits)
-	for p := range w.parts {
-		w.parts[p] = newAggTable(w.q, w.seed)
-	}
-	src := &w.aggTable
-	for g := range uint32(src.table.len()) {
-		h := src.table.hashOf(g)
-		t := &w.parts[partOf(h)]
-		dst := t.find(src.table.key(g), h)
-		for i, a := range t.aggs {
-			a.MergeGroup(dst, src.aggs[i], g)
+// sharedParts are the part tables of one groupby run. A worker holds one
+// part's lock at a time, except to spill, when it takes every lock in
+// order.
+type sharedParts struct {
+	once   sync.Once
+	tables []aggTable
+	locks  []sync.Mutex
+	mem    []atomic.Int64 // per part: what its table holds, stored under its lock
+	joined atomic.Int64   // workers adding to the parts; each brings its table budget
+	runs   []*spill.Run   // the parts spilled, appended under every lock
+}
+
+func (sh *sharedParts) init(q *query, seed maphash.Seed) {
+	sh.once.Do(func() {
+		sh.tables = make([]aggTable, 1<<partBits)
+		for p := range sh.tables {
+			sh.tables[p] = newAggTable(q, seed)
 		}
+		sh.locks = make([]sync.Mutex, len(sh.tables))
+		sh.mem = make([]atomic.Int64, len(sh.tables))
+	})
+}
+
+// memBytes is what the parts held when each was last changed.
+func (sh *sharedParts) memBytes() int64 {
+	var n int64
+	for p := range sh.mem {
+		n += sh.mem[p].Load()
 	}
+	return n
+}
+
+// join moves the worker's table into the shared parts; from then on its
+// batches go there (flushShared).
+func (w *aggWorker) join() {
+	w.shared.init(w.q, w.seed)
+	w.shared.joined.Add(1)
+	w.moveToShared(&w.aggTable)
 	w.aggTable = aggTable{}
+	w.inShared = true
 	w.gathered = make([]plan.Vector, len(w.vecs))
 	w.views = make([]plan.Vector, len(w.vecs))
 }
 
-// flushParts aggregates the batch's selected rows (rows, with their keys'
+// moveToShared merges every group of t, a table of the worker's, into its
+// shared part.
+func (w *aggWorker) moveToShared(t *aggTable) {
+	sh := w.shared
+	var starts [1<<partBits + 1]int
+	for g := range uint32(t.table.len()) {
+		starts[partOf(t.table.hashOf(g))+1]++
+	}
+	for p := 1; p < len(starts); p++ {
+		starts[p] += starts[p-1]
+	}
+	byPart := make([]uint32, t.table.len())
+	next := starts
+	for g := range uint32(t.table.len()) {
+		p := partOf(t.table.hashOf(g))
+		byPart[next[p]] = g
+		next[p]++
+	}
+	for p := range sh.tables {
+		if starts[p] == starts[p+1] {
+			continue
+		}
+		sh.locks[p].Lock()
+		dst := &sh.tables[p]
+		for _, g := range byPart[starts[p]:starts[p+1]] {
+			d := dst.find(t.table.key(g), t.table.hashOf(g))
+			for i, a := range dst.aggs {
+				a.MergeGroup(d, t.aggs[i], g)
+			}
+		}
+		sh.mem[p].Store(dst.memBytes())
+		sh.locks[p].Unlock()
+	}
+}
+
+// flushShared aggregates the batch's selected rows (rows, with their keys'
 // hashes in w.hashes and, for first and last, their positions in pos)
-// into the part tables: the rows are ordered by part,
-// every part's rows find their groups, and each aggregate updates a part's
-// groups from a view of the reordered columns.
-func (w *aggWorker) flushParts(rows []int32, pos []uint64) {
+// into the shared parts: the rows are ordered by part and their columns
+// gathered in that order; then, holding one part's lock at a time, its
+// rows find their groups and each aggregate updates them from a view of
+// the gathered columns.
+func (w *aggWorker) flushShared(rows []int32, pos []uint64) {
+	sh := w.shared
 	var starts [1<<partBits + 1]int32
 	for _, h := range w.hashes {
 		starts[partOf(h)+1]++
@@ -64,19 +129,6 @@ func (w *aggWorker) flushParts(rows []int32, pos []uint64) {
 		w.perm[next[p]] = int32(i)
 		next[p]++
 	}
-	var x uint64
-	for _, h := range w.hashes {
-		t := w.parts[partOf(h)].table
-		x += t.slots[h&t.mask]
-	}
-	w.sink = x
-	w.groups = w.groups[:0]
-	for p := range w.parts {
-		t := &w.parts[p]
-		for _, i := range w.perm[starts[p]:starts[p+1]] {
-			w.groups = append(w.groups, w.groupIn(t, w.rowKey(rows[i]), w.hashes[i]))
-		}
-	}
 	for _, c := range w.aggCols {
 		gather(&w.gathered[c], w.vecs[c], w.perm)
 	}
@@ -86,12 +138,25 @@ func (w *aggWorker) flushParts(rows []int32, pos []uint64) {
 			w.posPerm = append(w.posPerm, pos[i])
 		}
 	}
-	for p := range w.parts {
+	w.groups = plan.Grow(w.groups, len(rows))[:len(rows)]
+	for p := range sh.tables {
 		lo, hi := starts[p], starts[p+1]
 		if lo == hi {
 			continue
 		}
-		t := &w.parts[p]
+		sh.locks[p].Lock()
+		t := &sh.tables[p]
+		// Load the part's starting slots first: their misses overlap.
+		var x uint64
+		for _, i := range w.perm[lo:hi] {
+			h := w.hashes[i]
+			x += t.table.slots[h&t.table.mask]
+		}
+		w.sink += x
+		for k := lo; k < hi; k++ {
+			i := w.perm[k]
+			w.groups[k] = w.groupIn(t, w.rowKey(rows[i]), w.hashes[i])
+		}
 		for i, a := range t.aggs {
 			var v *plan.Vector
 			if c := t.cols[i]; c >= 0 {
@@ -104,7 +169,76 @@ func (w *aggWorker) flushParts(rows []int32, pos []uint64) {
 			}
 			a.Update(w.groups[lo:hi], v, ps)
 		}
+		sh.mem[p].Store(t.memBytes())
+		sh.locks[p].Unlock()
 	}
+}
+
+// spillShared writes the shared parts as one run and empties them, unless
+// another worker did while this one waited for the locks.
+func (w *aggWorker) spillShared() error {
+	sh := w.shared
+	for p := range sh.locks {
+		sh.locks[p].Lock()
+	}
+	defer func() {
+		for p := range sh.locks {
+			sh.locks[p].Unlock()
+		}
+	}()
+	if sh.memBytes() <= w.budget*sh.joined.Load() {
+		return nil
+	}
+	return sh.spill(w)
+}
+
+// spill writes every part with groups as one run and empties the parts.
+// The caller holds every lock, or is alone.
+func (sh *sharedParts) spill(w *aggWorker) error {
+	tables := make([]*aggTable, len(sh.tables))
+	for p := range sh.tables {
+		tables[p] = &sh.tables[p]
+	}
+	run, err := w.writeRun(tables...)
+	if err != nil {
+		return err
+	}
+	sh.runs = append(sh.runs, run)
+	for p := range sh.tables {
+		sh.tables[p].reset()
+		sh.mem[p].Store(sh.tables[p].memBytes())
+	}
+	return nil
+}
+
+// finishShared emits and sorts each shared part on the worker pool. It
+// returns the parts' sorted rows and, per aggregate, whether some group
+// needed Float.
+func (ds *Dataset) finishShared(ctx context.Context, q *query, sh *sharedParts, keyTypes []plan.Type) ([]sortedRows, []bool, error) {
+	n := max(ds.cfg.Workers, 1)
+	emitters := make([]*emitter, n)
+	for i := range emitters {
+		emitters[i] = newEmitter(q, keyTypes)
+	}
+	out := make([]sortedRows, len(sh.tables))
+	err := parallel(ctx, n, len(out), func(_ context.Context, w, p int) error {
+		if err := emitters[w].emit(&sh.tables[p], out[p].add); err != nil {
+			return err
+		}
+		sh.tables[p] = aggTable{} // its memory is free for the rows
+		out[p].sort()
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	widened := make([]bool, len(q.agg.Aggs))
+	for _, e := range emitters {
+		for i, wd := range e.widened {
+			widened[i] = widened[i] || wd
+		}
+	}
+	return out, widened, nil
 }
 
 // gather sets dst to the rows of src in the order perm gives.
@@ -149,48 +283,6 @@ func view(v, src *plan.Vector, lo, hi int) {
 	case plan.Bool:
 		v.Bools = src.Bools[lo:hi]
 	}
-}
-
-// finishParts merges part p of every worker into part p of the first,
-// then emits and sorts each part, on the worker pool. It returns the parts'
-// sorted rows and, per aggregate, whether some group needed Float. Each
-// part is touched by one goroutine only.
-func (ds *Dataset) finishParts(ctx context.Context, q *query, workers []*aggWorker, keyTypes []plan.Type) ([]sortedRows, []bool, error) {
-	n := max(ds.cfg.Workers, 1)
-	emitters := make([]*emitter, n)
-	for i := range emitters {
-		emitters[i] = newEmitter(q, keyTypes)
-	}
-	out := make([]sortedRows, 1<<partBits)
-	err := parallel(ctx, n, len(out), func(_ context.Context, w, p int) error {
-		dst := &workers[0].parts[p]
-		for _, o := range workers[1:] {
-			src := &o.parts[p]
-			for g := range uint32(src.table.len()) {
-				d := dst.find(src.table.key(g), src.table.hashOf(g))
-				for i, a := range dst.aggs {
-					a.MergeGroup(d, src.aggs[i], g)
-				}
-			}
-			*src = aggTable{} // its memory is free for the rows
-		}
-		if err := emitters[w].emit(dst, out[p].add); err != nil {
-			return err
-		}
-		*dst = aggTable{}
-		out[p].sort()
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	widened := make([]bool, len(q.agg.Aggs))
-	for _, e := range emitters {
-		for i, wd := range e.widened {
-			widened[i] = widened[i] || wd
-		}
-	}
-	return out, widened, nil
 }
 
 // sortedRows is one part's encoded rows, sorted by their order section.

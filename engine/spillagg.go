@@ -96,39 +96,44 @@ func (sp *spillState) close() error {
 
 // spillTable writes the worker's table as a run and empties it.
 func (w *aggWorker) spillTable() error {
-	dir, err := w.spill.get()
+	run, err := w.writeRun(&w.aggTable)
 	if err != nil {
 		return err
+	}
+	w.runs = append(w.runs, run)
+	w.reset()
+	return nil
+}
+
+// writeRun writes the groups of tables as one spill run.
+func (w *aggWorker) writeRun(tables ...*aggTable) (*spill.Run, error) {
+	dir, err := w.spill.get()
+	if err != nil {
+		return nil, err
 	}
 	rw, err := dir.NewRun(spillBits, firstShift)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var state []byte
-	err = w.eachTable(func(t *aggTable) error {
+	for _, t := range tables {
 		for g := range uint32(t.table.len()) {
 			state = state[:0]
 			for _, a := range t.aggs {
 				state = a.AppendState(state, g)
 			}
 			if err := rw.Add(t.table.hashOf(g), t.table.key(g), state); err != nil {
-				return err
+				rw.Abort()
+				return nil, err
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		rw.Abort()
-		return err
 	}
 	run, err := rw.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w.runs = append(w.runs, run)
 	w.ds.cfg.Progress.setSpilled(dir.Bytes())
-	w.reset()
-	return nil
+	return run, nil
 }
 
 // mergePartition merges radix partition p of runs (cut at shift) into t,
