@@ -230,6 +230,14 @@ func (s *settings) engineConfig(app *App) (*engine.Config, error) {
 	// The Go runtime collects garbage harder as the heap nears the limit,
 	// so the process stays within what the engine budgets.
 	debug.SetMemoryLimit(cfg.MemoryLimit)
+	// Collect when the heap has grown by a quarter, not doubled. What the
+	// engine holds is mostly pages without pointers, cheap to mark; the
+	// garbage is mostly outgrown hash slot arrays and finished tables.
+	// Collecting it sooner lets new tables and rows reuse its memory
+	// instead of faulting in fresh pages, which cost more than the
+	// collections: 5M keys took 4.43 s and 986 MB at 100, 4.28 s and
+	// 678 MB at 25.
+	debug.SetGCPercent(25)
 	if raw := s.str(flagBlocksize); raw != "auto" && raw != "" {
 		bs, err := parseSize(raw)
 		if err != nil {
