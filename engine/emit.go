@@ -267,9 +267,16 @@ type rowDecoder struct {
 // decode returns row's cells as text (nil for null), valid until the next
 // call.
 func (d *rowDecoder) decode(row []byte) [][]byte {
+	d.buf, d.ends = d.appendRow(d.buf[:0], d.ends[:0], row)
+	d.fields = fieldsOf(d.fields[:0], d.buf, 0, d.ends)
+	return d.fields
+}
+
+// appendRow appends row's cells as text to buf, and the end of each in buf
+// to ends (-1 for null).
+func (d *rowDecoder) appendRow(buf []byte, ends []int, row []byte) ([]byte, []int) {
 	n, k := binary.Uvarint(row)
 	cells := row[k+int(n):]
-	d.buf, d.ends, d.fields = d.buf[:0], d.ends[:0], d.fields[:0]
 	for c := range d.schema {
 		tag := cells[0]
 		cells = cells[1:]
@@ -278,32 +285,37 @@ func (d *rowDecoder) decode(row []byte) [][]byte {
 			i := int64(binary.BigEndian.Uint64(cells))
 			cells = cells[8:]
 			if d.schema[c].Type == plan.Float {
-				d.buf = AppendFloat(d.buf, float64(i))
+				buf = AppendFloat(buf, float64(i))
 			} else {
-				d.buf = strconv.AppendInt(d.buf, i, 10)
+				buf = strconv.AppendInt(buf, i, 10)
 			}
 		case cellFloat:
-			d.buf = AppendFloat(d.buf, math.Float64frombits(binary.BigEndian.Uint64(cells)))
+			buf = AppendFloat(buf, math.Float64frombits(binary.BigEndian.Uint64(cells)))
 			cells = cells[8:]
 		case cellText:
 			l, k := binary.Uvarint(cells)
-			d.buf = append(d.buf, cells[k:k+int(l)]...)
+			buf = append(buf, cells[k:k+int(l)]...)
 			cells = cells[k+int(l):]
 		}
-		end := len(d.buf)
+		end := len(buf)
 		if tag == cellNull {
 			end = -1
 		}
-		d.ends = append(d.ends, end)
+		ends = append(ends, end)
 	}
-	start := 0
-	for _, end := range d.ends {
+	return buf, ends
+}
+
+// fieldsOf appends to dst the cells of one row that appendRow wrote to buf
+// from start on, given their ends.
+func fieldsOf(dst [][]byte, buf []byte, start int, ends []int) [][]byte {
+	for _, end := range ends {
 		if end < 0 {
-			d.fields = append(d.fields, nil)
+			dst = append(dst, nil)
 			continue
 		}
-		d.fields = append(d.fields, d.buf[start:end:end])
+		dst = append(dst, buf[start:end:end])
 		start = end
 	}
-	return d.fields
+	return dst
 }

@@ -323,11 +323,11 @@ func (s *sortedRows) sort() {
 	slices.SortFunc(s.keys, func(a, b rowKey) int { return compareKeys(s, &a, s, &b) })
 }
 
-// mergeParts calls emit with the rows of every part in order, until emit
-// returns false or an error. Rows with equal order sections come in part
-// order. A loser tree picks the next row: one comparison per level, on the
+// mergeParts calls emit with the rows of every part in order (the part
+// and the row's reference in its arena), until emit returns false. Rows
+// with equal order sections come in part order. A loser tree picks the next row: one comparison per level, on the
 // sort keys held in the tree's leaves.
-func mergeParts(parts []sortedRows, emit func(row []byte) (bool, error)) error {
+func mergeParts(parts []sortedRows, emit func(part int, ref uint64) bool) {
 	type leaf struct {
 		key  rowKey
 		part int
@@ -342,7 +342,7 @@ func mergeParts(parts []sortedRows, emit func(row []byte) (bool, error)) error {
 	}
 	k := len(leaves)
 	if k == 0 {
-		return nil
+		return
 	}
 	less := func(a, b int) bool { // leaf a's row comes before leaf b's
 		la, lb := &leaves[a], &leaves[b]
@@ -377,11 +377,8 @@ func mergeParts(parts []sortedRows, emit func(row []byte) (bool, error)) error {
 	for {
 		w := tree[0]
 		l := &leaves[w]
-		if l.done {
-			return nil
-		}
-		if more, err := emit(parts[l.part].arena.Get(l.key.ref)); err != nil || !more {
-			return err
+		if l.done || !emit(l.part, l.key.ref) {
+			return
 		}
 		if pr := &parts[l.part]; l.next < len(pr.keys) {
 			l.key = pr.keys[l.next]

@@ -42,18 +42,19 @@ func (r *Result) Close() error {
 // Each calls fn with every output row in order: fields are text, nil for
 // null, valid only during the call. It returns the number of rows.
 func (r *Result) Each(fn func(fields [][]byte) error) (int64, error) {
-	dec := &rowDecoder{schema: r.Schema}
 	var n int64
-	emit := func(row []byte) (bool, error) {
+	emitFields := func(fields [][]byte) (bool, error) {
 		if r.limit >= 0 && n >= r.limit {
 			return false, nil
 		}
 		n++
-		return true, fn(dec.decode(row))
+		return true, fn(fields)
 	}
 	if r.parts != nil {
-		return n, r.eachMerged(emit)
+		return n, r.eachMerged(emitFields)
 	}
+	dec := &rowDecoder{schema: r.Schema}
+	emit := func(row []byte) (bool, error) { return emitFields(dec.decode(row)) }
 	if r.sorter == nil {
 		for _, i := range r.order {
 			start := 0
@@ -79,58 +80,132 @@ func (r *Result) Each(fn func(fields [][]byte) error) (int64, error) {
 	return n, it.Err()
 }
 
-// eachMerged calls emit with the parts' rows in order. A goroutine merges
-// the parts and hands the rows over in batches while this one decodes and
-// writes them: with millions of rows each half takes about as long as the
-// other. Rows are views of the parts' arenas, which nothing changes any
-// more.
-func (r *Result) eachMerged(emit func(row []byte) (bool, error)) error {
-	const batch = 512
-	full := make(chan [][]byte, 2)
-	free := make(chan [][]byte, 3)
-	for range cap(free) {
-		free <- make([][]byte, 0, batch)
-	}
+// eachMerged calls emit with the parts' rows in order, as text. Three
+// goroutines pass batches of rows along: one merges the parts (mergeParts),
+// one decodes the rows it picked into text, and the caller's writes them.
+// With millions of rows each stage takes about a third of the time the
+// three took one after the other. Rows are views of the parts' arenas,
+// which nothing changes any more.
+func (r *Result) eachMerged(emit func(fields [][]byte) (bool, error)) error {
 	stop := make(chan struct{})
+	picked := newPipe(3, func() []rowRef { return make([]rowRef, 0, eachBatch) }, stop)
+	decoded := newPipe(3, func() *textBatch { return &textBatch{} }, stop)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		defer close(full)
-		b := <-free
-		send := func() bool {
-			select {
-			case full <- b:
-			case <-stop:
-				return false
-			}
-			select {
-			case b = <-free:
-				b = b[:0]
-				return true
-			case <-stop:
-				return false
-			}
+		defer close(picked.full)
+		b, ok := picked.take()
+		if !ok {
+			return
 		}
-		mergeParts(r.parts, func(row []byte) (bool, error) {
-			if b = append(b, row); len(b) == batch {
-				return send(), nil
+		mergeParts(r.parts, func(part int, ref uint64) bool {
+			if b = append(b, rowRef{part, ref}); len(b) < eachBatch {
+				return true
 			}
-			return true, nil
+			if !picked.send(b) {
+				return false
+			}
+			b, ok = picked.take()
+			return ok
 		})
 		if len(b) > 0 {
-			send()
+			picked.send(b)
+		}
+	})
+	wg.Go(func() {
+		defer close(decoded.full)
+		dec := &rowDecoder{schema: r.Schema}
+		for b := range picked.full {
+			t, ok := decoded.take()
+			if !ok {
+				return
+			}
+			// Find every row first: the loads are independent, so their
+			// cache misses overlap.
+			t.rows = t.rows[:0]
+			for _, rr := range b {
+				t.rows = append(t.rows, r.parts[rr.part].arena.Get(rr.ref))
+			}
+			picked.free <- b[:0]
+			t.buf, t.ends, t.starts = t.buf[:0], t.ends[:0], t.starts[:0]
+			for _, row := range t.rows {
+				t.starts = append(t.starts, len(t.buf))
+				t.buf, t.ends = dec.appendRow(t.buf, t.ends, row)
+			}
+			if !decoded.send(t) {
+				return
+			}
 		}
 	})
 	defer wg.Wait()
 	defer close(stop)
-	for b := range full {
-		for _, row := range b {
-			if more, err := emit(row); err != nil || !more {
+	ncols := len(r.Schema)
+	var fields [][]byte
+	for t := range decoded.full {
+		for i, start := range t.starts {
+			fields = fieldsOf(fields[:0], t.buf, start, t.ends[i*ncols:(i+1)*ncols])
+			if more, err := emit(fields); err != nil || !more {
 				return err
 			}
 		}
-		free <- b
+		decoded.free <- t
 	}
 	return nil
+}
+
+// eachBatch is the rows eachMerged passes from stage to stage at a time.
+const eachBatch = 512
+
+// rowRef is a row of a part.
+type rowRef struct {
+	part int
+	ref  uint64
+}
+
+// textBatch is rows decoded into text: row i's cells end at
+// ends[i*columns:], starting from starts[i] in buf.
+type textBatch struct {
+	rows   [][]byte
+	buf    []byte
+	ends   []int
+	starts []int
+}
+
+// pipe passes batches between two goroutines with a fixed number of
+// buffers: the sender takes a free one, fills it and sends it on full; the
+// receiver ranges over full and puts each back on free, which never
+// blocks. Both give up once stop is closed.
+type pipe[T any] struct {
+	full, free chan T
+	stop       <-chan struct{}
+}
+
+func newPipe[T any](n int, alloc func() T, stop <-chan struct{}) *pipe[T] {
+	p := &pipe[T]{full: make(chan T, n), free: make(chan T, n), stop: stop}
+	for range n {
+		p.free <- alloc()
+	}
+	return p
+}
+
+// take returns a free buffer, or false once stop is closed.
+func (p *pipe[T]) take() (T, bool) {
+	select {
+	case b := <-p.free:
+		return b, true
+	case <-p.stop:
+		var zero T
+		return zero, false
+	}
+}
+
+// send passes b on, or returns false once stop is closed.
+func (p *pipe[T]) send(b T) bool {
+	select {
+	case p.full <- b:
+		return true
+	case <-p.stop:
+		return false
+	}
 }
 
 // reserve makes room for n rows of a typical size, so add does not copy
