@@ -299,6 +299,7 @@ type aggWorker struct {
 	budget    int64          // bytes this worker's table may hold before it spills
 	runs      []*spill.Run   // tables this worker spilled
 	keyKinds  []readers.Type // widened over the keys of the groups it created
+	textKeys  int            // key columns whose kind is TypeString
 	keyFields [][]byte
 	keys      []int // input ordinals of the keys
 	multi     bool
@@ -665,11 +666,16 @@ func (w *aggWorker) groupIn(t *aggTable, key []byte, h uint64) uint32 {
 // widenKeys widens the key columns' types with a new group's key, so the
 // final key types (numbers sort by value) are known before any output.
 func (w *aggWorker) widenKeys(key []byte) {
+	if w.textKeys == len(w.keys) {
+		return // every key column is text already
+	}
 	w.keyFields = splitKey(w.keyFields[:0], key, len(w.keys))
 	for k, f := range w.keyFields {
 		if f != nil && w.keyKinds[k] != readers.TypeString {
 			kind, _, _ := readers.ParseNumber(f)
-			w.keyKinds[k] = w.keyKinds[k].Widen(kind)
+			if w.keyKinds[k] = w.keyKinds[k].Widen(kind); w.keyKinds[k] == readers.TypeString {
+				w.textKeys++
+			}
 		}
 	}
 }

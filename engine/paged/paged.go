@@ -25,8 +25,9 @@ const (
 //
 // Pointers returned by At stay valid until Reset.
 type Column[T any] struct {
-	pages [][]T
-	n     int
+	pages [][]T // every page at its full length
+	n     int   // groups
+	room  int   // values the pages hold; those from n on are zero
 }
 
 // Len is the number of groups.
@@ -38,33 +39,39 @@ func (c *Column[T]) At(g uint32) *T { return &c.pages[g>>pageBits][g&pageMask] }
 // Grow makes room for groups [0,n) (never shrinking); new groups start
 // zero.
 func (c *Column[T]) Grow(n int) {
-	for c.n < n {
-		p, off := c.n>>pageBits, c.n&pageMask
-		if p == len(c.pages) {
-			c.pages = append(c.pages, nil)
-		}
-		page := c.pages[p]
-		end := min(n-p<<pageBits, pageSize) // this page's groups needed
-		if end > cap(page) {
-			size := pageSize
-			if p == 0 {
-				size = min(pageSize, max(2*cap(page), end, 16))
-			}
-			grown := make([]T, len(page), size)
-			copy(grown, page)
-			page = grown
-		}
-		if end > len(page) {
-			page = page[:end]
-		}
-		clear(page[off:end]) // a page kept by Reset holds old values
-		c.pages[p] = page
-		c.n = p<<pageBits + end
+	if n <= c.room {
+		c.n = max(c.n, n)
+		return
 	}
+	for c.room < n {
+		if len(c.pages) == 0 || len(c.pages[0]) < pageSize {
+			// The first page doubles while small. Values between n and
+			// room are zero, so the copy needs only those below n.
+			var first []T
+			if len(c.pages) > 0 {
+				first = c.pages[0]
+			} else {
+				c.pages = append(c.pages, nil)
+			}
+			grown := make([]T, min(pageSize, max(2*len(first), n, 16)))
+			copy(grown, first[:c.n])
+			c.pages[0] = grown
+			c.room = len(grown)
+			continue
+		}
+		c.pages = append(c.pages, make([]T, pageSize))
+		c.room += pageSize
+	}
+	c.n = n
 }
 
 // Reset drops every group. The pages are kept and filled again by Grow.
-func (c *Column[T]) Reset() { c.n = 0 }
+func (c *Column[T]) Reset() {
+	for p := 0; p<<pageBits < c.n; p++ {
+		clear(c.pages[p][:min(pageSize, c.n-p<<pageBits)])
+	}
+	c.n = 0
+}
 
 // MemBytes is the memory of the pages in use. Pages kept by Reset and not
 // yet used again are not counted: the groups that follow fill them before
@@ -76,7 +83,7 @@ func (c *Column[T]) MemBytes() int64 {
 		return 0
 	}
 	used := (c.n + pageMask) >> pageBits
-	elems := int64(cap(c.pages[0])) + int64(used-1)*pageSize
+	elems := int64(len(c.pages[0])) + int64(used-1)*pageSize
 	return elems*int64(unsafe.Sizeof(zero)) + 24*int64(len(c.pages))
 }
 
