@@ -244,9 +244,14 @@ func orderFloat(f float64) uint64 {
 	return ^b
 }
 
-// compareRows orders encoded rows by their order section.
+// compareRows orders encoded rows by their order section, and rows whose
+// order sections are equal (the keys "1" and "1.0" of a numeric column) by
+// their bytes, so the output is the same however the rows were found.
 func compareRows(a, b []byte) int {
-	return bytes.Compare(orderOf(a), orderOf(b))
+	if c := bytes.Compare(orderOf(a), orderOf(b)); c != 0 {
+		return c
+	}
+	return bytes.Compare(a, b)
 }
 
 func orderOf(row []byte) []byte {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -308,7 +307,7 @@ func (s *sortedRows) add(row []byte) error {
 
 func (s *sortedRows) row(i int) []byte { return s.arena.Get(s.keys[i].ref) }
 
-// compareKeys orders a and b, rows of s and t, by their order sections.
+// compareKeys orders a and b, rows of s and t, as compareRows does.
 func compareKeys(s *sortedRows, a *rowKey, t *sortedRows, b *rowKey) int {
 	if c := cmp.Compare(a.hi, b.hi); c != 0 {
 		return c
@@ -316,7 +315,7 @@ func compareKeys(s *sortedRows, a *rowKey, t *sortedRows, b *rowKey) int {
 	if c := cmp.Compare(a.lo, b.lo); c != 0 {
 		return c
 	}
-	return bytes.Compare(orderOf(s.arena.Get(a.ref)), orderOf(t.arena.Get(b.ref)))
+	return compareRows(s.arena.Get(a.ref), t.arena.Get(b.ref))
 }
 
 func (s *sortedRows) sort() {
@@ -324,8 +323,8 @@ func (s *sortedRows) sort() {
 }
 
 // mergeParts calls emit with the rows of every part in order (the part
-// and the row's reference in its arena), until emit returns false. Rows
-// with equal order sections come in part order. A loser tree picks the next row: one comparison per level, on the
+// and the row's reference in its arena), until emit returns false. Equal
+// rows come in part order. A loser tree picks the next row: one comparison per level, on the
 // sort keys held in the tree's leaves.
 func mergeParts(parts []sortedRows, emit func(part int, ref uint64) bool) {
 	type leaf struct {

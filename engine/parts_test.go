@@ -150,3 +150,46 @@ func TestEachMerged(t *testing.T) {
 		t.Fatalf("no rows: %d rows, err %v", n, err)
 	}
 }
+
+// TestGroupByEqualOrderKeys: "7" and "7.0" are two groups of a numeric key
+// column with the same typed order. They come out in one order (by their
+// text), whatever the workers and blocksize, in the shared parts (60,000
+// groups) and in a small table alike.
+func TestGroupByEqualOrderKeys(t *testing.T) {
+	for _, n := range []int{30_000, 40} {
+		var buf bytes.Buffer
+		buf.WriteString("k,v\n")
+		r := rand.New(rand.NewPCG(1, uint64(n)))
+		for _, i := range r.Perm(2 * n) {
+			if i%2 == 0 {
+				fmt.Fprintf(&buf, "%d,1\n", i/2)
+			} else {
+				fmt.Fprintf(&buf, "%d.0,2\n", i/2)
+			}
+		}
+		path := filepath.Join(t.TempDir(), "k.csv")
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var first []string
+		for _, cfg := range []Config{{Workers: 1}, {Workers: 2, Blocksize: 4 << 10}, {Workers: 3, Blocksize: readers.MinBlocksize}} {
+			cfg.Dialect = readers.DefaultDialect()
+			cfg.MemoryLimit = 1 << 30
+			got := runGroupBy(t, path, []string{"k"}, []string{"sum:v"}, cfg)
+			if len(got) != 2*n {
+				t.Fatalf("%d groups, want %d", len(got), 2*n)
+			}
+			for i := 0; i < len(got); i += 2 {
+				want := []string{fmt.Sprintf("%d|1", i/2), fmt.Sprintf("%d.0|2", i/2)}
+				if got[i] != want[0] || got[i+1] != want[1] {
+					t.Fatalf("workers %d: rows %d, %d = %q, %q; want %q, %q", cfg.Workers, i, i+1, got[i], got[i+1], want[0], want[1])
+				}
+			}
+			if first == nil {
+				first = got
+			} else if !slices.Equal(got, first) {
+				t.Fatalf("workers %d: output differs from workers 1", cfg.Workers)
+			}
+		}
+	}
+}

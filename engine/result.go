@@ -237,8 +237,8 @@ func (r *Result) sortInMemory() {
 	for i := range r.order {
 		r.order[i] = int32(i)
 	}
-	slices.SortStableFunc(r.order, func(a, b int32) int {
-		return bytes.Compare(orderOf(r.row(a)), orderOf(r.row(b)))
+	slices.SortFunc(r.order, func(a, b int32) int {
+		return compareRows(r.row(a), r.row(b))
 	})
 }
 
