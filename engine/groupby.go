@@ -261,7 +261,7 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 			w.aggTable = aggTable{} // free the memory for the merge
 		}
 		if sh.tables != nil {
-			if err := sh.spill(workers[0]); err != nil {
+			if err := sh.spill(workers[0], false); err != nil {
 				return nil, nil, err
 			}
 			runs = append(runs, sh.runs...)

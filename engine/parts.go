@@ -28,15 +28,15 @@ const partBits = 6
 func partOf(h uint64) int { return int(h >> (64 - partBits)) }
 
 // sharedParts are the part tables of one groupby run. A worker holds one
-// part's lock at a time, except to spill, when it takes every lock in
-// order.
+// part's lock at a time.
 type sharedParts struct {
-	once   sync.Once
-	tables []aggTable
-	locks  []sync.Mutex
-	mem    []atomic.Int64 // per part: what its table holds, stored under its lock
-	joined atomic.Int64   // workers adding to the parts; each brings its table budget
-	runs   []*spill.Run   // the parts spilled, appended under every lock
+	once     sync.Once
+	tables   []aggTable
+	locks    []sync.Mutex
+	mem      []atomic.Int64 // per part: what its table holds, stored under its lock
+	joined   atomic.Int64   // workers adding to the parts; each brings its table budget
+	spilling sync.Mutex     // held by the worker writing the parts to disk
+	runs     []*spill.Run   // the parts spilled, appended under spilling
 }
 
 func (sh *sharedParts) init(q *query, seed maphash.Seed) {
@@ -173,40 +173,51 @@ func (w *aggWorker) flushShared(rows []int32, pos []uint64) {
 	}
 }
 
-// spillShared writes the shared parts as one run and empties them, unless
-// another worker did while this one waited for the locks.
+// spillShared writes the shared parts as one run and empties them, one
+// part at a time, so the other workers go on adding to the parts not
+// being written. Only one worker spills at a time; a worker that finds a
+// spill under way goes on, as the spill is about to free memory.
 func (w *aggWorker) spillShared() error {
 	sh := w.shared
-	for p := range sh.locks {
-		sh.locks[p].Lock()
-	}
-	defer func() {
-		for p := range sh.locks {
-			sh.locks[p].Unlock()
-		}
-	}()
-	if sh.memBytes() <= w.budget*sh.joined.Load() {
+	if !sh.spilling.TryLock() {
 		return nil
 	}
-	return sh.spill(w)
+	defer sh.spilling.Unlock()
+	if sh.memBytes() <= w.budget*sh.joined.Load() {
+		return nil // spilled by another worker meanwhile
+	}
+	return sh.spill(w, true)
 }
 
-// spill writes every part with groups as one run and empties the parts.
-// The caller holds every lock, or is alone.
-func (sh *sharedParts) spill(w *aggWorker) error {
-	tables := make([]*aggTable, len(sh.tables))
-	for p := range sh.tables {
-		tables[p] = &sh.tables[p]
+// spill writes every part with groups as one run and empties the parts,
+// taking each part's lock in turn when lock is set (the caller is then
+// the only one spilling; otherwise it is alone).
+func (sh *sharedParts) spill(w *aggWorker, lock bool) error {
+	rw, err := w.newRun()
+	if err != nil {
+		return err
 	}
-	run, err := w.writeRun(tables...)
+	for p := range sh.tables {
+		if lock {
+			sh.locks[p].Lock()
+		}
+		t := &sh.tables[p]
+		err := addTable(rw, t)
+		t.reset()
+		sh.mem[p].Store(t.memBytes())
+		if lock {
+			sh.locks[p].Unlock()
+		}
+		if err != nil {
+			rw.Abort()
+			return err
+		}
+	}
+	run, err := w.closeRun(rw)
 	if err != nil {
 		return err
 	}
 	sh.runs = append(sh.runs, run)
-	for p := range sh.tables {
-		sh.tables[p].reset()
-		sh.mem[p].Store(sh.tables[p].memBytes())
-	}
 	return nil
 }
 

@@ -105,33 +105,50 @@ func (w *aggWorker) spillTable() error {
 	return nil
 }
 
-// writeRun writes the groups of tables as one spill run.
-func (w *aggWorker) writeRun(tables ...*aggTable) (*spill.Run, error) {
+// writeRun writes the groups of t as one spill run.
+func (w *aggWorker) writeRun(t *aggTable) (*spill.Run, error) {
+	rw, err := w.newRun()
+	if err != nil {
+		return nil, err
+	}
+	if err := addTable(rw, t); err != nil {
+		rw.Abort()
+		return nil, err
+	}
+	return w.closeRun(rw)
+}
+
+// newRun starts a spill run, making the spill directory on first need.
+func (w *aggWorker) newRun() (*spill.RunWriter, error) {
 	dir, err := w.spill.get()
 	if err != nil {
 		return nil, err
 	}
-	rw, err := dir.NewRun(spillBits, firstShift)
-	if err != nil {
-		return nil, err
-	}
+	return dir.NewRun(spillBits, firstShift)
+}
+
+// addTable writes every group of t to rw.
+func addTable(rw *spill.RunWriter, t *aggTable) error {
 	var state []byte
-	for _, t := range tables {
-		for g := range uint32(t.table.len()) {
-			state = state[:0]
-			for _, a := range t.aggs {
-				state = a.AppendState(state, g)
-			}
-			if err := rw.Add(t.table.hashOf(g), t.table.key(g), state); err != nil {
-				rw.Abort()
-				return nil, err
-			}
+	for g := range uint32(t.table.len()) {
+		state = state[:0]
+		for _, a := range t.aggs {
+			state = a.AppendState(state, g)
+		}
+		if err := rw.Add(t.table.hashOf(g), t.table.key(g), state); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// closeRun ends a run and reports the bytes spilled so far.
+func (w *aggWorker) closeRun(rw *spill.RunWriter) (*spill.Run, error) {
 	run, err := rw.Close()
 	if err != nil {
 		return nil, err
 	}
+	dir, _ := w.spill.get()
 	w.ds.cfg.Progress.setSpilled(dir.Bytes())
 	return run, nil
 }
