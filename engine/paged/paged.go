@@ -10,10 +10,7 @@
 // Neither type is safe for concurrent use.
 package paged
 
-import (
-	"encoding/binary"
-	"unsafe"
-)
+import "unsafe"
 
 const (
 	pageBits = 13
@@ -21,11 +18,13 @@ const (
 	pageMask = pageSize - 1
 )
 
-// Column holds one value of type T per group 0..Len()-1.
+// Column holds one value of type T per group 0..Len()-1. The first page is
+// a field of its own: a small table's values are all there, one load away.
 //
 // Pointers returned by At stay valid until Reset.
 type Column[T any] struct {
-	pages [][]T // every page at its full length
+	first []T   // page 0, at its full length; it doubles up to pageSize
+	pages [][]T // pages 1, 2, ..., each of pageSize values
 	n     int   // groups
 	room  int   // values the pages hold; those from n on are zero
 }
@@ -34,7 +33,12 @@ type Column[T any] struct {
 func (c *Column[T]) Len() int { return c.n }
 
 // At returns group g's value; g < Len().
-func (c *Column[T]) At(g uint32) *T { return &c.pages[g>>pageBits][g&pageMask] }
+func (c *Column[T]) At(g uint32) *T {
+	if g < pageSize {
+		return &c.first[g]
+	}
+	return &c.pages[g>>pageBits-1][g&pageMask]
+}
 
 // Grow makes room for groups [0,n) (never shrinking); new groups start
 // zero.
@@ -43,22 +47,15 @@ func (c *Column[T]) Grow(n int) {
 		c.n = max(c.n, n)
 		return
 	}
+	if len(c.first) < pageSize {
+		// The first page doubles while small. Values from n on are zero,
+		// so the copy needs only those below n.
+		grown := make([]T, min(pageSize, max(2*len(c.first), n, 16)))
+		copy(grown, c.first[:c.n])
+		c.first = grown
+		c.room = len(grown)
+	}
 	for c.room < n {
-		if len(c.pages) == 0 || len(c.pages[0]) < pageSize {
-			// The first page doubles while small. Values between n and
-			// room are zero, so the copy needs only those below n.
-			var first []T
-			if len(c.pages) > 0 {
-				first = c.pages[0]
-			} else {
-				c.pages = append(c.pages, nil)
-			}
-			grown := make([]T, min(pageSize, max(2*len(first), n, 16)))
-			copy(grown, first[:c.n])
-			c.pages[0] = grown
-			c.room = len(grown)
-			continue
-		}
 		c.pages = append(c.pages, make([]T, pageSize))
 		c.room += pageSize
 	}
@@ -67,8 +64,9 @@ func (c *Column[T]) Grow(n int) {
 
 // Reset drops every group. The pages are kept and filled again by Grow.
 func (c *Column[T]) Reset() {
-	for p := 0; p<<pageBits < c.n; p++ {
-		clear(c.pages[p][:min(pageSize, c.n-p<<pageBits)])
+	clear(c.first[:min(c.n, len(c.first))])
+	for p := 1; p<<pageBits < c.n; p++ {
+		clear(c.pages[p-1][:min(pageSize, c.n-p<<pageBits)])
 	}
 	c.n = 0
 }
@@ -83,81 +81,107 @@ func (c *Column[T]) MemBytes() int64 {
 		return 0
 	}
 	used := (c.n + pageMask) >> pageBits
-	elems := int64(len(c.pages[0])) + int64(used-1)*pageSize
-	return elems*int64(unsafe.Sizeof(zero)) + 24*int64(len(c.pages))
+	elems := int64(len(c.first)) + int64(used-1)*pageSize
+	return elems*int64(unsafe.Sizeof(zero)) + 24*int64(1+len(c.pages))
 }
 
 const (
 	chunkBits = 20
 	chunkSize = 1 << chunkBits
 	firstSize = 1 << 10
+	lenMask   = 1<<chunkBits - 1 // also the length that marks a long string
 )
 
-// Arena holds byte strings in chunks. Add returns a reference, a chunk
-// index and an offset, where the string is stored after its length as a
-// uvarint; a string longer than a chunk gets a chunk of its own.
+// Arena holds byte strings in chunks of 1 MiB (the first one doubles up to
+// that from 1 KiB), and strings of a chunk or more each in one of its own.
+// Add returns a reference that holds a chunk index (top 24 bits), the
+// offset in the chunk (20 bits) and the length (20 bits; all ones for a
+// long string, which is its whole chunk), so Get reads nothing but the
+// string. The first chunk is a field of its own: a small table's keys are
+// all there, one load away.
 //
 // Strings returned by Get stay valid until the next Add or Reset.
 type Arena struct {
-	chunks [][]byte
-	cur    int // the chunk being filled
+	first  []byte   // chunk 0
+	chunks [][]byte // chunks 1, 2, ... (kept by Reset for reuse)
+	cur    int      // the chunk being filled
+	long   [][]byte // long strings, one each
+}
+
+// chunk returns chunk i.
+func (a *Arena) chunk(i int) []byte {
+	if i == 0 {
+		return a.first
+	}
+	return a.chunks[i-1]
+}
+
+func (a *Arena) setChunk(i int, c []byte) {
+	if i == 0 {
+		a.first = c
+	} else {
+		a.chunks[i-1] = c
+	}
 }
 
 // Add copies b into the arena.
 func (a *Arena) Add(b []byte) uint64 {
-	need := len(b) + binary.MaxVarintLen64
-	if len(a.chunks) == 0 {
-		a.chunks = append(a.chunks, make([]byte, 0, max(firstSize, need)))
+	if len(b) >= lenMask {
+		a.long = append(a.long, append([]byte(nil), b...))
+		return uint64(len(a.long)-1)<<(2*chunkBits) | lenMask
 	}
-	c := a.chunks[a.cur]
-	if cap(c)-len(c) < need {
+	c := a.chunk(a.cur)
+	if cap(c)-len(c) < len(b) {
 		switch {
-		case a.cur == 0 && cap(c) < chunkSize:
+		case a.cur == 0 && len(c)+len(b) <= chunkSize:
 			// The first chunk doubles while small: references stay valid,
 			// as they hold offsets.
-			grown := make([]byte, len(c), max(min(2*cap(c), chunkSize), len(c)+need))
+			grown := make([]byte, len(c), min(max(2*cap(c), len(c)+len(b), firstSize), chunkSize))
 			copy(grown, c)
 			c = grown
 		default:
 			a.cur++
-			if a.cur == len(a.chunks) {
-				a.chunks = append(a.chunks, nil)
+			if a.cur > len(a.chunks) {
+				a.chunks = append(a.chunks, make([]byte, 0, chunkSize))
 			}
-			c = a.chunks[a.cur][:0]
-			if cap(c) < need {
-				c = make([]byte, 0, max(chunkSize, need))
-			}
+			c = a.chunk(a.cur)[:0]
 		}
 	}
-	ref := uint64(a.cur)<<32 | uint64(len(c))
-	c = binary.AppendUvarint(c, uint64(len(b)))
-	a.chunks[a.cur] = append(c, b...)
+	ref := uint64(a.cur)<<(2*chunkBits) | uint64(len(c))<<chunkBits | uint64(len(b))
+	a.setChunk(a.cur, append(c, b...))
 	return ref
 }
 
 // Get returns the string of a reference Add returned.
 func (a *Arena) Get(ref uint64) []byte {
-	c := a.chunks[ref>>32][uint32(ref):]
-	if n := int(c[0]); n < 0x80 {
-		return c[1 : 1+n : 1+n]
+	n := ref & lenMask
+	off := ref >> chunkBits & lenMask
+	switch i := ref >> (2 * chunkBits); {
+	case n == lenMask:
+		return a.long[i]
+	case i == 0:
+		return a.first[off : off+n : off+n]
+	default:
+		return a.chunks[i-1][off : off+n : off+n]
 	}
-	n, k := binary.Uvarint(c)
-	return c[k : k+int(n) : k+int(n)]
 }
 
 // Reset drops every string. The chunks are kept and filled again by Add.
 func (a *Arena) Reset() {
 	a.cur = 0
-	if len(a.chunks) > 0 {
-		a.chunks[0] = a.chunks[0][:0]
-	}
+	a.first = a.first[:0]
+	clear(a.long)
+	a.long = a.long[:0]
 }
 
 // MemBytes is the memory of the chunks in use (see Column.MemBytes).
 func (a *Arena) MemBytes() int64 {
-	var n int64
-	for _, c := range a.chunks[:min(a.cur+1, len(a.chunks))] {
+	n := int64(cap(a.first))
+	for _, c := range a.chunks[:min(a.cur, len(a.chunks))] {
 		n += int64(cap(c))
 	}
-	return n + 24*int64(len(a.chunks))
+	for _, c := range a.long {
+		n += int64(cap(c))
+	}
+	return n + 24*int64(1+len(a.chunks)+len(a.long))
 }
