@@ -54,18 +54,21 @@ func (t *aggTable) reset() {
 // then the group keys), followed by the typed cells. The in-memory and the
 // spilled paths both sort these rows, so they order rows identically.
 type emitter struct {
-	q        *query
-	nkeys    int
-	keyTypes []plan.Type // final types of the key columns
-	sortKeys []plan.SortKey
-	having   *plan.Program
-	widened  []bool // per aggregate: some group needed Float
-	cols     []*plan.Vector
-	batch    plan.Batch
-	sel      []int32
-	fields   [][]byte
-	order    []byte
-	row      []byte
+	q         *query
+	nkeys     int
+	keyTypes  []plan.Type // final types of the key columns
+	sortKeys  []plan.SortKey
+	having    *plan.Program
+	widened   []bool // per aggregate: some group needed Float
+	text      bool   // widened is final: encode every cell as its output text
+	tableWide []bool // per aggregate: the column is Float in this table's rows
+	cols      []*plan.Vector
+	batch     plan.Batch
+	sel       []int32
+	fields    [][]byte
+	order     []byte
+	row       []byte
+	num       []byte
 }
 
 func newEmitter(q *query, keyTypes []plan.Type) *emitter {
@@ -89,10 +92,13 @@ func newEmitter(q *query, keyTypes []plan.Type) *emitter {
 // add, which must copy what it keeps.
 func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
 	n := t.table.len()
+	// Widened reads every group: ask once per table, not once per batch.
+	e.tableWide = e.tableWide[:0]
 	for i, a := range t.outs {
-		if wd, ok := a.(agg.Widener); ok && wd.Widened() {
-			e.widened[i] = true
-		}
+		wd, ok := a.(agg.Widener)
+		wide := ok && wd.Widened()
+		e.widened[i] = e.widened[i] || wide
+		e.tableWide = append(e.tableWide, wide || e.text && e.widened[i])
 	}
 	for lo := 0; lo < n; lo += plan.BatchSize {
 		hi := min(lo+plan.BatchSize, n)
@@ -104,7 +110,7 @@ func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
 		}
 		for i, f := range e.q.agg.Aggs {
 			typ := f.Type
-			if wd, ok := t.outs[i].(agg.Widener); ok && wd.Widened() {
+			if e.tableWide[i] {
 				typ = plan.Float
 			}
 			e.cols[e.nkeys+i].Reset(typ, m)
@@ -181,6 +187,17 @@ func (e *emitter) encode(r int) []byte {
 			row = append(row, cellText)
 			row = binary.AppendUvarint(row, uint64(len(v.Strs[r])))
 			row = append(row, v.Strs[r]...)
+		case e.text:
+			// The column's type is final: write the text the output
+			// shows, so reading the row back is slicing it.
+			e.num = e.num[:0]
+			if v.Type == plan.Int {
+				e.num = strconv.AppendInt(e.num, v.Ints[r], 10)
+			} else {
+				e.num = AppendFloat(e.num, v.Floats[r])
+			}
+			row = append(row, cellText, byte(len(e.num))) // a number's text is short: one uvarint byte
+			row = append(row, e.num...)
 		case v.Type == plan.Int:
 			row = append(row, cellInt)
 			row = binary.BigEndian.AppendUint64(row, uint64(v.Ints[r]))
@@ -309,6 +326,27 @@ func (d *rowDecoder) appendRow(buf []byte, ends []int, row []byte) ([]byte, []in
 		ends = append(ends, end)
 	}
 	return buf, ends
+}
+
+// textFields appends to dst the cells of a row whose cells are all text or
+// null (an emitter in text mode wrote it): views of the row, nothing is
+// copied.
+func textFields(dst [][]byte, row []byte, ncols int) [][]byte {
+	n, k := binary.Uvarint(row)
+	cells := row[k+int(n):]
+	for range ncols {
+		tag := cells[0]
+		cells = cells[1:]
+		if tag == cellNull {
+			dst = append(dst, nil)
+			continue
+		}
+		l, k := binary.Uvarint(cells)
+		end := k + int(l)
+		dst = append(dst, cells[k:end:end])
+		cells = cells[end:]
+	}
+	return dst
 }
 
 // fieldsOf appends to dst the cells of one row that appendRow wrote to buf

@@ -238,6 +238,7 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 		if res.parts, widened, err = ds.finishShared(ctx, q, sh, keyTypes); err != nil {
 			return nil, nil, err
 		}
+		res.textRows = true
 		e.widened = widened
 	case sp.dir == nil:
 		// Everything fit in small tables: merge them in worker order.

@@ -244,6 +244,8 @@ func naiveGroupBy(recs [][]string, keyCols []int, aggs []string, header []string
 			if !a.hasVals[c] {
 				if fn == "nunique" {
 					parts = append(parts, "0")
+				} else if fn == "sum" && sumWidened[c] {
+					parts = append(parts, "0.0") // the column is a float one
 				} else if fn == "sum" {
 					parts = append(parts, "0")
 				} else {
@@ -266,7 +268,7 @@ func naiveGroupBy(recs [][]string, keyCols []int, aggs []string, header []string
 				if fn == "max" {
 					r = a.max[c]
 				}
-				if r.IsInt() && a.allInt[c] {
+				if r.IsInt() && a.allInt[c] && !isFloatCol(c) {
 					parts = append(parts, r.Num().String())
 				} else {
 					parts = append(parts, ffmt(fl(r)))

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gdask/gdask/engine/agg"
 	"github.com/gdask/gdask/engine/paged"
 	"github.com/gdask/gdask/engine/spill"
 	"github.com/gdask/gdask/plan"
@@ -223,15 +224,36 @@ func (sh *sharedParts) spill(w *aggWorker, lock bool) error {
 
 // finishShared emits and sorts each shared part on the worker pool. It
 // returns the parts' sorted rows and, per aggregate, whether some group
-// needed Float.
+// needed Float. The column types are settled first, so the rows carry the
+// output text of every cell and writing them needs no formatting.
 func (ds *Dataset) finishShared(ctx context.Context, q *query, sh *sharedParts, keyTypes []plan.Type) ([]sortedRows, []bool, error) {
 	n := max(ds.cfg.Workers, 1)
+	wide := make([][]bool, len(sh.tables))
+	err := parallel(ctx, n, len(sh.tables), func(_ context.Context, _, p int) error {
+		wide[p] = make([]bool, len(q.agg.Aggs))
+		for i, a := range sh.tables[p].outs {
+			wd, ok := a.(agg.Widener)
+			wide[p][i] = ok && wd.Widened()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	widened := make([]bool, len(q.agg.Aggs))
+	for _, w := range wide {
+		for i, wd := range w {
+			widened[i] = widened[i] || wd
+		}
+	}
 	emitters := make([]*emitter, n)
 	for i := range emitters {
 		emitters[i] = newEmitter(q, keyTypes)
+		copy(emitters[i].widened, widened)
+		emitters[i].text = true
 	}
 	out := make([]sortedRows, len(sh.tables))
-	err := parallel(ctx, n, len(out), func(_ context.Context, w, p int) error {
+	err = parallel(ctx, n, len(out), func(_ context.Context, w, p int) error {
 		if err := emitters[w].emit(&sh.tables[p], out[p].add); err != nil {
 			return err
 		}
@@ -241,12 +263,6 @@ func (ds *Dataset) finishShared(ctx context.Context, q *query, sh *sharedParts, 
 	})
 	if err != nil {
 		return nil, nil, err
-	}
-	widened := make([]bool, len(q.agg.Aggs))
-	for _, e := range emitters {
-		for i, wd := range e.widened {
-			widened[i] = widened[i] || wd
-		}
 	}
 	return out, widened, nil
 }

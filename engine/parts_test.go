@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,11 +19,11 @@ import (
 	"github.com/gdask/gdask/readers"
 )
 
-// TestGroupByManyGroups has enough groups that the workers split their
-// tables into parts (see parts.go): the answer must equal the naive
+// TestGroupByManyGroups has enough groups that the workers move them into
+// the shared parts (see parts.go): the answer must equal the naive
 // reference and come out sorted by key, for one key (looked up row by row
-// until the split) and two keys, and for first and last, which order rows
-// by position.
+// until then) and two keys, for first and last, which order rows by
+// position, and for a sum that leaves int64 in one group only.
 func TestGroupByManyGroups(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	const rows = 130_000
@@ -40,6 +41,13 @@ func TestGroupByManyGroups(t *testing.T) {
 		}
 		f := strconv.FormatFloat((r.Float64()-0.5)*1e3, 'g', -1, 64)
 		rec := []string{n, s, v, f}
+		recs = append(recs, rec)
+		w.Write(rec)
+	}
+	// Group 5's sum of v leaves int64: the whole column turns float, in
+	// every part, whichever part group 5 is in.
+	for range 4 {
+		rec := []string{"5", "z", strconv.FormatInt(math.MaxInt64/3, 10), "1"}
 		recs = append(recs, rec)
 		w.Write(rec)
 	}

@@ -19,12 +19,13 @@ type Result struct {
 
 	// In memory: rows in one arena and sorted offsets, or the sorted rows
 	// of each part (see parts.go). Spilled: a sorter.
-	parts  []sortedRows
-	arena  []byte
-	ends   []int
-	order  []int32
-	sorter *spill.Sorter
-	dir    *spillState // removed by Close
+	parts    []sortedRows
+	textRows bool // the parts' rows hold every cell as text (emitter.text)
+	arena    []byte
+	ends     []int
+	order    []int32
+	sorter   *spill.Sorter
+	dir      *spillState // removed by Close
 }
 
 // InMemory reports whether every row is in memory, so that Each can fail
@@ -87,6 +88,7 @@ func (r *Result) Each(fn func(fields [][]byte) error) (int64, error) {
 // three took one after the other. Rows are views of the parts' arenas,
 // which nothing changes any more.
 func (r *Result) eachMerged(emit func(fields [][]byte) (bool, error)) error {
+	ncols := len(r.Schema)
 	stop := make(chan struct{})
 	picked := newPipe(3, func() []rowRef { return make([]rowRef, 0, eachBatch) }, stop)
 	decoded := newPipe(3, func() *textBatch { return &textBatch{} }, stop)
@@ -126,10 +128,24 @@ func (r *Result) eachMerged(emit func(fields [][]byte) (bool, error)) error {
 				t.rows = append(t.rows, r.parts[rr.part].arena.Get(rr.ref))
 			}
 			picked.free <- b[:0]
-			t.buf, t.ends, t.starts = t.buf[:0], t.ends[:0], t.starts[:0]
-			for _, row := range t.rows {
-				t.starts = append(t.starts, len(t.buf))
-				t.buf, t.ends = dec.appendRow(t.buf, t.ends, row)
+			t.fields = t.fields[:0]
+			if r.textRows {
+				for _, row := range t.rows {
+					t.fields = textFields(t.fields, row, ncols)
+				}
+			} else {
+				t.buf, t.ends = t.buf[:0], t.ends[:0]
+				for _, row := range t.rows {
+					t.buf, t.ends = dec.appendRow(t.buf, t.ends, row)
+				}
+				start := 0
+				for i := range t.rows {
+					ends := t.ends[i*ncols : (i+1)*ncols]
+					t.fields = fieldsOf(t.fields, t.buf, start, ends)
+					for _, e := range ends {
+						start = max(start, e)
+					}
+				}
 			}
 			if !decoded.send(t) {
 				return
@@ -138,12 +154,9 @@ func (r *Result) eachMerged(emit func(fields [][]byte) (bool, error)) error {
 	})
 	defer wg.Wait()
 	defer close(stop)
-	ncols := len(r.Schema)
-	var fields [][]byte
 	for t := range decoded.full {
-		for i, start := range t.starts {
-			fields = fieldsOf(fields[:0], t.buf, start, t.ends[i*ncols:(i+1)*ncols])
-			if more, err := emit(fields); err != nil || !more {
+		for i := range len(t.fields) / ncols {
+			if more, err := emit(t.fields[i*ncols : (i+1)*ncols]); err != nil || !more {
 				return err
 			}
 		}
@@ -161,13 +174,13 @@ type rowRef struct {
 	ref  uint64
 }
 
-// textBatch is rows decoded into text: row i's cells end at
-// ends[i*columns:], starting from starts[i] in buf.
+// textBatch is rows decoded into text: row i's cells are
+// fields[i*columns:(i+1)*columns].
 type textBatch struct {
 	rows   [][]byte
-	buf    []byte
-	ends   []int
-	starts []int
+	buf    []byte   // the text of cells that were not text in the rows
+	ends   []int    // per cell: its end in buf, -1 for null
+	fields [][]byte // per row, its cells: views of buf or of the row
 }
 
 // pipe passes batches between two goroutines with a fixed number of
