@@ -270,7 +270,7 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 		}
 		stats.SpilledRuns = len(runs)
 		res.sorter = sp.dir.NewSorter(b.sort, compareRows)
-		merge := newAggTable(q, seed)
+		merge := newAggTable(q, seed, false)
 		for p := range 1 << spillBits {
 			if err := sp.mergePartition(ctx, runs, p, firstShift, &merge, e, res.sorter.Add); err != nil {
 				return nil, nil, err
@@ -335,7 +335,7 @@ type aggWorker struct {
 func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions, sp *spillState, sh *sharedParts, budget int64) *aggWorker {
 	w := &aggWorker{ds: ds, q: q, opts: opts, keys: q.agg.Keys, multi: len(q.agg.Keys) > 1,
 		seed: seed, spill: sp, shared: sh, budget: budget, keyKinds: make([]readers.Type, len(q.agg.Keys))}
-	w.aggTable = newAggTable(q, seed)
+	w.aggTable = newAggTable(q, seed, true)
 	for _, c := range w.cols {
 		if c >= 0 && !slices.Contains(w.aggCols, c) {
 			w.aggCols = append(w.aggCols, c)
@@ -397,13 +397,14 @@ func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions,
 	return w
 }
 
-// newAggTable makes an empty table with the query's aggregates. An
+// newAggTable makes an empty table with the query's aggregates (withHeads:
+// see groupTable). An
 // aggregate that can be read from a state already made for its column
 // (a mean next to a sum) shares it, so each row updates it once. Every
 // table of a query makes the same states in the same order, so tables
 // merge state by state.
-func newAggTable(q *query, seed maphash.Seed) aggTable {
-	t := aggTable{table: newGroupTable(seed)}
+func newAggTable(q *query, seed maphash.Seed, withHeads bool) aggTable {
+	t := aggTable{table: newGroupTable(seed, withHeads)}
 	for _, f := range q.agg.Aggs {
 		k := aggKind(f.Func)
 		out := agg.Agg(nil)

@@ -44,7 +44,7 @@ func (sh *sharedParts) init(q *query, seed maphash.Seed) {
 	sh.once.Do(func() {
 		sh.tables = make([]aggTable, 1<<partBits)
 		for p := range sh.tables {
-			sh.tables[p] = newAggTable(q, seed)
+			sh.tables[p] = newAggTable(q, seed, false)
 		}
 		sh.locks = make([]sync.Mutex, len(sh.tables))
 		sh.mem = make([]atomic.Int64, len(sh.tables))

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash/maphash"
 
 	"github.com/gdask/gdask/engine/paged"
@@ -21,15 +22,38 @@ type groupTable struct {
 	hashes paged.Column[uint64] // per group
 	keys   paged.Column[uint64] // per group: its key's reference in arena
 	arena  paged.Arena
-	sink   uint64 // keeps touch's loads from being optimised away
+	// heads, in a worker's own table, hold each group's keyHead: a key of
+	// 7 bytes or fewer (a category, a small number) is then compared
+	// without reading the arena. A worker's table is looked up once per
+	// row while it is small, which makes that worth a column; the shared
+	// parts, with millions of groups, do without it.
+	withHeads bool
+	heads     paged.Column[uint64]
+	sink      uint64 // keeps touch's loads from being optimised away
+}
+
+// keyHead packs the first 7 bytes of key and, in the top byte, its length
+// (up to 255): two keys of 7 bytes or fewer are equal when their heads are.
+func keyHead(key []byte) uint64 {
+	n := uint64(min(len(key), 255)) << 56
+	if len(key) >= 8 {
+		return binary.LittleEndian.Uint64(key)&(1<<56-1) | n
+	}
+	// Shifts in a register: bytes stored to memory and read back as one
+	// word would stall the load.
+	var h uint64
+	for i := len(key) - 1; i >= 0; i-- {
+		h = h<<8 | uint64(key[i])
+	}
+	return h | n
 }
 
 // cachedSlots is the most slots a table has while it is looked up a row at
 // a time: 512 KiB of them stay in a core's L2 cache.
 const cachedSlots = 1 << 16
 
-func newGroupTable(seed maphash.Seed) *groupTable {
-	t := &groupTable{seed: seed}
+func newGroupTable(seed maphash.Seed, withHeads bool) *groupTable {
+	t := &groupTable{seed: seed, withHeads: withHeads}
 	t.resize(1 << 10)
 	return t
 }
@@ -48,13 +72,22 @@ func (t *groupTable) key(g uint32) []byte { return t.arena.Get(*t.keys.At(g)) }
 func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
 	i := h & t.mask
 	tag := h &^ (1<<32 - 1)
+	var head uint64
+	if t.withHeads {
+		head = keyHead(key)
+	}
 	for {
 		s := t.slots[i]
 		if s == 0 {
 			break
 		}
 		if s&^(1<<32-1) == tag {
-			if g := uint32(s) - 1; bytes.Equal(t.key(g), key) {
+			g := uint32(s) - 1
+			if t.withHeads {
+				if *t.heads.At(g) == head && (len(key) <= 7 || bytes.Equal(t.key(g), key)) {
+					return g, false
+				}
+			} else if bytes.Equal(t.key(g), key) {
 				return g, false
 			}
 		}
@@ -65,6 +98,10 @@ func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
 	t.keys.Grow(int(g) + 1)
 	*t.hashes.At(g) = h
 	*t.keys.At(g) = t.arena.Add(key)
+	if t.withHeads {
+		t.heads.Grow(int(g) + 1)
+		*t.heads.At(g) = head
+	}
 	t.slots[i] = tag | uint64(g+1)
 	if uint64(g+1)*4 > uint64(len(t.slots))*3 {
 		t.resize(2 * len(t.slots))
@@ -98,12 +135,13 @@ func (t *groupTable) resize(n int) {
 
 // memBytes is what the table holds.
 func (t *groupTable) memBytes() int64 {
-	return int64(cap(t.slots))*8 + t.hashes.MemBytes() + t.keys.MemBytes() + t.arena.MemBytes()
+	return int64(cap(t.slots))*8 + t.hashes.MemBytes() + t.keys.MemBytes() + t.arena.MemBytes() + t.heads.MemBytes()
 }
 
 // reset empties the table, keeping a small slot array.
 func (t *groupTable) reset() {
 	t.hashes.Reset()
+	t.heads.Reset()
 	t.keys.Reset()
 	t.arena.Reset()
 	t.resize(1 << 10)

@@ -89,15 +89,16 @@ const (
 	chunkBits = 20
 	chunkSize = 1 << chunkBits
 	firstSize = 1 << 10
-	lenMask   = 1<<chunkBits - 1 // also the length that marks a long string
+	lenMask   = 1<<chunkBits - 1 // also the length of a long string's reference
+	longRef   = 1 << 63          // marks a long string's reference
 )
 
 // Arena holds byte strings in chunks of 1 MiB (the first one doubles up to
 // that from 1 KiB), and strings of a chunk or more each in one of its own.
 // Add returns a reference that holds a chunk index (top 24 bits), the
-// offset in the chunk (20 bits) and the length (20 bits; all ones for a
-// long string, which is its whole chunk), so Get reads nothing but the
-// string. The first chunk is a field of its own: a small table's keys are
+// offset in the chunk (20 bits) and the length (20 bits), so Get reads
+// nothing but the string; a long string's reference has the top bit set
+// and its index in long instead. The first chunk is a field of its own: a small table's keys are
 // all there, one load away.
 //
 // Strings returned by Get stay valid until the next Add or Reset.
@@ -128,7 +129,7 @@ func (a *Arena) setChunk(i int, c []byte) {
 func (a *Arena) Add(b []byte) uint64 {
 	if len(b) >= lenMask {
 		a.long = append(a.long, append([]byte(nil), b...))
-		return uint64(len(a.long)-1)<<(2*chunkBits) | lenMask
+		return longRef | uint64(len(a.long)-1)<<(2*chunkBits) | lenMask
 	}
 	c := a.chunk(a.cur)
 	if cap(c)-len(c) < len(b) {
@@ -156,14 +157,13 @@ func (a *Arena) Add(b []byte) uint64 {
 func (a *Arena) Get(ref uint64) []byte {
 	n := ref & lenMask
 	off := ref >> chunkBits & lenMask
-	switch i := ref >> (2 * chunkBits); {
-	case n == lenMask:
-		return a.long[i]
-	case i == 0:
+	if ref < 1<<(2*chunkBits) { // in the first chunk
 		return a.first[off : off+n : off+n]
-	default:
-		return a.chunks[i-1][off : off+n : off+n]
 	}
+	if ref&longRef != 0 {
+		return a.long[ref&^longRef>>(2*chunkBits)]
+	}
+	return a.chunks[ref>>(2*chunkBits)-1][off : off+n : off+n]
 }
 
 // Reset drops every string. The chunks are kept and filled again by Add.
