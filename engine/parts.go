@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -345,8 +346,76 @@ func compareKeys(s *sortedRows, a *rowKey, t *sortedRows, b *rowKey) int {
 	return compareRows(s.arena.Get(a.ref), t.arena.Get(b.ref))
 }
 
+// sort orders the part's keys: a quicksort whose comparisons of the two
+// integers are inline, which slices.SortFunc's comparison function cannot
+// be; that call was most of the sort. A range that partitions badly too
+// often falls back to slices.SortFunc.
 func (s *sortedRows) sort() {
-	slices.SortFunc(s.keys, func(a, b rowKey) int { return compareKeys(s, &a, s, &b) })
+	s.quicksort(s.keys, 2*bits.Len(uint(len(s.keys))))
+}
+
+// less reports whether a sorts before b.
+func (s *sortedRows) less(a, b *rowKey) bool {
+	if a.hi != b.hi {
+		return a.hi < b.hi
+	}
+	if a.lo != b.lo {
+		return a.lo < b.lo
+	}
+	return compareKeys(s, a, s, b) < 0
+}
+
+func (s *sortedRows) quicksort(k []rowKey, depth int) {
+	for len(k) > 16 {
+		if depth == 0 {
+			slices.SortFunc(k, func(a, b rowKey) int { return compareKeys(s, &a, s, &b) })
+			return
+		}
+		depth--
+		// Median of three as the pivot, moved to k[0].
+		m, l := len(k)/2, len(k)-1
+		if s.less(&k[m], &k[0]) {
+			k[m], k[0] = k[0], k[m]
+		}
+		if s.less(&k[l], &k[m]) {
+			k[l], k[m] = k[m], k[l]
+			if s.less(&k[m], &k[0]) {
+				k[m], k[0] = k[0], k[m]
+			}
+		}
+		k[0], k[m] = k[m], k[0]
+		pivot := k[0]
+		// Hoare partition: k[1:i] <= pivot <= k[j+1:].
+		i, j := 1, l
+		for {
+			for i <= j && s.less(&k[i], &pivot) {
+				i++
+			}
+			for i <= j && s.less(&pivot, &k[j]) {
+				j--
+			}
+			if i >= j {
+				break
+			}
+			k[i], k[j] = k[j], k[i]
+			i++
+			j--
+		}
+		k[0], k[j] = k[j], k[0]
+		// Recurse into the smaller side, loop on the larger.
+		if j < len(k)-1-j {
+			s.quicksort(k[:j], depth)
+			k = k[j+1:]
+		} else {
+			s.quicksort(k[j+1:], depth)
+			k = k[:j]
+		}
+	}
+	for i := 1; i < len(k); i++ {
+		for j := i; j > 0 && s.less(&k[j], &k[j-1]); j-- {
+			k[j], k[j-1] = k[j-1], k[j]
+		}
+	}
 }
 
 // mergeParts calls emit with the rows of every part in order (the part
