@@ -285,8 +285,9 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 	return res, stats, nil
 }
 
-// aggWorker is one worker's aggregation state: its hash table, the
-// aggregates' states for its groups and the scratch batch it fills.
+// aggWorker is one worker's aggregation state: its hash table (or, once
+// that outgrew the cache, its way into the shared parts), the aggregates'
+// states for its groups and the scratch batch it fills.
 // Not safe for concurrent use.
 type aggWorker struct {
 	ds        *Dataset
@@ -312,15 +313,15 @@ type aggWorker struct {
 	spans     [][2]int       // per row per text column: start, end in arena (rebuilt per batch)
 	rowKeys   []int          // per batch row: end of its key in keyArena
 	keyArena  []byte
-	direct    bool     // one key and no --where: a row's field can be its key
-	lookupNow bool     // this batch: rows find their groups as they are added
-	hashes    []uint64 // per selected batch row: its key's hash
-	perm      []int32  // selected batch rows in part order (flushShared)
-	posPerm   []uint64 // their positions, in that order
-	aggCols   []int    // the input columns the aggregates read
-	gathered  []plan.Vector
-	views     []plan.Vector
-	sink      uint64 // keeps the slot loads from being optimised away
+	direct    bool          // one key and no --where: a row's field can be its key
+	lookupNow bool          // this batch: rows find their groups as they are added
+	hashes    []uint64      // per selected batch row: its key's hash
+	perm      []int32       // selected batch rows in part order (flushShared)
+	posPerm   []uint64      // their positions, in that order
+	aggCols   []int         // the input columns the aggregates read
+	gathered  []plan.Vector // per input ordinal: the aggregated columns in part order
+	views     []plan.Vector // per input ordinal: one part's rows of gathered
+	sink      uint64        // keeps the slot loads from being optimised away
 	groups    []uint32
 	pos       []uint64 // per batch row: its input position, kept only when needPos
 	needPos   bool     // some aggregate (first, last) orders rows by position
