@@ -285,6 +285,12 @@ func AppendFloat(dst []byte, f float64) []byte {
 	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
 		return strconv.AppendFloat(dst, f, 'e', -1, 64)
 	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 && (f != 0 || !math.Signbit(f)) {
+		// A whole number below 2^53 (a sum of whole values, a count as a
+		// float) prints as its digits: every one of them is needed, as
+		// the floats around it are at most 1 apart.
+		return append(strconv.AppendInt(dst, int64(f), 10), ".0"...)
+	}
 	start := len(dst)
 	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
 	if bytes.IndexByte(dst[start:], '.') < 0 {
