@@ -34,6 +34,13 @@ func runGroupByStats(t *testing.T, path string, keys []string, aggs []string, cf
 
 func runGroupByPaths(t *testing.T, paths []string, keys []string, aggs []string, cfg Config) ([]string, *GroupByStats) {
 	t.Helper()
+	return runGroupByWhere(t, paths, "", keys, aggs, cfg)
+}
+
+// runGroupByWhere is runGroupByPaths with a --where expression ("" for
+// none).
+func runGroupByWhere(t *testing.T, paths []string, where string, keys []string, aggs []string, cfg Config) ([]string, *GroupByStats) {
+	t.Helper()
 	ctx := context.Background()
 	ds, err := Open(ctx, &cfg, paths)
 	if err != nil {
@@ -61,7 +68,15 @@ func runGroupByPaths(t *testing.T, paths []string, keys []string, aggs []string,
 		}
 		fs = append(fs, plan.AggFunc{Func: fn, Col: c})
 	}
-	ag, err := plan.NewAggregate(plan.NewScan(paths, in), keyIdx, fs)
+	var scan plan.Node = plan.NewScan(paths, in)
+	if where != "" {
+		pred, err := plan.ParseExpr(where, in, "--where")
+		if err != nil {
+			t.Fatal(err)
+		}
+		scan = plan.NewFilter(scan, pred)
+	}
+	ag, err := plan.NewAggregate(scan, keyIdx, fs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,10 +342,16 @@ func TestGroupByDifferential(t *testing.T) {
 				{Workers: 1},
 				{Workers: 3, Blocksize: readers.MinBlocksize},
 				{Workers: 8, Blocksize: 4 << 10},
+				{Workers: 2, Blocksize: 2 << 10}, // through the shared parts, below
 			} {
 				cfg.Dialect = readers.DefaultDialect()
 				cfg.MemoryLimit = 1 << 30
+				saved := cachedSlots
+				if cfg.Blocksize == 2<<10 {
+					cachedSlots = 1 // every worker joins the shared parts at its first batch
+				}
 				got := runGroupBy(t, path, keys, aggs, cfg)
+				cachedSlots = saved
 				t.Run(fmt.Sprintf("seed%d/%s/w%d", seed, strings.Join(keys, "+"), cfg.Workers), func(t *testing.T) {
 					compareGroups(t, got, want, len(keys))
 				})

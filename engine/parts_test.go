@@ -57,20 +57,43 @@ func TestGroupByManyGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	aggs := []string{"count", "sum:v", "mean:f", "min:v", "max:f", "first:f", "last:v", "nunique:v", "std:f"}
-	for _, keys := range [][]string{{"n"}, {"n", "s"}} {
+	// With --where, rows are batched with their keys and looked up a batch
+	// at a time even with one key.
+	var kept [][]string
+	for _, rec := range recs {
+		if f, _ := strconv.ParseFloat(rec[3], 64); f > -200 {
+			kept = append(kept, rec)
+		}
+	}
+	for _, tc := range []struct {
+		keys  []string
+		where string
+	}{{[]string{"n"}, ""}, {[]string{"n", "s"}, ""}, {[]string{"n"}, "f > -200"}} {
+		keys := tc.keys
 		var keyCols []int
 		for _, k := range keys {
 			keyCols = append(keyCols, slices.Index(header, k))
 		}
-		want := naiveGroupBy(recs, keyCols, aggs, header)
+		in := recs
+		if tc.where != "" {
+			in = kept
+		}
+		want := naiveGroupBy(in, keyCols, aggs, header)
 		if len(want) <= cachedSlots*3/4 {
 			t.Fatalf("%d groups: too few for the tables to split into parts", len(want))
 		}
-		for _, cfg := range []Config{{Workers: 1}, {Workers: 2}, {Workers: 3, Blocksize: 64 << 10}} {
+		for _, cfg := range []Config{{Workers: 1}, {Workers: 2}, {Workers: 3, Blocksize: 64 << 10}, {Workers: 2, Blocksize: 16 << 10}} {
+			// The last: workers join the shared parts at 768 groups, so
+			// every worker adds to them.
+			saved := cachedSlots
+			if cfg.Blocksize == 16<<10 {
+				cachedSlots = 1 << 10
+			}
 			cfg.Dialect = readers.DefaultDialect()
 			cfg.MemoryLimit = 1 << 30
-			got := runGroupBy(t, path, keys, aggs, cfg)
-			t.Run(fmt.Sprintf("%s/w%d", strings.Join(keys, "+"), cfg.Workers), func(t *testing.T) {
+			got, _ := runGroupByWhere(t, []string{path}, tc.where, keys, aggs, cfg)
+			cachedSlots = saved
+			t.Run(fmt.Sprintf("%s/%s/w%d", strings.Join(keys, "+"), tc.where, cfg.Workers), func(t *testing.T) {
 				compareGroups(t, got, want, len(keys))
 				// Sorted by the typed key: n as a number, then s as text
 				// with null last.

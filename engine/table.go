@@ -48,9 +48,11 @@ func keyHead(key []byte) uint64 {
 	return h | n
 }
 
-// cachedSlots is the most slots a table has while it is looked up a row at
-// a time: 512 KiB of them stay in a core's L2 cache.
-const cachedSlots = 1 << 16
+// cachedSlots is the most slots a worker's own table has: 512 KiB of them
+// stay in a core's L2 cache. Past it, the table is looked up a batch at a
+// time, or its groups move to the shared parts. A variable, so tests can
+// send small inputs down the paths of big ones.
+var cachedSlots = 1 << 16
 
 func newGroupTable(seed maphash.Seed, withHeads bool) *groupTable {
 	t := &groupTable{seed: seed, withHeads: withHeads}
