@@ -405,24 +405,29 @@ func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions,
 // table of a query makes the same states in the same order, so tables
 // merge state by state.
 func newAggTable(q *query, seed maphash.Seed, withHeads bool) aggTable {
-	t := aggTable{table: newGroupTable(seed, withHeads)}
-	for _, f := range q.agg.Aggs {
-		k := aggKind(f.Func)
-		out := agg.Agg(nil)
-		for i, a := range t.aggs {
-			if t.cols[i] == f.Col {
-				if v, ok := agg.View(a, k); ok {
-					out = v
-					break
+	t := aggTable{table: newGroupTable(seed, withHeads), outs: make([]agg.Agg, len(q.agg.Aggs))}
+	// Counts last: a count is read from a sum of any column when there is
+	// one (agg.View), so each row updates one cell, not two.
+	for _, counts := range []bool{false, true} {
+		for o, f := range q.agg.Aggs {
+			k := aggKind(f.Func)
+			if (k == agg.Count) != counts {
+				continue
+			}
+			for i, a := range t.aggs {
+				if t.cols[i] == f.Col || k == agg.Count {
+					if v, ok := agg.View(a, k); ok {
+						t.outs[o] = v
+						break
+					}
 				}
 			}
+			if t.outs[o] == nil {
+				t.outs[o] = agg.New(k, q.scan.Input[max(f.Col, 0)].Type)
+				t.aggs = append(t.aggs, t.outs[o])
+				t.cols = append(t.cols, f.Col)
+			}
 		}
-		if out == nil {
-			out = agg.New(k, q.scan.Input[max(f.Col, 0)].Type)
-			t.aggs = append(t.aggs, out)
-			t.cols = append(t.cols, f.Col)
-		}
-		t.outs = append(t.outs, out)
 	}
 	return t
 }

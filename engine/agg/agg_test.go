@@ -217,14 +217,9 @@ func TestMergeOrderIndependence(t *testing.T) {
 // MergeGroup or through the state encoding.
 func splitMerge(t *testing.T, r *rand.Rand, k Kind, in plan.Type, rows []row, ngroups int) ([]exp, bool) {
 	t.Helper()
-	nparts := 1 + r.IntN(8)
-	parts := make([][]row, nparts)
-	for _, x := range rows {
-		i := r.IntN(nparts)
-		parts[i] = append(parts[i], x)
-	}
-	aggs := make([]Agg, nparts)
-	perms := make([][]uint32, nparts)
+	parts := splitRows(r, rows, 1+r.IntN(8))
+	aggs := make([]Agg, len(parts))
+	perms := make([][]uint32, len(parts))
 	for i := range parts {
 		aggs[i] = New(k, in)
 		aggs[i].Grow(ngroups)
@@ -241,6 +236,16 @@ func splitMerge(t *testing.T, r *rand.Rand, k Kind, in plan.Type, rows []row, ng
 		perms = append(perms[:j], perms[j+1:]...)
 	}
 	return collect(aggs[0], in, ngroups, perms[0])
+}
+
+// splitRows deals rows at random over n parts.
+func splitRows(r *rand.Rand, rows []row, n int) [][]row {
+	parts := make([][]row, n)
+	for _, x := range rows {
+		i := r.IntN(n)
+		parts[i] = append(parts[i], x)
+	}
+	return parts
 }
 
 // TestStateRoundTrip: decoding a state into an empty group is MergeGroup
@@ -645,6 +650,71 @@ func TestView(t *testing.T) {
 	for _, k := range []Kind{Count, Min, Max, Std, Var, First, Last, NUnique} {
 		if _, ok := View(New(k, plan.Float), Mean); ok {
 			t.Errorf("a %v has a Mean view", k)
+		}
+	}
+}
+
+// TestCountView: a Count read from a Sum's or Mean's rows counts every
+// row, nulls included, as a Count fed the same rows does, through merges
+// by MergeGroup and by the state encoding; the sum itself is unchanged.
+// A sum that already holds groups gives no Count view.
+func TestCountView(t *testing.T) {
+	for _, p := range profiles {
+		if p.in != plan.Int && p.in != plan.Float {
+			continue
+		}
+		for _, state := range []Kind{Sum, Mean} {
+			t.Run(p.name+"/"+state.String(), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(4, 4))
+				const ngroups = 16
+				rows := genRows(r, p, 1+r.IntN(3000), ngroups-2)
+				count, plain := New(Count, p.in), New(state, p.in)
+				for _, a := range []Agg{count, plain} {
+					a.Grow(ngroups)
+					feed(r, a, p.in, rows, identity(ngroups))
+				}
+				wantCount, _ := collect(count, p.in, ngroups, identity(ngroups))
+				wantSum, wantW := collect(plain, p.in, ngroups, identity(ngroups))
+
+				// Split the rows over parts, each a sum with a count view,
+				// and merge them into the first.
+				parts := splitRows(r, rows, 2+r.IntN(4))
+				sums := make([]Agg, len(parts))
+				perms := make([][]uint32, len(parts))
+				var view Agg
+				for i := range parts {
+					sums[i] = New(state, p.in)
+					v, ok := View(sums[i], Count)
+					if !ok || v.Kind() != Count {
+						t.Fatalf("no Count view of an empty %v", state)
+					}
+					if i == 0 {
+						view = v
+					}
+					sums[i].Grow(ngroups)
+					perms[i] = randPerm(r, ngroups)
+					feed(r, sums[i], p.in, parts[i], perms[i])
+				}
+				for i := 1; i < len(parts); i++ {
+					mergeVia(t, sums[0], perms[0], sums[i], perms[i], i%2 == 0)
+				}
+				gotCount, cw := collect(view, p.in, ngroups, perms[0])
+				gotSum, sw := collect(sums[0], p.in, ngroups, perms[0])
+				if cw || sw != wantW {
+					t.Errorf("Widened: count %v, sum %v; want false, %v", cw, sw, wantW)
+				}
+				for g := range ngroups {
+					if gotCount[g] != wantCount[g] {
+						t.Errorf("group %d: count %v, want %v", g, gotCount[g], wantCount[g])
+					}
+					if gotSum[g].String() != wantSum[g].String() {
+						t.Errorf("group %d: %v %v, want %v", g, state, gotSum[g], wantSum[g])
+					}
+				}
+				if _, ok := View(sums[0], Count); ok {
+					t.Errorf("a Count view of a %v that holds groups", state)
+				}
+			})
 		}
 	}
 }

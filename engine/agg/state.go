@@ -18,9 +18,10 @@ import (
 // every machine. Payloads by kind:
 //
 //	count          uvarint(rows)
-//	sum, mean      flags uvarint(n) int floats
+//	sum, mean      flags uvarint(n) int floats [uvarint(rows)]
 //	               flags: 1 non-integer seen, 2 +Inf seen, 4 -Inf seen,
-//	               8 int is 128-bit;
+//	               8 int is 128-bit, 16 rows follow (the rows of any
+//	               value, for a count read from this sum);
 //	               int: the exact sum of the integer values: varint, or
 //	               16 bytes (lo, hi) when 128-bit;
 //	               floats: the exact sum of the other values, as

@@ -8,15 +8,20 @@ import (
 	"github.com/gdask/gdask/plan"
 )
 
-// sumBigInt flags a state whose integer part is 128-bit (state only).
-const sumBigInt = 1 << 3
+// Sum state flags beyond acc's (state only): the integer part is 128-bit;
+// a row count follows (a count read from this sum, see View).
+const (
+	sumBigInt = 1 << 3
+	sumRows   = 1 << 4
+)
 
 // sumCell is one group's sum (and count, for the mean): the exact sum of
 // its integer values plus the exact sum of the others (flags in f.aux).
 type sumCell struct {
-	i i128
-	f acc
-	n int64
+	i    i128
+	f    acc
+	n    int64
+	rows int64 // rows of any value, null included, when countRows
 }
 
 // sumAgg is Sum and Mean. Both are exact until the final rounding, which
@@ -28,11 +33,12 @@ type sumCell struct {
 // (Widened). Over a Float or Null column (Float result) Float batches go to
 // f and Int batches to i; the result is the correctly rounded total.
 type sumAgg struct {
-	kind    Kind
-	in      plan.Type
-	cells   paged.Column[sumCell]
-	store   expStore
-	scratch []float64
+	kind      Kind
+	countRows bool // a count is read from this sum's cells (View)
+	in        plan.Type
+	cells     paged.Column[sumCell]
+	store     expStore
+	scratch   []float64
 }
 
 func (a *sumAgg) Kind() Kind { return a.kind }
@@ -61,6 +67,13 @@ func infFlag(x float64) uint8 {
 
 func (a *sumAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 	cells := &a.cells
+	if a.countRows {
+		// Every row counts, null or not. The loop below then finds the
+		// cells in cache.
+		for _, g := range groups {
+			cells.At(g).rows++
+		}
+	}
 	nulls := v.Nulls
 	switch v.Type {
 	case plan.Null:
@@ -151,6 +164,7 @@ func (a *sumAgg) MergeGroup(dst uint32, other Agg, src uint32) {
 	c, oc := a.cells.At(dst), o.cells.At(src)
 	c.i = c.i.add(oc.i)
 	c.n += oc.n
+	c.rows += oc.rows
 	a.store.merge(&c.f, &o.store, &oc.f)
 }
 
@@ -161,6 +175,9 @@ func (a *sumAgg) AppendState(dst []byte, g uint32) []byte {
 	if big {
 		flags |= sumBigInt
 	}
+	if a.countRows {
+		flags |= sumRows
+	}
 	dst = append(appendHeader(dst, a.kind), flags)
 	dst = binary.AppendUvarint(dst, uint64(c.n))
 	if big {
@@ -169,7 +186,11 @@ func (a *sumAgg) AppendState(dst []byte, g uint32) []byte {
 	} else {
 		dst = binary.AppendVarint(dst, int64(c.i.lo))
 	}
-	return a.store.appendAcc(dst, &c.f)
+	dst = a.store.appendAcc(dst, &c.f)
+	if a.countRows {
+		dst = binary.AppendUvarint(dst, uint64(c.rows))
+	}
+	return dst
 }
 
 func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
@@ -185,7 +206,11 @@ func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 		i = i128{uint64(x), x >> 63}
 	}
 	parts := d.accParts()
-	if d.err == nil && flags >= sumBigInt<<1 {
+	var rows int64
+	if flags&sumRows != 0 {
+		rows = d.count()
+	}
+	if d.err == nil && flags >= sumRows<<1 {
 		d.fail("bad flags")
 	}
 	if d.err != nil {
@@ -193,8 +218,9 @@ func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 	}
 	c := a.cells.At(g)
 	c.n += n
+	c.rows += rows
 	c.i = c.i.add(i)
-	c.f.aux |= flags &^ sumBigInt
+	c.f.aux |= flags &^ (sumBigInt | sumRows)
 	a.store.addParts(&c.f, parts)
 	return d.b, nil
 }
@@ -315,12 +341,39 @@ func (a *sumAgg) mean(c *sumCell) float64 {
 // false for other pairs. A view shares a's states: the caller updates,
 // merges, spills and resets a, and asks the view only for Kind, Result
 // and Widened.
+//
+// A Count is read from a sum or mean of any column, which then counts
+// every row it is given, null or not, beside its sum: one cell per group
+// and row instead of two. Ask for it before a holds any group; a Count
+// view of a sum that holds groups is not given.
 func View(a Agg, k Kind) (view Agg, ok bool) {
-	if s, isSum := a.(*sumAgg); isSum && (k == Sum || k == Mean) {
+	s, isSum := a.(*sumAgg)
+	switch {
+	case isSum && (k == Sum || k == Mean):
 		return sumView{s, k}, true
+	case isSum && k == Count && s.Len() == 0:
+		s.countRows = true
+		return countView{s}, true
 	}
 	return nil, false
 }
+
+// countView is a Count read from a sum's row counts.
+type countView struct{ *sumAgg }
+
+func (v countView) Kind() Kind { return Count }
+
+func (v countView) Result(g uint32, out *plan.Vector, row int) {
+	n := v.cells.At(g).rows
+	if out.Type == plan.Float {
+		out.Floats[row] = float64(n)
+	} else {
+		out.Ints[row] = n
+	}
+}
+
+// Widened is false: a count is an integer.
+func (v countView) Widened() bool { return false }
 
 type sumView struct {
 	*sumAgg
