@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -715,6 +716,38 @@ func TestCountView(t *testing.T) {
 					t.Errorf("a Count view of a %v that holds groups", state)
 				}
 			})
+		}
+	}
+}
+
+// TestVarExactSquares: Σx and Σx² stay exact when the squares are exact
+// but a sum outgrows a double-double (Update's inlined fast path must hand
+// such a value to the general one): first Σx² alone, then Σx.
+func TestVarExactSquares(t *testing.T) {
+	exact := func(x float64) *big.Float { return new(big.Float).SetPrec(400).SetFloat64(x) }
+	for _, xs := range [][]float64{{0x1p30, 0x1p-30, 1, 3}, {0x1p60, 1, 0x1p-60, 3}} {
+		a := New(Var, plan.Float).(*varAgg)
+		a.Grow(1)
+		a.Update(make([]uint32, len(xs)), &plan.Vector{Type: plan.Float, Floats: xs}, nil)
+		wantS, wantQ := exact(0), exact(0)
+		for _, x := range xs {
+			wantS.Add(wantS, exact(x))
+			wantQ.Add(wantQ, new(big.Float).Mul(exact(x), exact(x)))
+		}
+		c := a.cells.At(0)
+		for _, sum := range []struct {
+			name string
+			acc  *acc
+			want *big.Float
+		}{{"Σx", &c.s, wantS}, {"Σx²", &c.q, wantQ}} {
+			parts, over := exactParts(&a.store, sum.acc, i128{}, nil)
+			got := exact(0)
+			for _, p := range parts {
+				got.Add(got, exact(p))
+			}
+			if over != 0 || got.Cmp(sum.want) != 0 {
+				t.Errorf("%v: %s = %v (overflow %v), want %v", xs, sum.name, got.Text('g', 40), over, sum.want.Text('g', 40))
+			}
 		}
 	}
 }

@@ -31,6 +31,21 @@ func benchBatch(t plan.Type) ([]uint32, *plan.Vector, []uint64) {
 
 func benchUpdate(b *testing.B, k Kind, t plan.Type) {
 	groups, v, pos := benchBatch(t)
+	runUpdate(b, k, t, groups, v, pos)
+}
+
+// benchUpdateWhole is benchUpdate over whole-number floats (gen-data's
+// values: 0.0 to 999.0), whose sums stay double-double and whose squares
+// are exact.
+func benchUpdateWhole(b *testing.B, k Kind) {
+	groups, v, pos := benchBatch(plan.Float)
+	for i := range v.Floats {
+		v.Floats[i] = float64(int(v.Floats[i]))
+	}
+	runUpdate(b, k, plan.Float, groups, v, pos)
+}
+
+func runUpdate(b *testing.B, k Kind, t plan.Type, groups []uint32, v *plan.Vector, pos []uint64) {
 	a := New(k, t)
 	a.Grow(100)
 	a.Update(groups, v, pos) // warm: arenas and tables sized
@@ -50,6 +65,9 @@ func BenchmarkSumUpdate(b *testing.B)       { benchUpdate(b, Sum, plan.Float) }
 func BenchmarkSumUpdateInt(b *testing.B)    { benchUpdate(b, Sum, plan.Int) }
 func BenchmarkCountUpdate(b *testing.B)     { benchUpdate(b, Count, plan.Float) }
 func BenchmarkVarUpdate(b *testing.B)       { benchUpdate(b, Var, plan.Float) }
+func BenchmarkVarUpdateWhole(b *testing.B)  { benchUpdateWhole(b, Var) }
+func BenchmarkMeanUpdateWhole(b *testing.B) { benchUpdateWhole(b, Mean) }
+func BenchmarkMinUpdateWhole(b *testing.B)  { benchUpdateWhole(b, Min) }
 func BenchmarkMinUpdate(b *testing.B)       { benchUpdate(b, Min, plan.Float) }
 func BenchmarkFirstUpdate(b *testing.B)     { benchUpdate(b, First, plan.Float) }
 func BenchmarkMaxUpdateString(b *testing.B) { benchUpdate(b, Max, plan.String) }

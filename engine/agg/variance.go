@@ -112,7 +112,23 @@ func (a *varAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
 			}
 			c := cells.At(g)
 			c.n++
-			a.addFloat(c, vals[i])
+			x := vals[i]
+			// addFloat's fast path, inlined by hand for the common case
+			// of an exact square (whole numbers below 2^26, values with
+			// few significant bits): x² = ph, and Σx, Σx² stay exact
+			// double-doubles. An infinity or NaN fails a check (NaN
+			// errors) and takes addFloat.
+			if ph, pl := twoProd(x, x); pl == 0 && c.s.ext == 0 && c.q.ext == 0 {
+				s, e := twoSum(c.s.hi, x)
+				l, le := twoSum(c.s.lo, e)
+				qs, qe := twoSum(c.q.hi, ph)
+				ql, qle := twoSum(c.q.lo, qe)
+				if le == 0 && qle == 0 {
+					c.s.hi, c.s.lo, c.q.hi, c.q.lo = s, l, qs, ql
+					continue
+				}
+			}
+			a.addFloat(c, x)
 		}
 	case plan.Bool:
 		vals := v.Bools[:len(groups)]
