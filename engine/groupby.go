@@ -527,7 +527,11 @@ func (w *aggWorker) add(sc *readers.Scanner, input int) error {
 		if d.IsNull(key) {
 			key = nil
 		}
-		w.groups = append(w.groups, w.groupOf(key, w.table.hash(key)))
+		g, ok := w.table.memoized(key)
+		if !ok {
+			g = w.groupOf(key, w.table.hash(key))
+		}
+		w.groups = append(w.groups, g)
 	} else {
 		for _, k := range w.keys {
 			f := fields[k]

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -138,5 +140,49 @@ func TestUnwritableTempDir(t *testing.T) {
 	err := groupByErr(t, path, countingConfig(tmp, 40<<20))
 	if err == nil || !strings.Contains(err.Error(), "cannot create spill directory in "+tmp) || !strings.Contains(err.Error(), "--temp-dir") {
 		t.Fatalf("error %v, want the spill directory error", err)
+	}
+}
+
+// A worker's table that spills starts again empty, and so must its memo
+// of short keys: keys of 7 bytes or fewer, each seen again soon after, on
+// both sides of every spill, count what a run without a limit counts.
+func TestSpillShortKeysSeenAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "short.csv")
+	var b strings.Builder
+	b.WriteString("k,v\n")
+	const keys = 200_000
+	for i := range keys {
+		k := "k" + strconv.Itoa(i)
+		fmt.Fprintf(&b, "%s,1\n%s,2\n", k, k) // the second finds it: memoized
+		if i >= 3 {
+			fmt.Fprintf(&b, "k%d,4\n", i-3)
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2} {
+		tmp := t.TempDir()
+		cfg := countingConfig(tmp, 40<<20)
+		cfg.Workers = workers
+		got, stats := runGroupByStats(t, path, []string{"k"}, []string{"count", "sum:v"}, cfg)
+		if stats.SpilledRuns < 2 {
+			t.Errorf("workers %d: %d spill runs, want several", workers, stats.SpilledRuns)
+		}
+		if len(got) != keys {
+			t.Fatalf("workers %d: %d groups, want %d", workers, len(got), keys)
+		}
+		for _, row := range got {
+			k, rest, _ := strings.Cut(row, "|")
+			i, _ := strconv.Atoi(k[1:])
+			want := "3|7"
+			if i >= keys-3 {
+				want = "2|3"
+			}
+			if rest != want {
+				t.Fatalf("workers %d: group %s = %s, want %s", workers, k, rest, want)
+			}
+		}
+		emptyDir(t, tmp)
 	}
 }
