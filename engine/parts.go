@@ -255,6 +255,7 @@ func (ds *Dataset) finishShared(ctx context.Context, q *query, sh *sharedParts, 
 	}
 	out := make([]sortedRows, len(sh.tables))
 	err = parallel(ctx, n, len(out), func(_ context.Context, w, p int) error {
+		out[p].keys = make([]rowKey, 0, sh.tables[p].table.len()) // at most a row per group
 		if err := emitters[w].emit(&sh.tables[p], out[p].add); err != nil {
 			return err
 		}
