@@ -270,15 +270,12 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 		}
 		stats.SpilledRuns = len(runs)
 		res.sorter = sp.dir.NewSorter(b.sort, compareRows)
-		merge := newAggTable(q, seed, false)
-		for p := range 1 << spillBits {
-			if err := sp.mergePartition(ctx, runs, p, firstShift, &merge, e, res.sorter.Add); err != nil {
-				return nil, nil, err
-			}
+		if err := ds.mergeSpilled(ctx, q, seed, sp, runs, e, res.sorter); err != nil {
+			return nil, nil, err
 		}
 		res.dir = sp
 		stats.SpilledBytes = sp.dir.Bytes()
-		stats.Repartitions = sp.repartitions
+		stats.Repartitions = int(sp.repartitions.Load())
 	}
 	res.Schema = finalSchema(q, e)
 	ok = true

@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gdask/gdask/engine/spill"
 )
@@ -63,7 +65,7 @@ type spillState struct {
 	mu     sync.Mutex
 	dir    *spill.Dir
 
-	repartitions int // used by the merge, which runs on one goroutine
+	repartitions atomic.Int64 // partitions the merge cut again
 }
 
 func (sp *spillState) get() (*spill.Dir, error) {
@@ -153,10 +155,65 @@ func (w *aggWorker) closeRun(rw *spill.RunWriter) (*spill.Run, error) {
 	return run, nil
 }
 
+// mergeSpilled merges the radix partitions of runs on the workers, each
+// partition into one worker's table, whose merge budget is its share of
+// the whole, and adds every group's row to sorter. The sorter orders the
+// rows, so the order in which partitions finish does not show.
+func (ds *Dataset) mergeSpilled(ctx context.Context, q *query, seed maphash.Seed, sp *spillState, runs []*spill.Run, e *emitter, sorter *spill.Sorter) error {
+	n := min(max(ds.cfg.Workers, 1), 1<<spillBits)
+	budget := sp.budget.merge / int64(n)
+	tables := make([]aggTable, n)
+	emitters := make([]*emitter, n)
+	for w := range n {
+		tables[w] = newAggTable(q, seed, false)
+		emitters[w] = newEmitter(q, e.keyTypes)
+	}
+	// Rows reach the sorter in batches, one lock a batch: a row at a time
+	// the workers would queue on the lock.
+	var mu sync.Mutex
+	batches := make([][][]byte, n)
+	flush := func(w int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, row := range batches[w] {
+			if err := sorter.Add(row); err != nil {
+				return err
+			}
+		}
+		batches[w] = batches[w][:0]
+		return nil
+	}
+	err := parallel(ctx, n, 1<<spillBits, func(ctx context.Context, w, p int) error {
+		// Rows are copied: emit reuses its buffer.
+		var arena []byte
+		add := func(row []byte) error {
+			if len(arena)+len(row) > cap(arena) {
+				if err := flush(w); err != nil {
+					return err
+				}
+				arena = make([]byte, 0, max(256<<10, len(row)))
+			}
+			arena = append(arena, row...)
+			batches[w] = append(batches[w], arena[len(arena)-len(row):])
+			return nil
+		}
+		if err := sp.mergePartition(ctx, runs, p, firstShift, budget, &tables[w], emitters[w], add); err != nil {
+			return err
+		}
+		return flush(w)
+	})
+	for _, em := range emitters {
+		for i, wd := range em.widened {
+			e.widened[i] = e.widened[i] || wd
+		}
+	}
+	return err
+}
+
 // mergePartition merges radix partition p of runs (cut at shift) into t,
 // emits its groups and empties t. A partition whose states would not fit
-// the merge budget is cut again by the next hash bits, recursively.
-func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p int, shift uint, t *aggTable, e *emitter, add func([]byte) error) error {
+// budget is cut again by the next hash bits, recursively.
+func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p int, shift uint, budget int64, t *aggTable, e *emitter, add func([]byte) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -164,15 +221,15 @@ func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p i
 	for _, r := range runs {
 		size += r.Size(p) + 64*r.Len(p) // states plus table overhead per entry
 	}
-	if size > sp.budget.merge && shift >= spillBits {
+	if size > budget && shift >= spillBits {
 		sub, err := sp.repartition(runs, p, shift-spillBits)
 		if err != nil {
 			return err
 		}
-		sp.repartitions++
+		sp.repartitions.Add(1)
 		defer sub.Remove()
 		for q := range 1 << spillBits {
-			if err := sp.mergePartition(ctx, []*spill.Run{sub}, q, shift-spillBits, t, e, add); err != nil {
+			if err := sp.mergePartition(ctx, []*spill.Run{sub}, q, shift-spillBits, budget, t, e, add); err != nil {
 				return err
 			}
 		}
