@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -185,4 +186,25 @@ func TestSpillShortKeysSeenAgain(t *testing.T) {
 		}
 		emptyDir(t, tmp)
 	}
+}
+
+// Runs that share their keys overstate a partition: each run holds an
+// entry for most keys. The merge finds that the partition fits and cuts
+// nothing, and the output is still that of an unlimited run.
+func TestSpillSharedKeysNoRepartition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and aggregates 1.5M rows")
+	}
+	path := keysFile(t, 1_500_000, 100_000)
+	aggs := []string{"count", "sum:value", "max:id"}
+	want := runGroupBy(t, path, []string{"category"}, aggs, countingConfig(t.TempDir(), 8<<30))
+	tmp := t.TempDir()
+	got, stats := runGroupByStats(t, path, []string{"category"}, aggs, countingConfig(tmp, 40<<20))
+	if stats.SpilledRuns < 4 || stats.Repartitions != 0 {
+		t.Errorf("%d spill runs, %d repartitions; want several runs and no repartition", stats.SpilledRuns, stats.Repartitions)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("limited run differs from the unlimited one (%d and %d groups)", len(got), len(want))
+	}
+	emptyDir(t, tmp)
 }

@@ -211,8 +211,14 @@ func (ds *Dataset) mergeSpilled(ctx context.Context, q *query, seed maphash.Seed
 }
 
 // mergePartition merges radix partition p of runs (cut at shift) into t,
-// emits its groups and empties t. A partition whose states would not fit
-// budget is cut again by the next hash bits, recursively.
+// emits its groups and empties t. A partition too big for budget is cut
+// again by the next hash bits, recursively.
+//
+// Whether it is too big is known only after merging: the runs' entries
+// overcount its groups whenever runs share keys (a key spilled by every
+// worker, or in every round, is an entry in each run). So a partition
+// whose entries could outgrow budget is merged anyway, watching t; only
+// when t does outgrow it is the work dropped and the partition cut.
 func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p int, shift uint, budget int64, t *aggTable, e *emitter, add func([]byte) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -221,7 +227,16 @@ func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p i
 	for _, r := range runs {
 		size += r.Size(p) + 64*r.Len(p) // states plus table overhead per entry
 	}
+	limit := int64(-1) // fits whatever the overlap
 	if size > budget && shift >= spillBits {
+		limit = budget
+	}
+	fit, err := sp.mergeRuns(runs, p, limit, t)
+	if err != nil {
+		return err
+	}
+	if !fit {
+		t.reset()
 		sub, err := sp.repartition(runs, p, shift-spillBits)
 		if err != nil {
 			return err
@@ -235,10 +250,22 @@ func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p i
 		}
 		return nil
 	}
+	if err := e.emit(t, add); err != nil {
+		return err
+	}
+	t.reset()
+	return nil
+}
+
+// mergeRuns merges partition p of runs into t. With a limit of 0 or more
+// it stops, reporting false, once t holds more than limit bytes.
+func (sp *spillState) mergeRuns(runs []*spill.Run, p int, limit int64, t *aggTable) (bool, error) {
+	const checkEvery = 1 << 12
+	n := 0
 	for _, r := range runs {
 		rd, err := r.Open(p)
 		if err != nil {
-			return err
+			return false, err
 		}
 		for rd.Next() {
 			h, key, state := rd.Entry()
@@ -246,21 +273,24 @@ func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p i
 			for _, a := range t.aggs {
 				if state, err = a.MergeState(g, state); err != nil {
 					rd.Close()
-					return fmt.Errorf("cannot read spill file in %s: %w", sp.dir.Path(), err)
+					return false, fmt.Errorf("cannot read spill file in %s: %w", sp.dir.Path(), err)
+				}
+			}
+			if n++; n == checkEvery {
+				n = 0
+				if limit >= 0 && t.memBytes() > limit {
+					rd.Close()
+					return false, nil
 				}
 			}
 		}
-		if err := rd.Err(); err != nil {
-			rd.Close()
-			return err
-		}
+		err = rd.Err()
 		rd.Close()
+		if err != nil {
+			return false, err
+		}
 	}
-	if err := e.emit(t, add); err != nil {
-		return err
-	}
-	t.reset()
-	return nil
+	return true, nil
 }
 
 // repartition copies partition p of runs into a new run cut at shift.
