@@ -25,7 +25,13 @@ import (
 // holds each group once, not once per worker, and nothing is left to merge
 // at the end: the parts emit and sort their rows in parallel, and
 // Result.Each merges the parts' sorted rows.
-const partBits = 6
+//
+// 16 parts: a worker's batch of 1024 rows then gives each part about 64,
+// and what a part costs per batch (its lock, a call per aggregate, its
+// memory count) is paid for 64 rows, not 16 as with 64 parts, which made
+// the 5M-key count+sum query 7% slower. 16 is still enough for two
+// finishing workers, and for spilling one part at a time.
+const partBits = 4
 
 func partOf(h uint64) int { return int(h >> (64 - partBits)) }
 
