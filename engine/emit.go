@@ -233,12 +233,16 @@ func appendOrdered(dst []byte, v *plan.Vector, r int, desc bool) []byte {
 		dst = binary.BigEndian.AppendUint64(dst, orderFloat(f))
 		dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
 	default:
-		for _, b := range v.Strs[r] {
-			if b == 0 {
-				dst = append(dst, 0, 0xff)
-			} else {
-				dst = append(dst, b)
+		s := v.Strs[r]
+		for {
+			// A zero byte is escaped as 0 0xff; the rest go as they are.
+			z := bytes.IndexByte(s, 0)
+			if z < 0 {
+				dst = append(dst, s...)
+				break
 			}
+			dst = append(append(dst, s[:z]...), 0, 0xff)
+			s = s[z+1:]
 		}
 		dst = append(dst, 0, 0)
 	}
