@@ -97,40 +97,33 @@ func (app *App) newResult() (*result, error) {
 // commit writes the buffered answer to its destination.
 func (r *result) commit() error {
 	defer r.buf.close()
-	if r.path == "" {
-		return r.buf.writeTo(r.app.IO.Out)
-	}
-	f, err := writers.CreateAtomic(r.path)
-	if err != nil {
-		return err
-	}
-	if err := r.buf.writeTo(f); err != nil {
-		f.Abort()
-		return err
-	}
-	return f.Commit()
+	return r.deliver(r.buf.writeTo)
 }
 
 // stream writes an answer that is already known straight to the
 // destination, with no spool: fn writes it through the writer it is given
-// and ends it. The --output file is still written atomically.
+// and ends it.
 func (r *result) stream(fn func(w writers.Writer) error) error {
-	if r.path == "" {
-		w, err := writers.New(r.format, r.app.IO.Out)
+	return r.deliver(func(dst io.Writer) error {
+		w, err := writers.New(r.format, dst)
 		if err != nil {
 			return err
 		}
 		return fn(w)
+	})
+}
+
+// deliver calls write with the destination: stdout, or the --output file,
+// written atomically (nothing of it stays if write fails).
+func (r *result) deliver(write func(dst io.Writer) error) error {
+	if r.path == "" {
+		return write(r.app.IO.Out)
 	}
 	f, err := writers.CreateAtomic(r.path)
 	if err != nil {
 		return err
 	}
-	w, err := writers.New(r.format, f)
-	if err == nil {
-		err = fn(w)
-	}
-	if err != nil {
+	if err := write(f); err != nil {
 		f.Abort()
 		return err
 	}
