@@ -24,14 +24,16 @@ type aggTable struct {
 	outs  []agg.Agg
 }
 
-func (t *aggTable) find(key []byte, h uint64) uint32 {
-	g, added := t.table.find(key, h)
+// find returns the group of key (with hash h), adding it, with empty
+// states, when new.
+func (t *aggTable) find(key []byte, h uint64) (g uint32, added bool) {
+	g, added = t.table.find(key, h)
 	if added {
 		for _, a := range t.aggs {
 			a.Grow(t.table.len())
 		}
 	}
-	return g
+	return g, added
 }
 
 func (t *aggTable) memBytes() int64 {
@@ -293,16 +295,9 @@ type rowDecoder struct {
 // decode returns row's cells as text (nil for null), valid until the next
 // call.
 func (d *rowDecoder) decode(row []byte) [][]byte {
-	d.buf, d.ends = d.appendRow(d.buf[:0], d.ends[:0], row)
-	d.fields = fieldsOf(d.fields[:0], d.buf, 0, d.ends)
-	return d.fields
-}
-
-// appendRow appends row's cells as text to buf, and the end of each in buf
-// to ends (-1 for null).
-func (d *rowDecoder) appendRow(buf []byte, ends []int, row []byte) ([]byte, []int) {
 	n, k := binary.Uvarint(row)
 	cells := row[k+int(n):]
+	d.buf, d.ends, d.fields = d.buf[:0], d.ends[:0], d.fields[:0]
 	for c := range d.schema {
 		tag := cells[0]
 		cells = cells[1:]
@@ -311,25 +306,34 @@ func (d *rowDecoder) appendRow(buf []byte, ends []int, row []byte) ([]byte, []in
 			i := int64(binary.BigEndian.Uint64(cells))
 			cells = cells[8:]
 			if d.schema[c].Type == plan.Float {
-				buf = AppendFloat(buf, float64(i))
+				d.buf = AppendFloat(d.buf, float64(i))
 			} else {
-				buf = strconv.AppendInt(buf, i, 10)
+				d.buf = strconv.AppendInt(d.buf, i, 10)
 			}
 		case cellFloat:
-			buf = AppendFloat(buf, math.Float64frombits(binary.BigEndian.Uint64(cells)))
+			d.buf = AppendFloat(d.buf, math.Float64frombits(binary.BigEndian.Uint64(cells)))
 			cells = cells[8:]
 		case cellText:
 			l, k := binary.Uvarint(cells)
-			buf = append(buf, cells[k:k+int(l)]...)
+			d.buf = append(d.buf, cells[k:k+int(l)]...)
 			cells = cells[k+int(l):]
 		}
-		end := len(buf)
+		end := len(d.buf)
 		if tag == cellNull {
 			end = -1
 		}
-		ends = append(ends, end)
+		d.ends = append(d.ends, end)
 	}
-	return buf, ends
+	start := 0
+	for _, end := range d.ends {
+		if end < 0 {
+			d.fields = append(d.fields, nil)
+			continue
+		}
+		d.fields = append(d.fields, d.buf[start:end:end])
+		start = end
+	}
+	return d.fields
 }
 
 // textFields appends to dst the cells of a row whose cells are all text or
@@ -349,20 +353,6 @@ func textFields(dst [][]byte, row []byte, ncols int) [][]byte {
 		end := k + int(l)
 		dst = append(dst, cells[k:end:end])
 		cells = cells[end:]
-	}
-	return dst
-}
-
-// fieldsOf appends to dst the cells of one row that appendRow wrote to buf
-// from start on, given their ends.
-func fieldsOf(dst [][]byte, buf []byte, start int, ends []int) [][]byte {
-	for _, end := range ends {
-		if end < 0 {
-			dst = append(dst, nil)
-			continue
-		}
-		dst = append(dst, buf[start:end:end])
-		start = end
 	}
 	return dst
 }

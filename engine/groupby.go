@@ -238,7 +238,6 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 		if res.parts, widened, err = ds.finishShared(ctx, q, sh, keyTypes); err != nil {
 			return nil, nil, err
 		}
-		res.textRows = true
 		e.widened = widened
 	case sp.dir == nil:
 		// Everything fit in small tables: merge them in worker order.
@@ -287,47 +286,47 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 // states for its groups and the scratch batch it fills.
 // Not safe for concurrent use.
 type aggWorker struct {
-	ds        *Dataset
-	q         *query
-	opts      GroupByOptions
-	aggTable               // the worker's table, until it joins the shared parts
-	shared    *sharedParts // see parts.go
-	inShared  bool         // the worker adds to the shared parts
-	seed      maphash.Seed
-	spill     *spillState
-	budget    int64          // bytes this worker's table may hold before it spills
-	runs      []*spill.Run   // tables this worker spilled
-	keyKinds  []readers.Type // widened over the keys of the groups it created
-	textKeys  int            // key columns whose kind is TypeString
-	keyFields [][]byte
-	keys      []int // input ordinals of the keys
-	multi     bool
-	roles     map[int]*colRole
-	where     *plan.Program
-	batch     plan.Batch
-	vecs      []*plan.Vector // per input ordinal, for materialised columns
-	arena     []byte         // text of this batch's string values
-	spans     [][2]int       // per row per text column: start, end in arena (rebuilt per batch)
-	rowKeys   []int          // per batch row: end of its key in keyArena
-	keyArena  []byte
-	direct    bool          // one key and no --where: a row's field can be its key
-	lookupNow bool          // this batch: rows find their groups as they are added
-	hashes    []uint64      // per selected batch row: its key's hash
-	perm      []int32       // selected batch rows in part order (flushShared)
-	posPerm   []uint64      // their positions, in that order
-	aggCols   []int         // the input columns the aggregates read
-	gathered  []plan.Vector // per input ordinal: the aggregated columns in part order
-	views     []plan.Vector // per input ordinal: one part's rows of gathered
-	sink      uint64        // keeps the slot loads from being optimised away
-	groups    []uint32
-	pos       []uint64 // per batch row: its input position, kept only when needPos
-	needPos   bool     // some aggregate (first, last) orders rows by position
-	sel       []int32
-	skipped   int64
-	rows      int
-	textCols  []int
-	numCols   []int
-	kinds     []readers.Kind
+	ds         *Dataset
+	q          *query
+	opts       GroupByOptions
+	aggTable                // the worker's table, until it joins the shared parts
+	shared     *sharedParts // see parts.go
+	inShared   bool         // the worker adds to the shared parts
+	seed       maphash.Seed
+	spill      *spillState
+	budget     int64          // bytes this worker's table may hold before it spills
+	runs       []*spill.Run   // tables this worker spilled
+	keyKinds   []readers.Type // widened over the keys of the groups it created
+	textKeys   int            // key columns whose kind is TypeString
+	keyFields  [][]byte
+	keys       []int // input ordinals of the keys
+	multi      bool
+	roles      map[int]*colRole
+	where      *plan.Program
+	batch      plan.Batch
+	vecs       []*plan.Vector // per input ordinal, for materialised columns
+	arena      []byte         // text of this batch's string values
+	spans      [][2]int       // per row per text column: start, end in arena (rebuilt per batch)
+	rowKeys    []int          // per batch row: end of its key in keyArena
+	keyArena   []byte
+	direct     bool          // one key and no --where: a row's field can be its key
+	lookupNow  bool          // this batch: rows find their groups as they are added
+	hashes     []uint64      // per selected batch row: its key's hash
+	perm       []int32       // selected batch rows in part order (flushShared)
+	permHashes []uint64      // their keys' hashes, in that order
+	posPerm    []uint64      // their positions, in that order
+	aggCols    []int         // the input columns the aggregates read
+	gathered   []plan.Vector // per input ordinal: the aggregated columns in part order
+	views      []plan.Vector // per input ordinal: one part's rows of gathered
+	groups     []uint32
+	pos        []uint64 // per batch row: its input position, kept only when needPos
+	needPos    bool     // some aggregate (first, last) orders rows by position
+	sel        []int32
+	skipped    int64
+	rows       int
+	textCols   []int
+	numCols    []int
+	kinds      []readers.Kind
 }
 
 func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions, sp *spillState, sh *sharedParts, budget int64) *aggWorker {
@@ -662,11 +661,8 @@ func (w *aggWorker) groupOf(key []byte, h uint64) uint32 { return w.groupIn(&w.a
 // groupIn returns the group of an encoded key with hash h in t, adding it
 // when new.
 func (w *aggWorker) groupIn(t *aggTable, key []byte, h uint64) uint32 {
-	g, added := t.table.find(key, h)
+	g, added := t.find(key, h)
 	if added {
-		for _, a := range t.aggs {
-			a.Grow(t.table.len())
-		}
 		w.widenKeys(key)
 	}
 	return g
@@ -723,7 +719,7 @@ func (w *aggWorker) compact(rows []int32) {
 func (w *aggWorker) mergeFrom(o *aggWorker) {
 	for g := range uint32(o.table.len()) {
 		key := o.table.key(g)
-		dst := w.find(key, o.table.hashOf(g))
+		dst, _ := w.find(key, o.table.hashOf(g))
 		for i, a := range w.aggs {
 			a.MergeGroup(dst, o.aggs[i], g)
 		}

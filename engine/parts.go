@@ -83,30 +83,21 @@ func (w *aggWorker) join() {
 // shared part.
 func (w *aggWorker) moveToShared(t *aggTable) {
 	sh := w.shared
-	var starts [1<<partBits + 1]int
-	for g := range uint32(t.table.len()) {
-		starts[partOf(t.table.hashOf(g))+1]++
+	hashes := make([]uint64, t.table.len())
+	for g := range hashes {
+		hashes[g] = t.table.hashOf(uint32(g))
 	}
-	for p := 1; p < len(starts); p++ {
-		starts[p] += starts[p-1]
-	}
-	byPart := make([]uint32, t.table.len())
-	next := starts
-	for g := range uint32(t.table.len()) {
-		p := partOf(t.table.hashOf(g))
-		byPart[next[p]] = g
-		next[p]++
-	}
+	groups, starts := byPart(nil, hashes)
 	for p := range sh.tables {
 		if starts[p] == starts[p+1] {
 			continue
 		}
 		sh.locks[p].Lock()
 		dst := &sh.tables[p]
-		for _, g := range byPart[starts[p]:starts[p+1]] {
-			d := dst.find(t.table.key(g), t.table.hashOf(g))
+		for _, g := range groups[starts[p]:starts[p+1]] {
+			d, _ := dst.find(t.table.key(uint32(g)), hashes[g])
 			for i, a := range dst.aggs {
-				a.MergeGroup(d, t.aggs[i], g)
+				a.MergeGroup(d, t.aggs[i], uint32(g))
 			}
 		}
 		sh.mem[p].Store(dst.memBytes())
@@ -123,27 +114,13 @@ func (w *aggWorker) moveToShared(t *aggTable) {
 func (w *aggWorker) flushShared(rows []int32, pos []uint64) {
 	sh := w.shared
 	var starts [1<<partBits + 1]int32
-	for _, h := range w.hashes {
-		starts[partOf(h)+1]++
-	}
-	for p := 1; p < len(starts); p++ {
-		starts[p] += starts[p-1]
-	}
-	next := starts
-	w.perm = plan.Grow(w.perm, len(rows))[:len(rows)]
-	for i, h := range w.hashes {
-		p := partOf(h)
-		w.perm[next[p]] = int32(i)
-		next[p]++
-	}
+	w.perm, starts = byPart(w.perm, w.hashes)
+	w.permHashes = permute(w.permHashes, w.hashes, w.perm)
 	for _, c := range w.aggCols {
 		gather(&w.gathered[c], w.vecs[c], w.perm)
 	}
 	if w.needPos {
-		w.posPerm = w.posPerm[:0]
-		for _, i := range w.perm {
-			w.posPerm = append(w.posPerm, pos[i])
-		}
+		w.posPerm = permute(w.posPerm, pos, w.perm)
 	}
 	w.groups = plan.Grow(w.groups, len(rows))[:len(rows)]
 	for p := range sh.tables {
@@ -153,16 +130,9 @@ func (w *aggWorker) flushShared(rows []int32, pos []uint64) {
 		}
 		sh.locks[p].Lock()
 		t := &sh.tables[p]
-		// Load the part's starting slots first: their misses overlap.
-		var x uint64
-		for _, i := range w.perm[lo:hi] {
-			h := w.hashes[i]
-			x += t.table.slots[h&t.table.mask]
-		}
-		w.sink += x
+		t.table.touch(w.permHashes[lo:hi]) // the part's starting slots first: their misses overlap
 		for k := lo; k < hi; k++ {
-			i := w.perm[k]
-			w.groups[k] = w.groupIn(t, w.rowKey(rows[i]), w.hashes[i])
+			w.groups[k] = w.groupIn(t, w.rowKey(rows[w.perm[k]]), w.permHashes[k])
 		}
 		for i, a := range t.aggs {
 			var v *plan.Vector
@@ -275,30 +245,49 @@ func (ds *Dataset) finishShared(ctx context.Context, q *query, sh *sharedParts, 
 	return out, widened, nil
 }
 
+// byPart puts the indexes of hashes into perm in the order of their parts,
+// and returns perm and where each part's indexes start: part p's are
+// perm[starts[p]:starts[p+1]].
+func byPart(perm []int32, hashes []uint64) ([]int32, [1<<partBits + 1]int32) {
+	var starts [1<<partBits + 1]int32
+	for _, h := range hashes {
+		starts[partOf(h)+1]++
+	}
+	for p := 1; p < len(starts); p++ {
+		starts[p] += starts[p-1]
+	}
+	next := starts
+	perm = plan.Grow(perm, len(hashes))
+	for i, h := range hashes {
+		p := partOf(h)
+		perm[next[p]] = int32(i)
+		next[p]++
+	}
+	return perm, starts
+}
+
+// permute sets dst to the elements of src in the order perm gives.
+func permute[T any](dst, src []T, perm []int32) []T {
+	dst = plan.Grow(dst, len(perm))
+	for k, i := range perm {
+		dst[k] = src[i]
+	}
+	return dst
+}
+
 // gather sets dst to the rows of src in the order perm gives.
 func gather(dst, src *plan.Vector, perm []int32) {
-	n := len(perm)
-	dst.Reset(src.Type, n)
-	for k, i := range perm {
-		dst.Nulls[k] = src.Nulls[i]
-	}
+	dst.Type = src.Type
+	dst.Nulls = permute(dst.Nulls, src.Nulls, perm)
 	switch src.Type {
 	case plan.Int:
-		for k, i := range perm {
-			dst.Ints[k] = src.Ints[i]
-		}
+		dst.Ints = permute(dst.Ints, src.Ints, perm)
 	case plan.Float:
-		for k, i := range perm {
-			dst.Floats[k] = src.Floats[i]
-		}
+		dst.Floats = permute(dst.Floats, src.Floats, perm)
 	case plan.String:
-		for k, i := range perm {
-			dst.Strs[k] = src.Strs[i]
-		}
+		dst.Strs = permute(dst.Strs, src.Strs, perm)
 	case plan.Bool:
-		for k, i := range perm {
-			dst.Bools[k] = src.Bools[i]
-		}
+		dst.Bools = permute(dst.Bools, src.Bools, perm)
 	}
 }
 
@@ -369,7 +358,7 @@ func (s *sortedRows) less(a, b *rowKey) bool {
 	if a.lo != b.lo {
 		return a.lo < b.lo
 	}
-	return compareKeys(s, a, s, b) < 0
+	return compareRows(s.arena.Get(a.ref), s.arena.Get(b.ref)) < 0
 }
 
 func (s *sortedRows) quicksort(k []rowKey, depth int) {

@@ -18,14 +18,13 @@ type Result struct {
 	limit  int64 // -1: none
 
 	// In memory: rows in one arena and sorted offsets, or the sorted rows
-	// of each part (see parts.go). Spilled: a sorter.
-	parts    []sortedRows
-	textRows bool // the parts' rows hold every cell as text (emitter.text)
-	arena    []byte
-	ends     []int
-	order    []int32
-	sorter   *spill.Sorter
-	dir      *spillState // removed by Close
+	// of each part (see parts.go), every cell as text. Spilled: a sorter.
+	parts  []sortedRows
+	arena  []byte
+	ends   []int
+	order  []int32
+	sorter *spill.Sorter
+	dir    *spillState // removed by Close
 }
 
 // InMemory reports whether every row is in memory, so that Each can fail
@@ -81,9 +80,9 @@ func (r *Result) Each(fn func(fields [][]byte) error) (int64, error) {
 	return n, it.Err()
 }
 
-// eachMerged calls emit with the parts' rows in order, as text. Three
-// goroutines pass batches of rows along: one merges the parts (mergeParts),
-// one decodes the rows it picked into text, and the caller's writes them.
+// eachMerged calls emit with the parts' rows in order. Three goroutines
+// pass batches of rows along: one merges the parts (mergeParts), one
+// slices the rows it picked into their cells, and the caller's writes them.
 // With millions of rows each stage takes about a third of the time the
 // three took one after the other. Rows are views of the parts' arenas,
 // which nothing changes any more.
@@ -115,7 +114,6 @@ func (r *Result) eachMerged(emit func(fields [][]byte) (bool, error)) error {
 	})
 	wg.Go(func() {
 		defer close(decoded.full)
-		dec := &rowDecoder{schema: r.Schema}
 		for b := range picked.full {
 			t, ok := decoded.take()
 			if !ok {
@@ -129,23 +127,8 @@ func (r *Result) eachMerged(emit func(fields [][]byte) (bool, error)) error {
 			}
 			picked.free <- b[:0]
 			t.fields = t.fields[:0]
-			if r.textRows {
-				for _, row := range t.rows {
-					t.fields = textFields(t.fields, row, ncols)
-				}
-			} else {
-				t.buf, t.ends = t.buf[:0], t.ends[:0]
-				for _, row := range t.rows {
-					t.buf, t.ends = dec.appendRow(t.buf, t.ends, row)
-				}
-				start := 0
-				for i := range t.rows {
-					ends := t.ends[i*ncols : (i+1)*ncols]
-					t.fields = fieldsOf(t.fields, t.buf, start, ends)
-					for _, e := range ends {
-						start = max(start, e)
-					}
-				}
+			for _, row := range t.rows {
+				t.fields = textFields(t.fields, row, ncols)
 			}
 			if !decoded.send(t) {
 				return
@@ -174,13 +157,11 @@ type rowRef struct {
 	ref  uint64
 }
 
-// textBatch is rows decoded into text: row i's cells are
+// textBatch is rows sliced into their cells: row i's cells are
 // fields[i*columns:(i+1)*columns].
 type textBatch struct {
 	rows   [][]byte
-	buf    []byte   // the text of cells that were not text in the rows
-	ends   []int    // per cell: its end in buf, -1 for null
-	fields [][]byte // per row, its cells: views of buf or of the row
+	fields [][]byte // per row, its cells: views of the row
 }
 
 // pipe passes batches between two goroutines with a fixed number of

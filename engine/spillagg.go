@@ -269,7 +269,7 @@ func (sp *spillState) mergeRuns(runs []*spill.Run, p int, limit int64, t *aggTab
 		}
 		for rd.Next() {
 			h, key, state := rd.Entry()
-			g := t.find(key, h)
+			g, _ := t.find(key, h)
 			for _, a := range t.aggs {
 				if state, err = a.MergeState(g, state); err != nil {
 					rd.Close()
