@@ -23,7 +23,8 @@ type Layout struct {
 	Newlines   int64 // LF bytes in the data region
 	HasCR      bool  // a CR byte somewhere in the data region
 	HasBlank   bool  // an empty line (LF LF, or LF at the start of the data)
-	LastByte   byte  // last byte of the file, 0 if the data region is empty
+	Empty      bool  // the data region holds no byte
+	LastByte   byte  // last byte of the file, when the data region is not empty
 	LongestRun int64 // an upper bound on the longest line, in bytes
 }
 
@@ -38,7 +39,7 @@ func (l *Layout) Plain(maxRecord int) bool {
 // PlainRecords is the record count of a Plain layout.
 func (l *Layout) PlainRecords() int64 {
 	n := l.Newlines
-	if l.LastByte != 0 && l.LastByte != '\n' {
+	if !l.Empty && l.LastByte != '\n' {
 		n++
 	}
 	return n
@@ -117,8 +118,8 @@ func Split(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blo
 	if blocksize < MinBlocksize {
 		return nil, fmt.Errorf("BUG: blocksize %d below minimum", blocksize)
 	}
-	lay := &Layout{}
-	if dataStart >= size {
+	lay := &Layout{Empty: dataStart >= size}
+	if lay.Empty {
 		return lay, nil
 	}
 	nblocks := int((size - dataStart + blocksize - 1) / blocksize)
