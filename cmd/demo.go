@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/engine"
-	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 	"github.com/gdask/gdask/writers"
 )
@@ -133,13 +132,9 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	input := make(plan.Schema, len(ds.Names))
-	types, err := ds.Types()
+	input, err := ds.Schema()
 	if err != nil {
 		return err
-	}
-	for i, n := range ds.Names {
-		input[i] = plan.Column{Name: n, Type: plan.FromReaders(types[i])}
 	}
 	groupby := func(w io.Writer, having string) error {
 		root, err := buildGroupBy(&groupByOptions{By: []string{"category"}, Aggs: []aggFlag{{"mean", "value"}}, Having: having, Limit: -1}, []string{path}, input)

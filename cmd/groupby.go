@@ -246,13 +246,9 @@ func groupByRun(ctx context.Context, app *App, opts *groupByOptions) error {
 		return err
 	}
 	defer j.close()
-	types, err := j.ds.Types()
+	input, err := j.ds.Schema()
 	if err != nil {
 		return err
-	}
-	input := make(plan.Schema, len(j.ds.Names))
-	for i, n := range j.ds.Names {
-		input[i] = plan.Column{Name: n, Type: plan.FromReaders(types[i])}
 	}
 	root, err := buildGroupBy(opts, opts.Paths, input)
 	if err != nil {

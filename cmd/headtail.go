@@ -84,7 +84,7 @@ func headRun(ctx context.Context, app *App, opts *headOptions) error {
 		return err
 	}
 	d := &j.cfg.Dialect
-	inf := readers.NewInferrer(len(j.ds.Names), d)
+	inf := j.ds.NewInferrer()
 	for _, r := range rows {
 		inf.Add(r)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/writers"
 )
 
@@ -210,6 +212,9 @@ func (app *App) startProgress(ctx context.Context, p *engine.Progress, what stri
 // what the user meant.
 func (app *App) open(ctx context.Context, cfg *engine.Config, paths []string) (*engine.Dataset, error) {
 	ds, err := engine.Open(ctx, cfg, paths)
+	if uc := (*plan.UnknownColumnError)(nil); errors.As(err, &uc) {
+		return nil, &usageError{err} // --types names a column the inputs lack
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ const (
 	flagNull          = "null"
 	flagMaxRecordSize = "max-record-size"
 	flagSample        = "sample"
+	flagTypes         = "types"
 )
 
 func addGlobalFlags(root *cobra.Command) {
@@ -54,6 +55,7 @@ func addGlobalFlags(root *cobra.Command) {
 	f.StringSlice(flagNull, nil, "extra tokens read as null besides the empty field, e.g. NA,NULL")
 	f.String(flagMaxRecordSize, "16MiB", "longest record accepted")
 	f.String(flagSample, "1MiB", "bytes of the first input read to infer column types (Dask: sample)")
+	f.StringSlice(flagTypes, nil, "declared column types instead of inferred ones, COL:TYPE with TYPE string, int or float; COL:string keeps a column's text (keys \"01\" and \"1\" stay apart)")
 }
 
 // settings are the effective values of one invocation, after viper has
@@ -283,6 +285,9 @@ func (s *settings) engineConfig(app *App) (*engine.Config, error) {
 		return nil, usagef("invalid --max-record-size %q: want a size from 1B to 2GiB, such as 16MiB", raw)
 	}
 	d.MaxRecordSize = int(mrs)
+	if cfg.Types, err = parseTypes(s.list(flagTypes)); err != nil {
+		return nil, err
+	}
 	if err := d.Validate(); err != nil {
 		return nil, &usageError{err}
 	}
@@ -321,4 +326,33 @@ func (s *settings) settingNames() []string {
 	s.cmd.InheritedFlags().VisitAll(add)
 	sort.Strings(names)
 	return names
+}
+
+// parseTypes reads --types: COL:TYPE items, TYPE string, int or float.
+func parseTypes(items []string) (map[string]readers.Type, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	types := map[string]readers.Type{}
+	for _, item := range items {
+		item = strings.TrimSpace(item)
+		at := strings.LastIndexByte(item, ':') // a column name may hold a colon
+		col, typ, ok := item[:max(at, 0)], item[at+1:], at > 0
+		var t readers.Type
+		switch typ {
+		case "string":
+			t = readers.TypeString
+		case "int":
+			t = readers.TypeInt
+		case "float":
+			t = readers.TypeFloat
+		default:
+			ok = false
+		}
+		if !ok || col == "" {
+			return nil, usagef("invalid --types %q: want COL:TYPE with TYPE string, int or float", item)
+		}
+		types[col] = t
+	}
+	return types, nil
 }

@@ -16,11 +16,16 @@ type Config struct {
 	MemoryLimit int64 // bytes for the whole run
 	Blocksize   int64 // partition size; 0 picks one per file (readers.AutoBlocksize)
 	SampleBytes int64 // bytes read to infer column types; 0 means SampleBytes
-	TempDir     string
-	Dialect     readers.Dialect
-	Stdin       io.Reader
-	Progress    *Progress // nil: nobody watches
-	SpillFS     spill.FS  // nil: the operating system's (tests inject faults)
+	// Types are declared column types (--types), by name: a declared
+	// column starts at that type instead of the one inferred. String reads
+	// it as text everywhere (keys group by text); int and float still
+	// widen as the data requires, like inferred types.
+	Types    map[string]readers.Type
+	TempDir  string
+	Dialect  readers.Dialect
+	Stdin    io.Reader
+	Progress *Progress // nil: nobody watches
+	SpillFS  spill.FS  // nil: the operating system's (tests inject faults)
 }
 
 // DefaultConfig is a Config for tests and library use.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -54,7 +55,29 @@ func Open(ctx context.Context, cfg *Config, paths []string) (*Dataset, error) {
 				p, strings.Join(src.header.Names, ","), paths[0], strings.Join(ds.Names, ","))
 		}
 	}
+	names := make(plan.Schema, len(ds.Names))
+	for i, n := range ds.Names {
+		names[i].Name = n
+	}
+	for name := range cfg.Types {
+		if _, err := names.Lookup(name, "--types"); err != nil {
+			ds.Close()
+			return nil, err
+		}
+	}
 	return ds, nil
+}
+
+// NewInferrer returns an inferrer of the dataset's columns that starts
+// each declared column (Config.Types) at its declared type.
+func (ds *Dataset) NewInferrer() *readers.Inferrer {
+	inf := readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
+	for c, name := range ds.Names {
+		if t, ok := ds.cfg.Types[name]; ok {
+			inf.Types[c] = t
+		}
+	}
+	return inf
 }
 
 func equalNames(a, b []string) bool {

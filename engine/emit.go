@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"strconv"
 
@@ -59,6 +60,7 @@ type emitter struct {
 	q         *query
 	nkeys     int
 	keyTypes  []plan.Type // final types of the key columns
+	folder    *keyFolder  // nil unless groups with equal numeric keys must be folded
 	sortKeys  []plan.SortKey
 	having    *plan.Program
 	widened   []bool // per aggregate: some group needed Float
@@ -90,9 +92,24 @@ func newEmitter(q *query, keyTypes []plan.Type) *emitter {
 	return e
 }
 
+// clone returns an emitter of the same rows for another goroutine.
+func (e *emitter) clone(seed maphash.Seed) *emitter {
+	c := newEmitter(e.q, e.keyTypes)
+	copy(c.widened, e.widened)
+	c.text = e.text
+	if e.folder != nil {
+		c.folder = newKeyFolder(e.q, seed, e.keyTypes)
+	}
+	return c
+}
+
 // emit encodes every group of t that passes --having and hands the rows to
-// add, which must copy what it keeps.
+// add, which must copy what it keeps. Groups whose numeric keys are equal
+// values are folded first.
 func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
+	if e.folder != nil {
+		t = e.folder.fold(t)
+	}
 	n := t.table.len()
 	// Widened reads every group: ask once per table, not once per batch.
 	e.tableWide = e.tableWide[:0]
@@ -108,7 +125,6 @@ func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
 		for k := range e.nkeys {
 			v := e.cols[k]
 			v.Reset(e.keyTypes[k], m)
-			v.Strs = plan.Grow(v.Strs, m) // keys keep their text whatever their type
 		}
 		for i, f := range e.q.agg.Aggs {
 			typ := f.Type
@@ -145,8 +161,8 @@ func (e *emitter) emit(t *aggTable, add func(row []byte) error) error {
 	return nil
 }
 
-// setKey stores a key's text (always kept: keys print as the file has
-// them) and its typed value.
+// setKey stores a key's value: a number of a numeric column, which then
+// prints as its type prints numbers, or the text of a string column.
 func setKey(v *plan.Vector, r int, f []byte) {
 	if f == nil {
 		v.Nulls[r] = true
@@ -157,10 +173,17 @@ func setKey(v *plan.Vector, r int, f []byte) {
 		_, i, _ := readers.ParseNumber(f)
 		v.Ints[r] = i
 	case plan.Float:
-		_, _, fl := readers.ParseNumber(f)
+		kind, i, fl := readers.ParseNumber(f)
+		if kind == readers.KindInt {
+			fl = float64(i)
+		}
+		if fl == 0 {
+			fl = 0 // -0.0 is 0.0
+		}
 		v.Floats[r] = fl
+	default:
+		v.Strs[r] = f
 	}
-	v.Strs[r] = f
 }
 
 // Cell tags of the encoded row.
@@ -181,11 +204,11 @@ func (e *emitter) encode(r int) []byte {
 	e.order = order
 	row := binary.AppendUvarint(e.row[:0], uint64(len(order)))
 	row = append(row, order...)
-	for c, v := range e.cols {
+	for _, v := range e.cols {
 		switch {
 		case v.Nulls[r]:
 			row = append(row, cellNull)
-		case c < e.nkeys || v.Type == plan.String:
+		case v.Type == plan.String:
 			row = append(row, cellText)
 			row = binary.AppendUvarint(row, uint64(len(v.Strs[r])))
 			row = append(row, v.Strs[r]...)

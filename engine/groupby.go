@@ -208,20 +208,15 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 		}
 		stats.SkippedRows += w.skipped
 	}
-	keyKinds := make([]readers.Type, len(q.agg.Keys))
-	for _, w := range workers {
-		for k, t := range w.keyKinds {
-			keyKinds[k] = max(keyKinds[k], t)
-		}
+	spellings := &workers[0].spellings
+	for _, w := range workers[1:] {
+		spellings.merge(&w.spellings)
 	}
-	keyTypes := make([]plan.Type, len(keyKinds))
-	for k, t := range keyKinds {
-		keyTypes[k] = plan.FromReaders(t)
-		if keyTypes[k] == plan.Null {
-			keyTypes[k] = plan.String
-		}
-	}
+	keyTypes, fold := spellings.types()
 	e := newEmitter(q, keyTypes)
+	if fold {
+		e.folder = newKeyFolder(q, seed, keyTypes)
+	}
 	res := &Result{limit: q.limit}
 	switch {
 	case sp.dir == nil && sh.tables != nil:
@@ -235,7 +230,7 @@ func (ds *Dataset) groupByOnce(ctx context.Context, q *query, opts GroupByOption
 			w.aggTable = aggTable{}
 		}
 		var widened []bool
-		if res.parts, widened, err = ds.finishShared(ctx, q, sh, keyTypes); err != nil {
+		if res.parts, widened, err = ds.finishShared(ctx, q, seed, sh, e); err != nil {
 			return nil, nil, err
 		}
 		e.widened = widened
@@ -294,12 +289,11 @@ type aggWorker struct {
 	inShared   bool         // the worker adds to the shared parts
 	seed       maphash.Seed
 	spill      *spillState
-	budget     int64          // bytes this worker's table may hold before it spills
-	runs       []*spill.Run   // tables this worker spilled
-	keyKinds   []readers.Type // widened over the keys of the groups it created
-	textKeys   int            // key columns whose kind is TypeString
-	keyFields  [][]byte
-	keys       []int // input ordinals of the keys
+	budget     int64        // bytes this worker's table may hold before it spills
+	runs       []*spill.Run // tables this worker spilled
+	hasher     keyHasher    // hashes keys by value (keys.go)
+	spellings  keySpellings // the key types of the groups it made, and how they were written
+	keys       []int        // input ordinals of the keys
 	multi      bool
 	roles      map[int]*colRole
 	where      *plan.Program
@@ -331,7 +325,13 @@ type aggWorker struct {
 
 func newAggWorker(ds *Dataset, q *query, seed maphash.Seed, opts GroupByOptions, sp *spillState, sh *sharedParts, budget int64) *aggWorker {
 	w := &aggWorker{ds: ds, q: q, opts: opts, keys: q.agg.Keys, multi: len(q.agg.Keys) > 1,
-		seed: seed, spill: sp, shared: sh, budget: budget, keyKinds: make([]readers.Type, len(q.agg.Keys))}
+		seed: seed, spill: sp, shared: sh, budget: budget}
+	keyTypes := make([]plan.Type, len(q.agg.Keys))
+	for k, c := range q.agg.Keys {
+		keyTypes[k] = q.scan.Input[c].Type
+	}
+	w.hasher = newKeyHasher(seed, keyTypes)
+	w.spellings = newKeySpellings(keyTypes)
 	w.aggTable = newAggTable(q, seed, true)
 	for _, c := range w.cols {
 		if c >= 0 && !slices.Contains(w.aggCols, c) {
@@ -525,7 +525,7 @@ func (w *aggWorker) add(sc *readers.Scanner, input int) error {
 		}
 		g, ok := w.table.memoized(key)
 		if !ok {
-			g = w.groupOf(key, w.table.hash(key))
+			g = w.groupOf(key, w.hasher.hash(key))
 		}
 		w.groups = append(w.groups, g)
 	} else {
@@ -602,7 +602,7 @@ func (w *aggWorker) flush() error {
 	if !w.lookupNow {
 		w.hashes = w.hashes[:0]
 		for _, r := range rows {
-			w.hashes = append(w.hashes, maphash.Bytes(w.seed, w.rowKey(r)))
+			w.hashes = append(w.hashes, w.hasher.hash(w.rowKey(r)))
 		}
 	}
 	if w.inShared {
@@ -663,26 +663,11 @@ func (w *aggWorker) groupOf(key []byte, h uint64) uint32 { return w.groupIn(&w.a
 func (w *aggWorker) groupIn(t *aggTable, key []byte, h uint64) uint32 {
 	g, added := t.find(key, h)
 	if added {
-		w.widenKeys(key)
+		// The final key types (numbers sort by value) and whether groups
+		// must be folded are known before any output.
+		w.spellings.add(key)
 	}
 	return g
-}
-
-// widenKeys widens the key columns' types with a new group's key, so the
-// final key types (numbers sort by value) are known before any output.
-func (w *aggWorker) widenKeys(key []byte) {
-	if w.textKeys == len(w.keys) {
-		return // every key column is text already
-	}
-	w.keyFields = splitKey(w.keyFields[:0], key, len(w.keys))
-	for k, f := range w.keyFields {
-		if f != nil && w.keyKinds[k] != readers.TypeString {
-			kind, _, _ := readers.ParseNumber(f)
-			if w.keyKinds[k] = w.keyKinds[k].Widen(kind); w.keyKinds[k] == readers.TypeString {
-				w.textKeys++
-			}
-		}
-	}
 }
 
 // compact keeps only rows in the materialised vectors (in place; rows is
@@ -724,9 +709,7 @@ func (w *aggWorker) mergeFrom(o *aggWorker) {
 			a.MergeGroup(dst, o.aggs[i], g)
 		}
 	}
-	for k, t := range o.keyKinds {
-		w.keyKinds[k] = max(w.keyKinds[k], t)
-	}
+	w.spellings.merge(&o.spellings)
 }
 
 // ValueError is a value that is not a number in a column whose aggregate

@@ -47,13 +47,9 @@ func runGroupByWhere(t *testing.T, paths []string, where string, keys []string, 
 		t.Fatal(err)
 	}
 	defer ds.Close()
-	types, err := ds.Types()
+	in, err := ds.Schema()
 	if err != nil {
 		t.Fatal(err)
-	}
-	in := make(plan.Schema, len(ds.Names))
-	for i, n := range ds.Names {
-		in[i] = plan.Column{Name: n, Type: plan.FromReaders(types[i])}
 	}
 	var keyIdx []int
 	for _, k := range keys {

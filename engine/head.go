@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -88,7 +89,7 @@ func (ds *Dataset) eachStreamChunk(ctx context.Context, s *source, fn func(ch re
 // in full afterwards (a stream's sample is peeked, a file's is read again).
 func (ds *Dataset) Types() ([]readers.Type, error) {
 	sampleBytes := ds.cfg.sampleBytes()
-	inf := readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
+	inf := ds.NewInferrer()
 	s := ds.inputs[0]
 	var sc *readers.Scanner
 	if s.chunker != nil {
@@ -108,12 +109,27 @@ func (ds *Dataset) Types() ([]readers.Type, error) {
 	return inf.Types, sc.Err()
 }
 
+// Schema is the input columns with the types Types infers; a column whose
+// type --types declared says so.
+func (ds *Dataset) Schema() (plan.Schema, error) {
+	types, err := ds.Types()
+	if err != nil {
+		return nil, err
+	}
+	s := make(plan.Schema, len(ds.Names))
+	for i, n := range ds.Names {
+		_, declared := ds.cfg.Types[n]
+		s[i] = plan.Column{Name: n, Type: plan.FromReaders(types[i]), Declared: declared}
+	}
+	return s, nil
+}
+
 // Sample infers column types from the records in the first sampleBytes of
 // the first input and returns the bytes those records take. It must come
 // before any other read of the dataset; for a stream it consumes the chunks
 // it reads.
 func (ds *Dataset) Sample(ctx context.Context, sampleBytes int64) (*readers.Inferrer, int64, error) {
-	inf := readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
+	inf := ds.NewInferrer()
 	s := ds.inputs[0]
 	if s.chunker != nil {
 		var seen int64

@@ -93,11 +93,11 @@ func (ds *Dataset) Info(ctx context.Context, exact bool) (*Info, error) {
 // inferAll reads every record, inferring types and counting rows in
 // parallel, and records the actual partitions in info.
 func (ds *Dataset) inferAll(ctx context.Context, info *Info) (*readers.Inferrer, error) {
-	total := readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
+	total := ds.NewInferrer()
 	per := make([]*readers.Inferrer, max(ds.cfg.Workers, 1))
 	reset := func() {
 		for w := range per {
-			per[w] = readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
+			per[w] = ds.NewInferrer()
 		}
 	}
 	for fi, s := range ds.inputs {

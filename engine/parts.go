@@ -203,7 +203,7 @@ func (sh *sharedParts) spill(w *aggWorker, lock bool) error {
 // returns the parts' sorted rows and, per aggregate, whether some group
 // needed Float. The column types are settled first, so the rows carry the
 // output text of every cell and writing them needs no formatting.
-func (ds *Dataset) finishShared(ctx context.Context, q *query, sh *sharedParts, keyTypes []plan.Type) ([]sortedRows, []bool, error) {
+func (ds *Dataset) finishShared(ctx context.Context, q *query, seed maphash.Seed, sh *sharedParts, e *emitter) ([]sortedRows, []bool, error) {
 	n := max(ds.cfg.Workers, 1)
 	wide := make([][]bool, len(sh.tables))
 	err := parallel(ctx, n, len(sh.tables), func(_ context.Context, _, p int) error {
@@ -223,11 +223,11 @@ func (ds *Dataset) finishShared(ctx context.Context, q *query, sh *sharedParts, 
 			widened[i] = widened[i] || wd
 		}
 	}
+	copy(e.widened, widened)
+	e.text = true
 	emitters := make([]*emitter, n)
 	for i := range emitters {
-		emitters[i] = newEmitter(q, keyTypes)
-		copy(emitters[i].widened, widened)
-		emitters[i].text = true
+		emitters[i] = e.clone(seed)
 	}
 	out := make([]sortedRows, len(sh.tables))
 	err = parallel(ctx, n, len(out), func(_ context.Context, w, p int) error {

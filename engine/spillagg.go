@@ -162,11 +162,14 @@ func (w *aggWorker) closeRun(rw *spill.RunWriter) (*spill.Run, error) {
 func (ds *Dataset) mergeSpilled(ctx context.Context, q *query, seed maphash.Seed, sp *spillState, runs []*spill.Run, e *emitter, sorter *spill.Sorter) error {
 	n := min(max(ds.cfg.Workers, 1), 1<<spillBits)
 	budget := sp.budget.merge / int64(n)
+	if e.folder != nil {
+		budget /= 2 // the folded table of a partition is held next to it
+	}
 	tables := make([]aggTable, n)
 	emitters := make([]*emitter, n)
 	for w := range n {
 		tables[w] = newAggTable(q, seed, false)
-		emitters[w] = newEmitter(q, e.keyTypes)
+		emitters[w] = e.clone(seed)
 	}
 	// Rows reach the sorter in batches, one lock a batch: a row at a time
 	// the workers would queue on the lock.

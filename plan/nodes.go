@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -49,6 +50,15 @@ func (s *Scan) String() string {
 			names[i] = s.Input[c].Name
 		}
 		fmt.Fprintf(&b, " columns=[%s]", strings.Join(names, ", "))
+	}
+	var declared []string
+	for c, col := range s.Input {
+		if col.Declared && (s.Columns == nil || slices.Contains(s.Columns, c)) {
+			declared = append(declared, col.Name+":"+col.Type.String())
+		}
+	}
+	if declared != nil {
+		fmt.Fprintf(&b, " types=[%s]", strings.Join(declared, ", "))
 	}
 	if s.Pred != nil {
 		fmt.Fprintf(&b, " filter=%s", s.Pred)

@@ -40,8 +40,9 @@ func FromReaders(t readers.Type) Type {
 
 // Column is one named, typed column.
 type Column struct {
-	Name string
-	Type Type
+	Name     string
+	Type     Type
+	Declared bool // the type was declared (--types), not inferred
 }
 
 // Schema is the ordered columns a node produces.
