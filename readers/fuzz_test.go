@@ -111,6 +111,7 @@ func FuzzScannerVsEncodingCSV(f *testing.F) {
 			if err != nil {
 				t.Fatalf("encoding/csv reads %q, the scanner fails: %v", data, err)
 			}
+			checkRaw(t, data, d)
 			got := fieldsOf(recs)
 			for _, rec := range got {
 				for i := range rec {
@@ -177,4 +178,35 @@ func FuzzParseNumber(f *testing.F) {
 func isRange(err error) bool {
 	ne, ok := err.(*strconv.NumError)
 	return ok && ne.Err == strconv.ErrRange
+}
+
+// checkRaw: every record's Raw is the input's bytes from the record's
+// offset, ending at a line end or the end of the input, and reading it
+// again alone gives the same fields.
+func checkRaw(t *testing.T, data []byte, d Dialect) {
+	t.Helper()
+	s := NewScanner(bytes.NewReader(data), d, "fuzz", 0, -1, 1)
+	for s.Next() {
+		raw := s.Raw()
+		off := s.RecordOffset()
+		if !bytes.Equal(data[off:off+int64(len(raw))], raw) {
+			t.Fatalf("%q: Raw %q is not the input at %d", data, raw, off)
+		}
+		if end := off + int64(len(raw)); end < int64(len(data)) && data[end] != '\n' && data[end] != '\r' {
+			t.Fatalf("%q: Raw %q at %d is not followed by a line end", data, raw, off)
+		}
+		fields := slices.Clone(s.Fields())
+		one, err := scanRecords(NewBytesScanner(bytes.Clone(raw), d, "raw", 0, 1))
+		if err != nil || len(one) != 1 || !slices.Equal(one[0].Fields, stringsOf(fields)) {
+			t.Fatalf("%q: Raw %q reads back as %v, %v; want %q", data, raw, one, err, fields)
+		}
+	}
+}
+
+func stringsOf(fields [][]byte) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = string(f)
+	}
+	return out
 }

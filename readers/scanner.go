@@ -13,8 +13,9 @@ import (
 const DefaultBufferSize = 1 << 20
 
 // Scanner reads CSV records from one partition or chunk without allocating
-// per record: fields are slices of its buffer (quoted fields are unescaped in
-// place), valid until the next call to Next.
+// per record: fields are slices of its buffer (a quoted field with doubled
+// quotes is unescaped into a side buffer, so the record's own bytes stay as
+// the input has them: see Raw), valid until the next call to Next.
 //
 // A Scanner stops before the first record that starts at or after its limit,
 // even though the last record it returns may end past the limit; Offset then
@@ -37,8 +38,11 @@ type Scanner struct {
 	nextQuote, nextCR int
 
 	fields  [][]byte
-	spans   []span
-	nfields int // expected fields per record, 0 = unchecked
+	spans   []span // the current record's fields, when it was not split on the fast path
+	fast    bool   // the current record was split on the fast path: no field is quoted
+	unesc   []byte // unescaped quoted fields of the current record
+	nfields int    // expected fields per record, 0 = unchecked
+	raw     [2]int // the current record's bytes in buf, without its line end
 
 	recOff     int64
 	recLine    int64
@@ -48,6 +52,7 @@ type Scanner struct {
 
 type span struct {
 	start, end int
+	quoted     bool // the field was quoted: start and end are inside the quotes
 	escaped    bool // holds doubled quotes to collapse
 }
 
@@ -84,12 +89,12 @@ func (s *Scanner) Reset(r io.Reader, base, limit, startLine int64) {
 		buf = make([]byte, bufferSize(s.d))
 	}
 	*s = Scanner{r: r, d: s.d, file: s.file, buf: buf, base: base, limit: limit,
-		line: startLine, nextQuote: -1, nextCR: -1, fields: s.fields[:0], spans: s.spans[:0]}
+		line: startLine, nextQuote: -1, nextCR: -1, fields: s.fields[:0], spans: s.spans[:0], unesc: s.unesc[:0]}
 }
 
-// NewBytesScanner scans data in place (quoted fields are unescaped inside
-// data, so the caller must not use data afterwards). data starts at input
-// offset base on line startLine and is the whole input of this scanner.
+// NewBytesScanner scans data in place, without copying it. data starts at
+// input offset base on line startLine and is the whole input of this
+// scanner.
 func NewBytesScanner(data []byte, d Dialect, file string, base, startLine int64) *Scanner {
 	return &Scanner{d: d, file: file, buf: data, end: len(data), base: base, limit: 1<<63 - 1,
 		eof: true, line: startLine, nextQuote: -1, nextCR: -1}
@@ -102,6 +107,14 @@ func (s *Scanner) SetFieldCount(n int) { s.nfields = n }
 // Fields returns the fields of the current record. The slice and the bytes
 // are valid until the next call to Next.
 func (s *Scanner) Fields() [][]byte { return s.fields }
+
+// Raw returns the current record as the input holds it, without its line
+// end: quotes, doubled quotes and line breaks inside quotes as they are.
+// Valid until the next call to Next.
+func (s *Scanner) Raw() []byte { return s.buf[s.raw[0]:s.raw[1]] }
+
+// Quoted reports whether field i of the current record was quoted.
+func (s *Scanner) Quoted(i int) bool { return !s.fast && s.spans[i].quoted }
 
 // File returns the input's name, as errors give it.
 func (s *Scanner) File() string { return s.file }
@@ -299,6 +312,7 @@ func (s *Scanner) parseRecord() int {
 		return recErr
 	}
 	s.fields = fields
+	s.fast, s.raw = true, [2]int{i, nl}
 	s.recOff, s.recLine = s.base+int64(i), s.line
 	s.line++
 	return recOK
@@ -383,7 +397,7 @@ func (s *Scanner) parseQuoted(start int) int {
 					return recMore
 				}
 				breaks += lineBreaks(buf[i+1 : q])
-				spans = append(spans, span{i + 1, q, escaped})
+				spans = append(spans, span{i + 1, q, true, escaped})
 				i = q + 1
 				break
 			}
@@ -415,7 +429,7 @@ func (s *Scanner) parseQuoted(start int) int {
 			}
 			j++
 		}
-		spans = append(spans, span{i, j, false})
+		spans = append(spans, span{i, j, false, false})
 		if j == len(buf) {
 			if !s.eof {
 				s.spans = spans
@@ -448,7 +462,7 @@ func (s *Scanner) finishCR(start, cr int, spans []span, breaks int64) int {
 }
 
 // finish turns the spans of a complete record into fields, collapsing
-// doubled quotes in place, and moves past the record.
+// doubled quotes into the side buffer, and moves past the record.
 func (s *Scanner) finish(start, next int, spans []span, breaks int64) int {
 	s.spans = spans
 	end := next // end of the record without its line end
@@ -464,22 +478,25 @@ func (s *Scanner) finish(start, next int, spans []span, breaks int64) int {
 		return recErr
 	}
 	fields := s.fields[:0]
+	s.unesc = s.unesc[:0]
 	for _, sp := range spans {
 		f := s.buf[sp.start:sp.end]
 		if sp.escaped {
-			w := 0
+			// Into the side buffer: a field kept from an earlier append
+			// still points at the old array, whose bytes do not change.
+			from := len(s.unesc)
 			for r := 0; r < len(f); r++ {
-				f[w] = f[r]
+				s.unesc = append(s.unesc, f[r])
 				if f[r] == '"' {
 					r++
 				}
-				w++
 			}
-			f = f[:w]
+			f = s.unesc[from:len(s.unesc):len(s.unesc)]
 		}
 		fields = append(fields, f)
 	}
 	s.fields = fields
+	s.fast, s.raw = false, [2]int{start, end}
 	s.recOff, s.recLine = s.base+int64(start), s.line
 	s.line += 1 + breaks
 	s.pos = next

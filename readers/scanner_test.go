@@ -519,3 +519,55 @@ func TestScannerLimit(t *testing.T) {
 	f(14, [][]string{{"a", "b"}, {"c\nd", "e"}, {"f"}}, 15)
 	f(-1, [][]string{{"a", "b"}, {"c\nd", "e"}, {"f"}}, 15)
 }
+
+// Raw is the record as the input holds it, without its line end, and
+// Quoted tells which fields were quoted; neither changes with doubled
+// quotes, which are collapsed outside the record's bytes.
+func TestScannerRawAndQuoted(t *testing.T) {
+	f := func(in string, raws []string, quoted [][]bool) {
+		t.Helper()
+		for _, bufSize := range []int{0, 3} {
+			var s *Scanner
+			if bufSize == 0 {
+				s = NewBytesScanner([]byte(in), DefaultDialect(), "t.csv", 0, 1)
+			} else {
+				d := DefaultDialect()
+				d.MaxRecordSize = 64
+				s = NewScanner(&oneByteReader{strings.NewReader(in)}, d, "t.csv", 0, -1, 1)
+			}
+			i := 0
+			for s.Next() {
+				if i >= len(raws) {
+					t.Fatalf("%q: more than %d records", in, len(raws))
+				}
+				if got := string(s.Raw()); got != raws[i] {
+					t.Fatalf("%q: record %d Raw %q, want %q", in, i, got, raws[i])
+				}
+				for j, q := range quoted[i] {
+					if s.Quoted(j) != q {
+						t.Fatalf("%q: record %d field %d Quoted %v, want %v", in, i, j, s.Quoted(j), q)
+					}
+				}
+				i++
+			}
+			if s.Err() != nil || i != len(raws) {
+				t.Fatalf("%q: %d records, %v", in, i, s.Err())
+			}
+		}
+	}
+	f("a,b\nc,d", []string{"a,b", "c,d"}, [][]bool{{false, false}, {false, false}})
+	f("\"a\"\"b\",c\r\n\"x\ny\",\"\"\n", []string{"\"a\"\"b\",c", "\"x\ny\",\"\""}, [][]bool{{true, false}, {true, true}})
+	f("\"q\"\"\",\"r\"\"\"\"s\"\rz", []string{"\"q\"\"\",\"r\"\"\"\"s\"", "z"}, [][]bool{{true, true}, {false}})
+	f("a\"b,c\n", []string{"a\"b,c"}, [][]bool{{false, false}})
+}
+
+// oneByteReader returns one byte per Read, so records cross every buffer
+// boundary.
+type oneByteReader struct{ r *strings.Reader }
+
+func (o *oneByteReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return o.r.Read(p[:1])
+}
