@@ -29,18 +29,11 @@ func (w *csvWriter) Row(fields [][]byte) error {
 	if err := w.checkRow(fields); err != nil {
 		return err
 	}
-	b := w.buf[:0]
-	for i, f := range fields {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendCSVField(b, f)
-	}
-	b = w.endRecord(b)
-	w.buf = b
-	w.rows++
-	return w.write(b)
+	w.buf = csvEncoder{ncols: len(w.cols)}.AppendRow(w.buf[:0], fields, nil)
+	return w.writeEncoded(w.buf, 1)
 }
+
+func (w *csvWriter) WriteEncoded(rows []byte, n int64) error { return w.writeEncoded(rows, n) }
 
 func (w *csvWriter) End() error { return w.end(nil) }
 
@@ -51,6 +44,35 @@ func (w *csvWriter) endRecord(b []byte) []byte {
 		b = append(b, '"', '"')
 	}
 	return append(b, '\n')
+}
+
+// csvEncoder encodes csv rows.
+type csvEncoder struct{ ncols int }
+
+func (e csvEncoder) AppendRow(dst []byte, fields [][]byte, quoted []bool) []byte {
+	start := len(dst)
+	for i, f := range fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if quoted != nil && quoted[i] {
+			dst = appendQuoted(dst, f)
+		} else {
+			dst = appendCSVField(dst, f)
+		}
+	}
+	// A record of one empty field would be a blank line, which readers
+	// skip: it is written as "" to keep the row.
+	if len(dst) == start && e.ncols == 1 {
+		dst = append(dst, '"', '"')
+	}
+	return append(dst, '\n')
+}
+
+// AppendRaw appends a comma-separated record as it is, with a "\n" end.
+func (e csvEncoder) AppendRaw(dst, record []byte) []byte {
+	dst = append(dst, record...)
+	return append(dst, '\n')
 }
 
 // appendCSVField appends f, quoted and with inner quotes doubled only if it
@@ -66,6 +88,11 @@ func appendCSVField(dst, f []byte) []byte {
 	if !quote {
 		return append(dst, f...)
 	}
+	return appendQuoted(dst, f)
+}
+
+// appendQuoted appends f in quotes, inner quotes doubled.
+func appendQuoted(dst, f []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i, c := range f {
@@ -109,20 +136,26 @@ func (w *tsvWriter) Row(fields [][]byte) error {
 	if err := w.checkRow(fields); err != nil {
 		return err
 	}
-	b := w.buf[:0]
-	for i, f := range fields {
-		if i > 0 {
-			b = append(b, '\t')
-		}
-		b = appendTSVField(b, f)
-	}
-	b = append(b, '\n')
-	w.buf = b
-	w.rows++
-	return w.write(b)
+	w.buf = tsvEncoder{}.AppendRow(w.buf[:0], fields, nil)
+	return w.writeEncoded(w.buf, 1)
 }
 
+func (w *tsvWriter) WriteEncoded(rows []byte, n int64) error { return w.writeEncoded(rows, n) }
+
 func (w *tsvWriter) End() error { return w.end(nil) }
+
+// tsvEncoder encodes tsv rows.
+type tsvEncoder struct{}
+
+func (tsvEncoder) AppendRow(dst []byte, fields [][]byte, _ []bool) []byte {
+	for i, f := range fields {
+		if i > 0 {
+			dst = append(dst, '\t')
+		}
+		dst = appendTSVField(dst, f)
+	}
+	return append(dst, '\n')
+}
 
 // appendTSVField appends f with the linear TSV escapes.
 func appendTSVField(dst, f []byte) []byte {

@@ -13,22 +13,14 @@ import (
 type jsonWriter struct {
 	out
 	lines bool
-	keys  [][]byte // keys[i] is `"name":`, with a leading comma for i > 0
+	enc   *jsonEncoder
 }
 
 func (w *jsonWriter) Begin(cols []Column) error {
 	if err := w.begin(cols); err != nil {
 		return err
 	}
-	w.keys = make([][]byte, len(w.cols))
-	for i, c := range w.cols {
-		var k []byte
-		if i > 0 {
-			k = append(k, ',')
-		}
-		k = appendJSONString(k, []byte(c.Name))
-		w.keys[i] = append(k, ':')
-	}
+	w.enc = newJSONEncoder(w.cols, w.lines)
 	return nil
 }
 
@@ -36,33 +28,20 @@ func (w *jsonWriter) Row(fields [][]byte) error {
 	if err := w.checkRow(fields); err != nil {
 		return err
 	}
-	b := w.buf[:0]
-	if !w.lines {
-		if w.rows == 0 {
-			b = append(b, '[', '\n')
-		} else {
-			b = append(b, ',', '\n')
+	w.buf = w.enc.AppendRow(w.buf[:0], fields, nil)
+	return w.WriteEncoded(w.buf, 1)
+}
+
+// WriteEncoded writes rows a jsonEncoder made: json rows each start with
+// ",\n", which the first row of the array replaces with "[\n".
+func (w *jsonWriter) WriteEncoded(rows []byte, n int64) error {
+	if !w.lines && w.rows == 0 && n > 0 {
+		if err := w.writeEncoded([]byte("[\n"), 0); err != nil {
+			return err
 		}
+		rows = rows[2:]
 	}
-	b = append(b, '{')
-	for i, f := range fields {
-		b = append(b, w.keys[i]...)
-		switch {
-		case f == nil:
-			b = append(b, "null"...)
-		case w.cols[i].Type == String:
-			b = appendJSONString(b, f)
-		default:
-			b = appendJSONNumber(b, f)
-		}
-	}
-	b = append(b, '}')
-	if w.lines {
-		b = append(b, '\n')
-	}
-	w.buf = b
-	w.rows++
-	return w.write(b)
+	return w.writeEncoded(rows, n)
 }
 
 func (w *jsonWriter) End() error {
@@ -73,6 +52,50 @@ func (w *jsonWriter) End() error {
 		return w.end([]byte("[]\n"))
 	}
 	return w.end([]byte("\n]\n"))
+}
+
+// jsonEncoder encodes json objects: for ndjson each followed by "\n", for
+// json each preceded by ",\n" (see jsonWriter.WriteEncoded).
+type jsonEncoder struct {
+	cols  []Column
+	lines bool
+	keys  [][]byte // keys[i] is `"name":`, with a leading comma for i > 0
+}
+
+func newJSONEncoder(cols []Column, lines bool) *jsonEncoder {
+	e := &jsonEncoder{cols: cols, lines: lines, keys: make([][]byte, len(cols))}
+	for i, c := range cols {
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = appendJSONString(k, []byte(c.Name))
+		e.keys[i] = append(k, ':')
+	}
+	return e
+}
+
+func (e *jsonEncoder) AppendRow(dst []byte, fields [][]byte, _ []bool) []byte {
+	if !e.lines {
+		dst = append(dst, ',', '\n')
+	}
+	dst = append(dst, '{')
+	for i, f := range fields {
+		dst = append(dst, e.keys[i]...)
+		switch {
+		case f == nil:
+			dst = append(dst, "null"...)
+		case e.cols[i].Type == String:
+			dst = appendJSONString(dst, f)
+		default:
+			dst = appendJSONNumber(dst, f)
+		}
+	}
+	dst = append(dst, '}')
+	if e.lines {
+		dst = append(dst, '\n')
+	}
+	return dst
 }
 
 const hexDigits = "0123456789abcdef"

@@ -32,9 +32,45 @@ type Writer interface {
 	// must not retain fields or their bytes after Row returns (callers
 	// reuse the buffers).
 	Row(fields [][]byte) error
+	// WriteEncoded writes n rows that an Encoder of the writer's format and
+	// columns appended to rows, in order. Only the streaming formats take
+	// encoded rows (NewEncoder says which).
+	WriteEncoded(rows []byte, n int64) error
 	// End flushes everything; for json it closes the array. Must be called
 	// once, also for zero rows.
 	End() error
+}
+
+// Encoder appends rows of one streaming format (csv, tsv, json, ndjson)
+// to a buffer, so that rows can be encoded on many goroutines and written
+// in order by a Writer's WriteEncoded. Not safe for concurrent use: one
+// per goroutine.
+type Encoder interface {
+	// AppendRow appends one row: fields as Writer.Row takes them; quoted,
+	// when not nil, says which fields the input quoted (csv quotes them
+	// again, so a row comes out as the input has it).
+	AppendRow(dst []byte, fields [][]byte, quoted []bool) []byte
+}
+
+// RawEncoder is an Encoder that can also append a record that is already
+// in its format, as the input has it (csv from a comma-separated input).
+type RawEncoder interface {
+	Encoder
+	AppendRaw(dst, record []byte) []byte
+}
+
+// NewEncoder returns an Encoder of format for cols, or false for table,
+// whose column widths need every row before the first is written.
+func NewEncoder(format string, cols []Column) (Encoder, bool) {
+	switch format {
+	case "csv":
+		return csvEncoder{ncols: len(cols)}, true
+	case "tsv":
+		return tsvEncoder{}, true
+	case "json", "ndjson":
+		return newJSONEncoder(cols, format == "ndjson"), true
+	}
+	return nil, false
 }
 
 // formats lists the output formats in the order Formats returns them.
@@ -104,6 +140,15 @@ func (o *out) begin(cols []Column) error {
 	o.state = 1
 	o.cols = append([]Column(nil), cols...)
 	return nil
+}
+
+// writeEncoded writes n encoded rows.
+func (o *out) writeEncoded(rows []byte, n int64) error {
+	if o.state != 1 {
+		return errRowBeforeOpen
+	}
+	o.rows += n
+	return o.write(rows)
 }
 
 // checkRow validates the call order and the field count of a row.

@@ -176,3 +176,57 @@ func TestZeroColumns(t *testing.T) {
 		})
 	}
 }
+
+// Rows encoded in chunks by Encoders (as workers do) and written in order
+// with WriteEncoded give what Row gives, in every streaming format, also
+// for no rows; csv quotes again the fields the input quoted, and writes a
+// raw record as it is.
+func TestEncodedRowsEqualRows(t *testing.T) {
+	cols := []Column{{Name: "s", Type: String}, {Name: "n", Type: Int}, {Name: "f", Type: Float}}
+	rows := [][][]byte{row("a,b", "1", "1.5"), row(nil, "-2", nil), row(`q"`, "03", "1e3"), row("", "4", "2")}
+	for _, format := range []string{"csv", "tsv", "json", "ndjson"} {
+		for _, n := range []int{0, 1, len(rows)} {
+			want := render(t, format, cols, rows[:n])
+			var out bytes.Buffer
+			w, err := New(format, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Begin(cols); err != nil {
+				t.Fatal(err)
+			}
+			for lo := 0; lo < n; lo += 2 {
+				enc, ok := NewEncoder(format, cols)
+				if !ok {
+					t.Fatalf("%s: no encoder", format)
+				}
+				var b []byte
+				hi := min(lo+2, n)
+				for _, r := range rows[lo:hi] {
+					b = enc.AppendRow(b, r, nil)
+				}
+				if err := w.WriteEncoded(b, int64(hi-lo)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.End(); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != want {
+				t.Errorf("%s, %d rows: encoded\n%s\nwant\n%s", format, n, out.String(), want)
+			}
+		}
+	}
+	if _, ok := NewEncoder("table", cols); ok {
+		t.Error("table has an encoder")
+	}
+	enc, _ := NewEncoder("csv", cols)
+	got := enc.AppendRow(nil, row("x", "1", "y"), []bool{true, false, true})
+	if want := "\"x\",1,\"y\"\n"; string(got) != want {
+		t.Errorf("quoted fields: %q, want %q", got, want)
+	}
+	got = enc.(RawEncoder).AppendRaw(nil, []byte(`"a""b",2,"c`+"\r\n"+`d"`))
+	if want := "\"a\"\"b\",2,\"c\r\nd\"\n"; string(got) != want {
+		t.Errorf("raw record: %q, want %q", got, want)
+	}
+}
