@@ -278,9 +278,10 @@ func indexFrom(b []byte, from int, c byte) int {
 	return len(b)
 }
 
-// parseRecord parses the record at s.pos. Lines without quotes or CR are
-// split in one pass that looks at eight bytes at a time (the fast path);
-// everything else goes through the state machine of parseQuoted.
+// parseRecord parses the record at s.pos. Lines without quotes, ending in
+// LF, CRLF or a lone CR, are split in one pass that looks at eight bytes at
+// a time (the fast path); everything else goes through the state machine of
+// parseQuoted.
 func (s *Scanner) parseRecord() int {
 	buf := s.buf[:s.end]
 	i := s.pos
@@ -301,6 +302,18 @@ func (s *Scanner) parseRecord() int {
 	case special == len(buf):
 		s.fields = fields[:0]
 		return recMore
+	case special == s.nextCR:
+		// The line ends at this CR, alone or as half of a CRLF; which one
+		// is known once the byte after it is.
+		if special+1 == len(buf) && !s.eof {
+			s.fields = fields[:0]
+			return recMore
+		}
+		nl = special
+		s.pos = special + 1
+		if s.pos < len(buf) && buf[s.pos] == '\n' {
+			s.pos++
+		}
 	default:
 		s.fields = fields[:0]
 		return s.parseQuoted(i)
