@@ -38,22 +38,16 @@ type Scanner struct {
 	nextQuote, nextCR int
 
 	fields  [][]byte
-	spans   []span // the current record's fields, when it was not split on the fast path
-	fast    bool   // the current record was split on the fast path: no field is quoted
-	unesc   []byte // unescaped quoted fields of the current record
-	nfields int    // expected fields per record, 0 = unchecked
-	raw     [2]int // the current record's bytes in buf, without its line end
+	quoted  []uint64 // bit i: field i of the current record was quoted (set on the slow path only)
+	fast    bool     // the current record was split on the fast path: no field is quoted
+	unesc   []byte   // unescaped quoted fields of the current record
+	nfields int      // expected fields per record, 0 = unchecked
+	raw     [2]int   // the current record's bytes in buf, without its line end
 
 	recOff     int64
 	recLine    int64
 	err        error
 	bareQuotes int64 // quotes met inside unquoted fields
-}
-
-type span struct {
-	start, end int
-	quoted     bool // the field was quoted: start and end are inside the quotes
-	escaped    bool // holds doubled quotes to collapse
 }
 
 // NewScanner scans r, which starts at input offset base on line startLine,
@@ -89,7 +83,7 @@ func (s *Scanner) Reset(r io.Reader, base, limit, startLine int64) {
 		buf = make([]byte, bufferSize(s.d))
 	}
 	*s = Scanner{r: r, d: s.d, file: s.file, buf: buf, base: base, limit: limit,
-		line: startLine, nextQuote: -1, nextCR: -1, fields: s.fields[:0], spans: s.spans[:0], unesc: s.unesc[:0]}
+		line: startLine, nextQuote: -1, nextCR: -1, fields: s.fields[:0], quoted: s.quoted[:0], unesc: s.unesc[:0]}
 }
 
 // NewBytesScanner scans data in place, without copying it. data starts at
@@ -114,7 +108,9 @@ func (s *Scanner) Fields() [][]byte { return s.fields }
 func (s *Scanner) Raw() []byte { return s.buf[s.raw[0]:s.raw[1]] }
 
 // Quoted reports whether field i of the current record was quoted.
-func (s *Scanner) Quoted(i int) bool { return !s.fast && s.spans[i].quoted }
+func (s *Scanner) Quoted(i int) bool {
+	return !s.fast && i>>6 < len(s.quoted) && s.quoted[i>>6]&(1<<(i&63)) != 0
+}
 
 // File returns the input's name, as errors give it.
 func (s *Scanner) File() string { return s.file }
@@ -280,8 +276,8 @@ func indexFrom(b []byte, from int, c byte) int {
 
 // parseRecord parses the record at s.pos. Lines without quotes, ending in
 // LF, CRLF or a lone CR, are split in one pass that looks at eight bytes at
-// a time (the fast path); everything else goes through the state machine of
-// parseQuoted.
+// a time (the fast path); at a quote, parseSlow takes over from the field
+// that holds it.
 func (s *Scanner) parseRecord() int {
 	buf := s.buf[:s.end]
 	i := s.pos
@@ -292,16 +288,17 @@ func (s *Scanner) parseRecord() int {
 		s.nextCR = indexFrom(buf, i, '\r')
 	}
 	special := min(s.nextQuote, s.nextCR)
-	fields, nl := splitLine(s.fields[:0], buf[:special], i, s.d.Delimiter)
+	fields, nl, fs := splitLine(s.fields[:0], buf[:special], i, i, s.d.Delimiter)
+	next := nl + 1
 	switch {
 	case nl >= 0:
-		s.pos = nl + 1
-	case special == len(buf) && s.eof:
-		nl = len(buf)
-		s.pos = len(buf)
 	case special == len(buf):
-		s.fields = fields[:0]
-		return recMore
+		if !s.eof {
+			s.fields = fields[:0]
+			return recMore
+		}
+		fields = append(fields, buf[fs:])
+		nl, next = len(buf), len(buf)
 	case special == s.nextCR:
 		// The line ends at this CR, alone or as half of a CRLF; which one
 		// is known once the byte after it is.
@@ -309,14 +306,13 @@ func (s *Scanner) parseRecord() int {
 			s.fields = fields[:0]
 			return recMore
 		}
-		nl = special
-		s.pos = special + 1
-		if s.pos < len(buf) && buf[s.pos] == '\n' {
-			s.pos++
+		fields = append(fields, buf[fs:special])
+		nl, next = special, special+1
+		if next < len(buf) && buf[next] == '\n' {
+			next++
 		}
 	default:
-		s.fields = fields[:0]
-		return s.parseQuoted(i)
+		return s.parseSlow(i, fs, fields)
 	}
 	if nl-i > s.d.MaxRecordSize {
 		s.fields = fields[:0]
@@ -328,23 +324,23 @@ func (s *Scanner) parseRecord() int {
 	s.fast, s.raw = true, [2]int{i, nl}
 	s.recOff, s.recLine = s.base+int64(i), s.line
 	s.line++
+	s.pos = next
 	return recOK
 }
 
-// splitLine appends to fields the fields of the line that starts at
-// buf[i], and returns them with the index of the line's '\n', or -1 when
-// buf ends first; the last field then runs to the end of buf. buf must hold
-// no quote or CR from i on.
+// splitLine appends to fields the fields of the line whose current field
+// starts at buf[start], scanning from buf[p] (start <= p), and returns them
+// with the index of the line's '\n'. When buf ends first it returns -1 and
+// the start of the last field, which is not appended. buf must hold no
+// quote or CR from p on.
 //
 // It finds the delimiters and the newline eight bytes at a time: per word,
 // one mask with the high bit of every byte equal to either, then one field
 // per set bit. Gen-data lines hold 3 fields in about 22 bytes, where calling
 // IndexByte per field cost more than the search itself.
-func splitLine(fields [][]byte, buf []byte, i int, delim byte) ([][]byte, int) {
+func splitLine(fields [][]byte, buf []byte, start, p int, delim byte) ([][]byte, int, int) {
 	const ones = 0x0101010101010101
 	dw, nw := ones*uint64(delim), ones*uint64('\n')
-	start := i
-	p := i
 	for ; p+8 <= len(buf); p += 8 {
 		w := binary.LittleEndian.Uint64(buf[p:])
 		m := zeroBytes(w^dw) | zeroBytes(w^nw)
@@ -352,7 +348,7 @@ func splitLine(fields [][]byte, buf []byte, i int, delim byte) ([][]byte, int) {
 			b := p + bits.TrailingZeros64(m)>>3
 			fields = append(fields, buf[start:b])
 			if buf[b] == '\n' {
-				return fields, b
+				return fields, b, start
 			}
 			start = b + 1
 			m &= m - 1
@@ -364,10 +360,10 @@ func splitLine(fields [][]byte, buf []byte, i int, delim byte) ([][]byte, int) {
 			fields = append(fields, buf[start:p])
 			start = p + 1
 		case '\n':
-			return append(fields, buf[start:p]), p
+			return append(fields, buf[start:p]), p, start
 		}
 	}
-	return append(fields, buf[start:]), -1
+	return fields, -1, start
 }
 
 // zeroBytes returns w with the high bit set in exactly the bytes that are
@@ -377,143 +373,193 @@ func zeroBytes(w uint64) uint64 {
 	return ^((w&low7 + low7) | w | low7)
 }
 
-// parseQuoted is the full RFC 4180 state machine for a record that holds a
-// quote or a CR. A quote opens a quoted field only at the start of a field;
-// elsewhere it is an ordinary byte (as most readers accept).
-func (s *Scanner) parseQuoted(start int) int {
+// parseSlow finishes the record that starts at buf[start] from the field
+// that starts at buf[fs], at or before the next quote; fields holds the
+// fields before it, none of them quoted. It is the RFC 4180 state machine:
+// a quote opens a quoted field only at the start of a field, elsewhere it
+// is an ordinary byte (as most readers accept). Unquoted stretches are
+// split by splitLine between the quotes and CRs that the nextQuote and
+// nextCR caches find; a quoted field ends at the first lone quote that
+// IndexByte finds, and its doubled quotes are collapsed into s.unesc as
+// they are met, so the fields are final when the record ends.
+func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	buf := s.buf[:s.end]
 	delim := s.d.Delimiter
-	spans := s.spans[:0]
-	breaks := int64(0) // line breaks inside quoted fields
-	i := start
+	quoted := s.quoted[:0]
+	unesc := s.unesc[:0]
+	p := fs           // scan position in the field that starts at fs
+	var end, next int // the record's end, without and with its line end
+	mayBreak := false // a quoted field may hold a line break
 	for {
-		if i < len(buf) && buf[i] == '"' {
-			j, escaped := i+1, false
+		if p == fs && fs < len(buf) && buf[fs] == '"' {
+			q, seg, escaped := fs+1, fs+1, false
 			for {
-				q := bytes.IndexByte(buf[j:], '"')
-				if q < 0 {
+				k, lb := findQuote(buf, q)
+				mayBreak = mayBreak || lb
+				if k < 0 {
 					if !s.eof {
-						return recMore
+						return s.more(fields, quoted, unesc)
 					}
 					s.pos = start
-					s.line += breaks // the line where this field opens
-					s.fail(ErrUnterminatedQuote, len(spans)+1)
-					s.line -= breaks
+					b := lineBreaks(buf[start:fs]) // the line where this field opens
+					s.line += b
+					s.fail(ErrUnterminatedQuote, len(fields)+1)
+					s.line -= b
 					return recErr
 				}
-				q += j
+				q = k
+				if q+1 == len(buf) && !s.eof {
+					return s.more(fields, quoted, unesc)
+				}
 				if q+1 < len(buf) && buf[q+1] == '"' {
-					escaped, j = true, q+2
+					if !escaped {
+						escaped, seg = true, len(unesc)
+						unesc = append(unesc, buf[fs+1:q+1]...)
+					} else {
+						unesc = append(unesc, buf[p:q+1]...)
+					}
+					p, q = q+2, q+2
 					continue
 				}
-				if q+1 == len(buf) && !s.eof {
-					return recMore
-				}
-				breaks += lineBreaks(buf[i+1 : q])
-				spans = append(spans, span{i + 1, q, true, escaped})
-				i = q + 1
 				break
 			}
-			if i == len(buf) {
-				return s.finish(start, i, spans, breaks)
+			f := buf[fs+1 : q]
+			if escaped {
+				unesc = append(unesc, buf[p:q]...)
+				f = unesc[seg:len(unesc):len(unesc)]
 			}
-			switch buf[i] {
-			case delim:
-				i++
+			quoted = setBit(quoted, len(fields))
+			fields = append(fields, f)
+			c := q + 1
+			if c == len(buf) {
+				end, next = c, c
+				break
+			}
+			if b := buf[c]; b == delim {
+				fs, p = c+1, c+1
 				continue
-			case '\n':
-				return s.finish(start, i+1, spans, breaks)
-			case '\r':
-				return s.finishCR(start, i, spans, breaks)
+			} else if b == '\n' {
+				end, next = c, c+1
+				break
+			} else if b == '\r' {
+				if c+1 == len(buf) && !s.eof {
+					return s.more(fields, quoted, unesc)
+				}
+				end, next = c, c+1
+				if next < len(buf) && buf[next] == '\n' {
+					next++
+				}
+				break
 			}
-			s.spans = spans
 			s.pos = start
-			s.line += breaks
-			s.fail(ErrBareQuote, len(spans))
-			s.line -= breaks
+			b := lineBreaks(buf[start:q])
+			s.line += b
+			s.fail(ErrBareQuote, len(fields))
+			s.line -= b
 			return recErr
 		}
-		j := i
-		for j < len(buf) {
-			if c := buf[j]; c == delim || c == '\n' || c == '\r' {
-				break
-			} else if c == '"' {
-				s.bareQuotes++
-			}
-			j++
+		// An unquoted stretch, up to the next quote or CR.
+		if s.nextQuote < p {
+			s.nextQuote = indexFrom(buf, p, '"')
 		}
-		spans = append(spans, span{i, j, false, false})
-		if j == len(buf) {
+		if s.nextCR < p {
+			s.nextCR = indexFrom(buf, p, '\r')
+		}
+		special := min(s.nextQuote, s.nextCR)
+		var nl int
+		fields, nl, fs = splitLine(fields, buf[:special], fs, p, delim)
+		if nl >= 0 {
+			end, next = nl, nl+1
+			break
+		}
+		if special == len(buf) {
 			if !s.eof {
-				s.spans = spans
-				return recMore
+				return s.more(fields, quoted, unesc)
 			}
-			return s.finish(start, j, spans, breaks)
+			fields = append(fields, buf[fs:])
+			end, next = len(buf), len(buf)
+			break
 		}
-		switch buf[j] {
-		case delim:
-			i = j + 1
-		case '\n':
-			return s.finish(start, j+1, spans, breaks)
-		default:
-			return s.finishCR(start, j, spans, breaks)
+		if special == s.nextCR {
+			if special+1 == len(buf) && !s.eof {
+				return s.more(fields, quoted, unesc)
+			}
+			fields = append(fields, buf[fs:special])
+			end, next = special, special+1
+			if next < len(buf) && buf[next] == '\n' {
+				next++
+			}
+			break
+		}
+		// A quote: it opens a quoted field at the field's start, and is
+		// an ordinary byte anywhere else.
+		if special != fs {
+			s.bareQuotes++
+		}
+		p = special
+		if special != fs {
+			p++
 		}
 	}
-}
-
-// finishCR ends a record at the CR at buf[cr], which may be half of a CRLF.
-func (s *Scanner) finishCR(start, cr int, spans []span, breaks int64) int {
-	if cr+1 == s.end && !s.eof {
-		s.spans = spans
-		return recMore
-	}
-	next := cr + 1
-	if next < s.end && s.buf[next] == '\n' {
-		next++
-	}
-	return s.finish(start, next, spans, breaks)
-}
-
-// finish turns the spans of a complete record into fields, collapsing
-// doubled quotes into the side buffer, and moves past the record.
-func (s *Scanner) finish(start, next int, spans []span, breaks int64) int {
-	s.spans = spans
-	end := next // end of the record without its line end
-	if end > start && s.buf[end-1] == '\n' {
-		end--
-	}
-	if end > start && s.buf[end-1] == '\r' {
-		end--
-	}
+	s.fields, s.quoted, s.unesc = fields, quoted, unesc
 	if end-start > s.d.MaxRecordSize {
 		s.pos = start
 		s.fail(ErrRecordTooLarge, 1)
 		return recErr
 	}
-	fields := s.fields[:0]
-	s.unesc = s.unesc[:0]
-	for _, sp := range spans {
-		f := s.buf[sp.start:sp.end]
-		if sp.escaped {
-			// Into the side buffer: a field kept from an earlier append
-			// still points at the old array, whose bytes do not change.
-			from := len(s.unesc)
-			for r := 0; r < len(f); r++ {
-				s.unesc = append(s.unesc, f[r])
-				if f[r] == '"' {
-					r++
-				}
-			}
-			f = s.unesc[from:len(s.unesc):len(s.unesc)]
-		}
-		fields = append(fields, f)
+	breaks := int64(0) // line breaks inside quoted fields: the only ones in the record
+	if mayBreak {
+		breaks = lineBreaks(buf[start:end])
 	}
-	s.fields = fields
 	s.fast, s.raw = false, [2]int{start, end}
 	s.recOff, s.recLine = s.base+int64(start), s.line
 	s.line += 1 + breaks
 	s.pos = next
 	return recOK
+}
+
+// findQuote returns the index of the first quote in buf at or after q, or
+// -1, and whether a LF or CR may stand before it. Quoted fields are mostly
+// short: it looks at the first two words itself, eight bytes at a time as
+// splitLine does, and only then calls IndexByte (and says a line break may
+// stand in what that skipped).
+func findQuote(buf []byte, q int) (int, bool) {
+	const ones = 0x0101010101010101
+	for range 8 {
+		if q+8 > len(buf) {
+			break
+		}
+		w := binary.LittleEndian.Uint64(buf[q:])
+		m := zeroBytes(w ^ ones*'"')
+		lb := zeroBytes(w^ones*'\n') | zeroBytes(w^ones*'\r')
+		if m != 0 {
+			return q + bits.TrailingZeros64(m)>>3, lb&(m&-m-1) != 0
+		}
+		if lb != 0 {
+			break
+		}
+		q += 8
+	}
+	if k := bytes.IndexByte(buf[q:], '"'); k >= 0 {
+		return q + k, true
+	}
+	return -1, true
+}
+
+// more keeps the grown slices of a record that runs past the buffer, to
+// be parsed again once more input is in.
+func (s *Scanner) more(fields [][]byte, quoted []uint64, unesc []byte) int {
+	s.fields, s.quoted, s.unesc = fields[:0], quoted[:0], unesc[:0]
+	return recMore
+}
+
+// setBit sets bit i of the bit set b, growing it as needed.
+func setBit(b []uint64, i int) []uint64 {
+	for len(b) <= i>>6 {
+		b = append(b, 0)
+	}
+	b[i>>6] |= 1 << (i & 63)
+	return b
 }
 
 // lineBreaks counts the line ends in b: LF, CRLF and lone CR.
