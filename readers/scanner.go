@@ -378,18 +378,18 @@ func zeroBytes(w uint64) uint64 {
 // fields before it, none of them quoted. It is the RFC 4180 state machine:
 // a quote opens a quoted field only at the start of a field, elsewhere it
 // is an ordinary byte (as most readers accept). Unquoted stretches are
-// split by splitLine between the quotes and CRs that the nextQuote and
-// nextCR caches find; a quoted field ends at the first lone quote that
-// IndexByte finds, and its doubled quotes are collapsed into s.unesc as
-// they are met, so the fields are final when the record ends.
+// split by splitSlow up to the next LF, CR or quote; a quoted field ends at
+// the first lone quote that findQuote finds, and its doubled quotes are
+// collapsed into s.unesc as they are met, so the fields are final when the
+// record ends.
 func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	buf := s.buf[:s.end]
 	delim := s.d.Delimiter
 	quoted := s.quoted[:0]
 	unesc := s.unesc[:0]
-	p := fs           // scan position in the field that starts at fs
-	var end, next int // the record's end, without and with its line end
-	mayBreak := false // a quoted field may hold a line break
+	p := fs                 // scan position in the field that starts at fs
+	var stop, end, next int // where a stretch stops; the record's end, without and with its line end
+	mayBreak := false       // a quoted field may hold a line break
 	for {
 		if p == fs && fs < len(buf) && buf[fs] == '"' {
 			q, seg, escaped := fs+1, fs+1, false
@@ -430,76 +430,51 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 			}
 			quoted = setBit(quoted, len(fields))
 			fields = append(fields, f)
-			c := q + 1
-			if c == len(buf) {
-				end, next = c, c
-				break
-			}
-			if b := buf[c]; b == delim {
-				fs, p = c+1, c+1
+			stop = q + 1
+			if stop < len(buf) && buf[stop] == delim {
+				fs, p = stop+1, stop+1
 				continue
-			} else if b == '\n' {
-				end, next = c, c+1
-				break
-			} else if b == '\r' {
-				if c+1 == len(buf) && !s.eof {
+			}
+			if stop < len(buf) && buf[stop] != '\n' && buf[stop] != '\r' {
+				s.pos = start
+				b := lineBreaks(buf[start:q])
+				s.line += b
+				s.fail(ErrBareQuote, len(fields))
+				s.line -= b
+				return recErr
+			}
+		} else {
+			fields, stop, fs = splitSlow(fields, buf, fs, p, delim)
+			if stop < len(buf) && buf[stop] == '"' {
+				// A quote opens a quoted field at the field's start, and
+				// is an ordinary byte anywhere else.
+				p = stop
+				if stop != fs {
+					s.bareQuotes++
+					p++
+				}
+				continue
+			}
+			if stop == len(buf) && !s.eof {
+				return s.more(fields, quoted, unesc)
+			}
+			fields = append(fields, buf[fs:stop])
+		}
+		// The record ends at stop: the end of the input, a LF, or a CR
+		// alone or as half of a CRLF.
+		end, next = stop, stop
+		if stop < len(buf) {
+			next++
+			if buf[stop] == '\r' {
+				if next == len(buf) && !s.eof {
 					return s.more(fields, quoted, unesc)
 				}
-				end, next = c, c+1
 				if next < len(buf) && buf[next] == '\n' {
 					next++
 				}
-				break
 			}
-			s.pos = start
-			b := lineBreaks(buf[start:q])
-			s.line += b
-			s.fail(ErrBareQuote, len(fields))
-			s.line -= b
-			return recErr
 		}
-		// An unquoted stretch, up to the next quote or CR.
-		if s.nextQuote < p {
-			s.nextQuote = indexFrom(buf, p, '"')
-		}
-		if s.nextCR < p {
-			s.nextCR = indexFrom(buf, p, '\r')
-		}
-		special := min(s.nextQuote, s.nextCR)
-		var nl int
-		fields, nl, fs = splitLine(fields, buf[:special], fs, p, delim)
-		if nl >= 0 {
-			end, next = nl, nl+1
-			break
-		}
-		if special == len(buf) {
-			if !s.eof {
-				return s.more(fields, quoted, unesc)
-			}
-			fields = append(fields, buf[fs:])
-			end, next = len(buf), len(buf)
-			break
-		}
-		if special == s.nextCR {
-			if special+1 == len(buf) && !s.eof {
-				return s.more(fields, quoted, unesc)
-			}
-			fields = append(fields, buf[fs:special])
-			end, next = special, special+1
-			if next < len(buf) && buf[next] == '\n' {
-				next++
-			}
-			break
-		}
-		// A quote: it opens a quoted field at the field's start, and is
-		// an ordinary byte anywhere else.
-		if special != fs {
-			s.bareQuotes++
-		}
-		p = special
-		if special != fs {
-			p++
-		}
+		break
 	}
 	s.fields, s.quoted, s.unesc = fields, quoted, unesc
 	if end-start > s.d.MaxRecordSize {
@@ -544,6 +519,41 @@ func findQuote(buf []byte, q int) (int, bool) {
 		return q + k, true
 	}
 	return -1, true
+}
+
+// splitSlow appends to fields the fields of the unquoted stretch whose
+// current field starts at buf[start], scanning from buf[p], up to the first
+// LF, CR or quote, and returns them with the index of that byte (len(buf)
+// if none) and the start of the field that holds it, which is not
+// appended. Like splitLine it looks at eight bytes at a time, for four
+// bytes instead of two: in a record with quotes, the stretches between
+// quoted fields are short, and finding their end with IndexByte cost more.
+func splitSlow(fields [][]byte, buf []byte, start, p int, delim byte) ([][]byte, int, int) {
+	const ones = 0x0101010101010101
+	dw := ones * uint64(delim)
+	for ; p+8 <= len(buf); p += 8 {
+		w := binary.LittleEndian.Uint64(buf[p:])
+		m := zeroBytes(w^dw) | zeroBytes(w^ones*'\n') | zeroBytes(w^ones*'\r') | zeroBytes(w^ones*'"')
+		for m != 0 {
+			b := p + bits.TrailingZeros64(m)>>3
+			if buf[b] != delim {
+				return fields, b, start
+			}
+			fields = append(fields, buf[start:b])
+			start = b + 1
+			m &= m - 1
+		}
+	}
+	for ; p < len(buf); p++ {
+		switch buf[p] {
+		case delim:
+			fields = append(fields, buf[start:p])
+			start = p + 1
+		case '\n', '\r', '"':
+			return fields, p, start
+		}
+	}
+	return fields, len(buf), start
 }
 
 // more keeps the grown slices of a record that runs past the buffer, to
