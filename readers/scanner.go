@@ -38,8 +38,9 @@ type Scanner struct {
 	nextQuote, nextCR int
 
 	fields  [][]byte
-	quoted  []uint64 // bit i: field i of the current record was quoted (set on the slow path only)
 	fast    bool     // the current record was split on the fast path: no field is quoted
+	quoted  uint64   // on the slow path, bit i: field i < 64 of the current record was quoted
+	quoted2 []uint64 // the same for fields from 64 on: bit i%64 of word i/64-1
 	unesc   []byte   // unescaped quoted fields of the current record
 	nfields int      // expected fields per record, 0 = unchecked
 	raw     [2]int   // the current record's bytes in buf, without its line end
@@ -83,7 +84,7 @@ func (s *Scanner) Reset(r io.Reader, base, limit, startLine int64) {
 		buf = make([]byte, bufferSize(s.d))
 	}
 	*s = Scanner{r: r, d: s.d, file: s.file, buf: buf, base: base, limit: limit,
-		line: startLine, nextQuote: -1, nextCR: -1, fields: s.fields[:0], quoted: s.quoted[:0], unesc: s.unesc[:0]}
+		line: startLine, nextQuote: -1, nextCR: -1, fields: s.fields[:0], quoted2: s.quoted2[:0], unesc: s.unesc[:0]}
 }
 
 // NewBytesScanner scans data in place, without copying it. data starts at
@@ -109,7 +110,14 @@ func (s *Scanner) Raw() []byte { return s.buf[s.raw[0]:s.raw[1]] }
 
 // Quoted reports whether field i of the current record was quoted.
 func (s *Scanner) Quoted(i int) bool {
-	return !s.fast && i>>6 < len(s.quoted) && s.quoted[i>>6]&(1<<(i&63)) != 0
+	if s.fast {
+		return false
+	}
+	if i < 64 {
+		return s.quoted&(1<<i) != 0
+	}
+	w := i>>6 - 1
+	return w < len(s.quoted2) && s.quoted2[w]&(1<<(i&63)) != 0
 }
 
 // File returns the input's name, as errors give it.
@@ -321,7 +329,7 @@ func (s *Scanner) parseRecord() int {
 		return recErr
 	}
 	s.fields = fields
-	s.fast, s.raw = true, [2]int{i, nl}
+	s.fast, s.raw[0], s.raw[1] = true, i, nl // not [2]int{...}: its copy through the stack stalls
 	s.recOff, s.recLine = s.base+int64(i), s.line
 	s.line++
 	s.pos = next
@@ -385,7 +393,7 @@ func zeroBytes(w uint64) uint64 {
 func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	buf := s.buf[:s.end]
 	delim := s.d.Delimiter
-	quoted := s.quoted[:0]
+	quoted, quoted2 := uint64(0), s.quoted2[:0]
 	unesc := s.unesc[:0]
 	p := fs                 // scan position in the field that starts at fs
 	var stop, end, next int // where a stretch stops; the record's end, without and with its line end
@@ -398,7 +406,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 				mayBreak = mayBreak || lb
 				if k < 0 {
 					if !s.eof {
-						return s.more(fields, quoted, unesc)
+						return s.more(fields, quoted2, unesc)
 					}
 					s.pos = start
 					b := lineBreaks(buf[start:fs]) // the line where this field opens
@@ -409,7 +417,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 				}
 				q = k
 				if q+1 == len(buf) && !s.eof {
-					return s.more(fields, quoted, unesc)
+					return s.more(fields, quoted2, unesc)
 				}
 				if q+1 < len(buf) && buf[q+1] == '"' {
 					if !escaped {
@@ -428,7 +436,11 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 				unesc = append(unesc, buf[p:q]...)
 				f = unesc[seg:len(unesc):len(unesc)]
 			}
-			quoted = setBit(quoted, len(fields))
+			if n := len(fields); n < 64 {
+				quoted |= 1 << n
+			} else {
+				quoted2 = setBit(quoted2, n-64)
+			}
 			fields = append(fields, f)
 			stop = q + 1
 			if stop < len(buf) && buf[stop] == delim {
@@ -456,7 +468,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 				continue
 			}
 			if stop == len(buf) && !s.eof {
-				return s.more(fields, quoted, unesc)
+				return s.more(fields, quoted2, unesc)
 			}
 			fields = append(fields, buf[fs:stop])
 		}
@@ -467,7 +479,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 			next++
 			if buf[stop] == '\r' {
 				if next == len(buf) && !s.eof {
-					return s.more(fields, quoted, unesc)
+					return s.more(fields, quoted2, unesc)
 				}
 				if next < len(buf) && buf[next] == '\n' {
 					next++
@@ -476,7 +488,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 		}
 		break
 	}
-	s.fields, s.quoted, s.unesc = fields, quoted, unesc
+	s.fields, s.quoted, s.quoted2, s.unesc = fields, quoted, quoted2, unesc
 	if end-start > s.d.MaxRecordSize {
 		s.pos = start
 		s.fail(ErrRecordTooLarge, 1)
@@ -486,7 +498,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	if mayBreak {
 		breaks = lineBreaks(buf[start:end])
 	}
-	s.fast, s.raw = false, [2]int{start, end}
+	s.fast, s.raw[0], s.raw[1] = false, start, end
 	s.recOff, s.recLine = s.base+int64(start), s.line
 	s.line += 1 + breaks
 	s.pos = next
@@ -558,8 +570,8 @@ func splitSlow(fields [][]byte, buf []byte, start, p int, delim byte) ([][]byte,
 
 // more keeps the grown slices of a record that runs past the buffer, to
 // be parsed again once more input is in.
-func (s *Scanner) more(fields [][]byte, quoted []uint64, unesc []byte) int {
-	s.fields, s.quoted, s.unesc = fields[:0], quoted[:0], unesc[:0]
+func (s *Scanner) more(fields [][]byte, quoted2 []uint64, unesc []byte) int {
+	s.fields, s.quoted2, s.unesc = fields[:0], quoted2[:0], unesc[:0]
 	return recMore
 }
 

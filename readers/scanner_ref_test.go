@@ -262,6 +262,23 @@ func TestScannerVsReference(t *testing.T) {
 	} {
 		checkVsRef(t, []byte(in), ',', -1)
 	}
+	for range 20 { // more fields than one word of quoted bits
+		var b []byte
+		for range 2 {
+			for f := range 150 {
+				if f > 0 {
+					b = append(b, ',')
+				}
+				if rng.IntN(3) == 0 {
+					b = append(b, "\"q\"\"\""...)
+				} else {
+					b = append(b, 'x')
+				}
+			}
+			b = append(b, '\n')
+		}
+		checkVsRef(t, b, ',', -1)
+	}
 	for range 50 {
 		o := genOptions{records: 20, quotes: true, ends: []string{"\n", "\r\n", "\r"}, blanks: true, noFinal: true}
 		checkVsRef(t, genCSV(rng, o), ',', -1)
