@@ -2,7 +2,7 @@
 # Benchmarks gdask on generated data, beside the tools it is compared with,
 # all in one run on this machine.
 #
-# Usage: scripts/bench.sh [foundation|groupby|all]        (default all)
+# Usage: scripts/bench.sh [foundation|groupby|stream|all]        (default all)
 #
 #   foundation  gen-data write rate, count beside `wc -l` on the same file,
 #               head latency (hyperfine)
@@ -13,21 +13,34 @@
 #               ratio gdask median / tool median; and whether each tool's
 #               answer agrees with gdask's (rows sorted, numbers rounded to 6
 #               significant digits)
+#   stream      queries Q5 and Q7 below on the wide data set (benchgen's
+#               taxi-like schema: quoted fields with commas, empty fields) on
+#               gdask, DuckDB and Polars, in the same way: RUNS runs each,
+#               alternating, the same table; agreement for Q7 as for groupby,
+#               for Q5 (a large row set) by row count and an order-independent
+#               checksum of every cell (scripts/bench/compare.py --rows)
+#   all         foundation, groupby, stream
 #
 # Environment:
 #   ROWS=50000000        rows of big.csv (about 1.08 GB): foundation, Q1, Q3
 #   KEYS_ROWS=20000000   rows of keys.csv: Q2
 #   KEYS_CATEGORIES      distinct keys of keys.csv (default KEYS_ROWS/4)
+#   WIDE_ROWS=10000000   rows of the wide file (wide_10m.csv, about 804 MB;
+#                        wide_200k.csv for WIDE_ROWS=200000): Q5, Q7
 #   RUNS=3               runs per tool and query
 #   TIMEOUT=600          seconds per run; a run killed at that is "timeout"
-#   SKIP="dask miller"   peers to leave out (duckdb, dask, miller)
-#   BENCH_DIR=/tmp/gdask-bench   build, data, the DuckDB install, outputs
+#   SKIP="dask miller"   peers to leave out (duckdb, dask, miller, polars)
+#   BENCH_DIR=/tmp/gdask-bench   build, data, the DuckDB and Polars installs,
+#                        outputs
 #   PYTHON=/usr/bin/python3      the Python that Debian's python3-dask is for
 #   MEM_CAP_MB           a run whose processes pass this RSS is killed and
 #                        recorded as "oom" (default 80% of RAM; there is no swap)
 #   GDASK=PATH           use this gdask binary instead of building the repo's
+#   BENCHGEN_SRC=../shared/benchgen   the generator of the wide file (relative
+#                        to the repo), built into $BENCH_DIR/benchgen
+#   NODEJS_POLARS=0.26.1 the nodejs-polars version to install
 #
-# Queries (input in the page cache, warmed with cat before each query):
+# Queries of groupby (input in the page cache, warmed with cat before each):
 #   Q1 seed: mean of value by category, keep value_mean > 500, on big.csv
 #   Q2 high cardinality: count and sum of value by category on keys.csv;
 #      gdask runs twice: as is, and with --memory-limit 256MB (spilling)
@@ -40,9 +53,24 @@
 # default blocksize; Miller is `mlr --icsv --ocsv stats1`. std is the sample
 # standard deviation everywhere.
 #
+# Queries of stream (input in the page cache, warmed with cat before each):
+#   Q5 filter: the rows with fare_amount > 20, every column, as CSV with a
+#      header (about 12% of the rows): `gdask filter --where 'fare_amount > 20'`
+#   Q7 mean of fare_amount by payment_type, sorted by payment_type: `gdask
+#      groupby --by payment_type --mean fare_amount`
+# The wide file is `benchgen -schema wide -rows WIDE_ROWS -seed 42`, made
+# once (to a temp name, then renamed). Every tool writes the whole answer to
+# a file of its own. DuckDB runs the SQL (SELECT * ... WHERE fare_amount > 20;
+# SELECT payment_type, avg(fare_amount) ... GROUP BY ... ORDER BY) through
+# duckdb.mjs with threads=2; Polars through nodejs-polars
+# (scripts/bench/polars.mjs: scanCSV, filter or groupBy/agg/sort, then
+# sinkCSV, its streaming engine) with POLARS_MAX_THREADS=2.
+#
 # Missing tools are installed when running as root: hyperfine, time, miller,
 # python3-dask, python3-pandas through apt; DuckDB through
-# `npm install @duckdb/node-api` into $BENCH_DIR/duckdb (never the repo).
+# `npm install @duckdb/node-api` into $BENCH_DIR/duckdb (never the repo);
+# Polars by `npm install nodejs-polars@$NODEJS_POLARS` into $BENCH_DIR/polars
+# (its native library too, by name, when npm leaves it out for an old node).
 # A tool that fails, times out or passes MEM_CAP_MB is recorded as "error",
 # "timeout" or "oom", is not run again on that query, and the run goes on. Wall time and peak RSS come from GNU time (`%e %M`).
 # Results: stdout, and $BENCH_DIR/results.md (header with the machine and
@@ -52,7 +80,7 @@ set -euo pipefail
 MODE=${1:-all}
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 case $MODE in
-  foundation | groupby | all) ;;
+  foundation | groupby | stream | all) ;;
   -h | --help | help) usage; exit 0 ;;
   *) usage >&2; exit 2 ;;
 esac
@@ -60,6 +88,7 @@ esac
 ROWS=${ROWS:-50000000}
 KEYS_ROWS=${KEYS_ROWS:-20000000}
 KEYS_CATEGORIES=${KEYS_CATEGORIES:-$((KEYS_ROWS / 4 > 0 ? KEYS_ROWS / 4 : 1))}
+WIDE_ROWS=${WIDE_ROWS:-10000000}
 RUNS=${RUNS:-3}
 TIMEOUT=${TIMEOUT:-600}
 SKIP=${SKIP:-}
@@ -71,9 +100,16 @@ SCRIPTS=$TOP/scripts/bench
 G=${GDASK:-$DIR/gdask}
 BIG=$DIR/big_${ROWS}.csv
 KEYS=$DIR/keys_${KEYS_ROWS}_${KEYS_CATEGORIES}.csv
+# wide_10m.csv, wide_200k.csv, wide_1234.csv
+if ((WIDE_ROWS % 1000000 == 0)); then WIDE=$DIR/wide_$((WIDE_ROWS / 1000000))m.csv
+elif ((WIDE_ROWS % 1000 == 0)); then WIDE=$DIR/wide_$((WIDE_ROWS / 1000))k.csv
+else WIDE=$DIR/wide_$WIDE_ROWS.csv; fi
+BENCHGEN_SRC=${BENCHGEN_SRC:-$TOP/../shared/benchgen}
+NODEJS_POLARS=${NODEJS_POLARS:-0.26.1}
 OUT=$DIR/out
 RESULTS=$DIR/results.md
 export DUCKDB_DIR=$DIR/duckdb DUCKDB_THREADS=2 DASK_WORKERS=2
+export POLARS_DIR=$DIR/polars POLARS_MAX_THREADS=2
 
 # say TEXT...: print to stdout and append to results.md.
 say() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
@@ -108,6 +144,28 @@ ensure_duckdb() {
   (cd "$DUCKDB_DIR" && { [ -f package.json ] || npm init -y >/dev/null; } &&
     npm install --no-audit --no-fund --loglevel=error @duckdb/node-api >/dev/null)
 }
+# polars_ok: nodejs-polars $NODEJS_POLARS is in $POLARS_DIR and loads.
+polars_ok() {
+  [ "$(node -p "require('$POLARS_DIR/node_modules/nodejs-polars/package.json').version" 2>/dev/null)" = "$NODEJS_POLARS" ] &&
+    node "$SCRIPTS/polars.mjs" --version >/dev/null 2>&1
+}
+ensure_polars() {
+  command -v node >/dev/null || apt_install nodejs npm || return 1
+  polars_ok && return 0
+  mkdir -p "$POLARS_DIR"
+  (cd "$POLARS_DIR" && { [ -f package.json ] || npm init -y >/dev/null; } &&
+    npm install --no-audit --no-fund --loglevel=error "nodejs-polars@$NODEJS_POLARS" >/dev/null) || return 1
+  polars_ok && return 0
+  # the native library is an optional dependency, which npm skips without a
+  # word when node is older than its engines field asks (>= 22 for 0.26);
+  # it loads on node 20 all the same: install it by name
+  local native
+  native=$(node "$SCRIPTS/polars.mjs" --native-package) || return 1
+  echo "== npm install $native@$NODEJS_POLARS (npm left it out: node $(node --version))"
+  (cd "$POLARS_DIR" &&
+    npm install --no-audit --no-fund --loglevel=error --engine-strict=false "$native@$NODEJS_POLARS" >/dev/null 2>&1) &&
+    polars_ok
+}
 
 # ---------------------------------------------------------------- setup
 
@@ -124,6 +182,20 @@ gen_data() {
   [ -f "$file" ] && return 0
   echo "== gdask gen-data $(basename "$file") --rows $rows${3:+ --categories $3}"
   "$G" gen-data "$file" --rows "$rows" ${3:+--categories "$3"}
+}
+
+# gen_wide: write $WIDE with benchgen unless it is there; benchgen writes to
+# a temp name that is renamed when complete, so a half-written file is never
+# taken for the data.
+gen_wide() {
+  [ -f "$WIDE" ] && return 0
+  echo "== benchgen -schema wide -rows $WIDE_ROWS -seed 42 -o $(basename "$WIDE")"
+  (cd "$BENCHGEN_SRC" && go build -o "$DIR/benchgen" .) ||
+    { echo "bench: cannot build benchgen in $BENCHGEN_SRC" >&2; exit 1; }
+  local tmp=$WIDE.tmp.$$
+  "$DIR/benchgen" -schema wide -rows "$WIDE_ROWS" -seed 42 -o "$tmp" ||
+    { rm -f "$tmp"; echo "bench: benchgen failed" >&2; exit 1; }
+  mv "$tmp" "$WIDE"
 }
 
 machine() {
@@ -176,6 +248,8 @@ gdask_cmd() {
     q2) CMD=("$G" groupby "$KEYS" --by category --count --sum value -o csv) ;;
     q3) CMD=("$G" groupby "$BIG" --by category --count --sum value --min value
       --max value --mean value --std value -o csv) ;;
+    q5) CMD=("$G" filter "$WIDE" --where 'fare_amount > 20' -o csv) ;;
+    q7) CMD=("$G" groupby "$WIDE" --by payment_type --mean fare_amount -o csv) ;;
   esac
 }
 
@@ -190,9 +264,14 @@ duckdb_cmd() {
       min(value) AS value_min, max(value) AS value_max, avg(value) AS value_mean,
       stddev_samp(value) AS value_std
       FROM read_csv('$BIG') GROUP BY category ORDER BY category" ;;
+    q5) sql="SELECT * FROM read_csv('$WIDE') WHERE fare_amount > 20" ;;
+    q7) sql="SELECT payment_type, avg(fare_amount) AS fare_amount_mean
+      FROM read_csv('$WIDE') GROUP BY payment_type ORDER BY payment_type" ;;
   esac
   CMD=(node "$SCRIPTS/duckdb.mjs" "$sql")
 }
+
+polars_cmd() { CMD=(node "$SCRIPTS/polars.mjs" "$1" "$WIDE"); }
 
 dask_cmd() {
   local file=$BIG
@@ -235,6 +314,7 @@ versions() {
       duckdb) say "- duckdb: $(node "$SCRIPTS/duckdb.mjs" --version), node $(node --version), threads=2" ;;
       dask) say "- dask: $("$PYTHON" "$SCRIPTS/dask_groupby.py" --version), $("$PYTHON" --version 2>&1), threaded scheduler, 2 workers" ;;
       miller) say "- miller: $(mlr --version)" ;;
+      polars) say "- polars: $(node "$SCRIPTS/polars.mjs" --version), node $(node --version), POLARS_MAX_THREADS=$POLARS_MAX_THREADS, streaming engine (sinkCSV)" ;;
     esac
   done
 }
@@ -399,6 +479,12 @@ query() {
     [ -f "$OUT/${q}_$tool.csv" ] || continue
     if [ -z "$ref" ]; then ref=$tool; else others+=("$(label "$tool")=$OUT/${q}_$tool.csv"); fi
   done
+  # a filter's answer is a large row set: rows counted, cells checksummed
+  local how=() rule="rows sorted, 6 significant digits"
+  if [ "$q" = q5 ]; then
+    how=(--rows)
+    rule="row count, and an order-independent checksum of every cell: as written, else as values"
+  fi
   say ""
   if [ -z "$ref" ]; then
     say "agreement: no tool produced an answer"
@@ -406,19 +492,25 @@ query() {
     say "agreement: only $(label "$ref") produced an answer"
   else
     [ "$ref" = gdask ] || say "(gdask gave no answer: the others checked against $(label "$ref"))"
-    say "agreement with $(label "$ref") (rows sorted, 6 significant digits):"
+    say "agreement with $(label "$ref") ($rule):"
     say ""
-    say "$("$PYTHON" "$SCRIPTS/compare.py" "$OUT/${q}_$ref.csv" "${others[@]}" || true)"
+    say "$("$PYTHON" "$SCRIPTS/compare.py" "${how[@]}" "$OUT/${q}_$ref.csv" "${others[@]}" || true)"
   fi
 }
 
-# peers: install the peers not in SKIP, set PEERS to those that are there,
-# and record the settings and their versions in the header.
+# peers MODE: install the peers of the mode (groupby: duckdb dask miller;
+# stream: duckdb polars; all: every one) not in SKIP, set PEERS to those that
+# are there, and record the settings and their versions in the header.
 peers() {
   ensure_time
-  local p
+  local p want
+  case $1 in
+    groupby) want="duckdb dask miller" ;;
+    stream) want="duckdb polars" ;;
+    *) want="duckdb dask miller polars" ;;
+  esac
   PEERS=()
-  for p in duckdb dask miller; do
+  for p in $want; do
     if [[ " $SKIP " == *" $p "* ]]; then
       echo "== skipping $p (SKIP)"
     elif "ensure_$p"; then
@@ -427,26 +519,51 @@ peers() {
       echo "== skipping $p: could not install it" >&2
     fi
   done
-  say "- groupby: ROWS=$ROWS, KEYS_ROWS=$KEYS_ROWS, KEYS_CATEGORIES=$KEYS_CATEGORIES, RUNS=$RUNS, TIMEOUT=${TIMEOUT}s, MEM_CAP_MB=$MEM_CAP_MB${SKIP:+, SKIP=$SKIP}"
+  [ "$1" = stream ] ||
+    say "- groupby: ROWS=$ROWS, KEYS_ROWS=$KEYS_ROWS, KEYS_CATEGORIES=$KEYS_CATEGORIES, RUNS=$RUNS, TIMEOUT=${TIMEOUT}s, MEM_CAP_MB=$MEM_CAP_MB${SKIP:+, SKIP=$SKIP}"
+  [ "$1" = groupby ] ||
+    say "- stream: WIDE_ROWS=$WIDE_ROWS ($(basename "$WIDE"): benchgen -schema wide -rows $WIDE_ROWS -seed 42), RUNS=$RUNS, TIMEOUT=${TIMEOUT}s, MEM_CAP_MB=$MEM_CAP_MB${SKIP:+, SKIP=$SKIP}"
   versions
+}
+
+# peers_of TOOL...: set TOOLS to the PEERS among TOOLS, in that order.
+peers_of() {
+  local t p
+  TOOLS=()
+  for t in "$@"; do
+    for p in "${PEERS[@]}"; do
+      [ "$p" = "$t" ] && TOOLS+=("$t")
+    done
+  done
 }
 
 groupby() {
   gen_data "$BIG" "$ROWS"
   gen_data "$KEYS" "$KEYS_ROWS" "$KEYS_CATEGORIES"
+  local TOOLS
+  peers_of duckdb dask miller
 
-  query q1 "Q1 seed: mean of value by category, value_mean > 500" "$BIG" gdask "${PEERS[@]}"
-  query q2 "Q2 high cardinality: count, sum of value by category ($KEYS_CATEGORIES keys)" "$KEYS" gdask gdask256 "${PEERS[@]}"
-  query q3 "Q3 many aggregates: count, sum, min, max, mean, std of value by category" "$BIG" gdask "${PEERS[@]}"
-  echo
-  echo "== results in $RESULTS"
+  query q1 "Q1 seed: mean of value by category, value_mean > 500" "$BIG" gdask "${TOOLS[@]}"
+  query q2 "Q2 high cardinality: count, sum of value by category ($KEYS_CATEGORIES keys)" "$KEYS" gdask gdask256 "${TOOLS[@]}"
+  query q3 "Q3 many aggregates: count, sum, min, max, mean, std of value by category" "$BIG" gdask "${TOOLS[@]}"
+}
+
+stream() {
+  gen_wide
+  local TOOLS
+  peers_of duckdb polars
+
+  query q5 "Q5 filter: every column of the rows with fare_amount > 20" "$WIDE" gdask "${TOOLS[@]}"
+  query q7 "Q7 mean of fare_amount by payment_type" "$WIDE" gdask "${TOOLS[@]}"
 }
 
 build
 header
-[ "$MODE" = foundation ] || peers
+[ "$MODE" = foundation ] || peers "$MODE"
 case $MODE in
   foundation) foundation ;;
   groupby) groupby ;;
-  all) foundation; groupby ;;
+  stream) stream ;;
+  all) foundation; groupby; stream ;;
 esac
+[ "$MODE" = foundation ] || { echo; echo "== results in $RESULTS"; }
