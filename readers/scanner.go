@@ -39,6 +39,7 @@ type Scanner struct {
 
 	fields  [][]byte
 	fast    bool     // the current record was split on the fast path: no field is quoted
+	dense   bool     // the last record held quotes or CRs: see parseRecord
 	quoted  uint64   // on the slow path, bit i: field i < 64 of the current record was quoted
 	quoted2 []uint64 // the same for fields from 64 on: bit i%64 of word i/64-1
 	unesc   []byte   // unescaped quoted fields of the current record
@@ -286,41 +287,76 @@ func indexFrom(b []byte, from int, c byte) int {
 // LF, CRLF or a lone CR, are split in one pass that looks at eight bytes at
 // a time (the fast path); at a quote, parseSlow takes over from the field
 // that holds it.
+//
+// The fast path looks for delimiters and LF only, up to the next quote or
+// CR, which IndexByte finds. That pays where quotes and CRs are rare; where
+// the last record held some (s.dense), splitSlow looks for all four bytes
+// at once instead, until a line without any comes.
 func (s *Scanner) parseRecord() int {
 	buf := s.buf[:s.end]
 	i := s.pos
-	if s.nextQuote < i {
-		s.nextQuote = indexFrom(buf, i, '"')
-	}
-	if s.nextCR < i {
-		s.nextCR = indexFrom(buf, i, '\r')
-	}
-	special := min(s.nextQuote, s.nextCR)
-	fields, nl, fs := splitLine(s.fields[:0], buf[:special], i, i, s.d.Delimiter)
-	next := nl + 1
-	switch {
-	case nl >= 0:
-	case special == len(buf):
-		if !s.eof {
-			s.fields = fields[:0]
-			return recMore
+	var fields [][]byte
+	var nl, next int // the record's end without and with its line end
+	if s.dense {
+		var fs int
+		fields, nl, fs = splitSlow(s.fields[:0], buf, i, i, s.d.Delimiter)
+		next = nl + 1
+		switch {
+		case nl == len(buf):
+			if !s.eof {
+				s.fields = fields[:0]
+				return recMore
+			}
+			next = nl
+		case buf[nl] == '\n':
+			s.dense = false
+		case buf[nl] == '\r':
+			if next == len(buf) && !s.eof {
+				s.fields = fields[:0]
+				return recMore
+			}
+			if next < len(buf) && buf[next] == '\n' {
+				next++
+			}
+		default:
+			return s.parseSlow(i, fs, fields)
 		}
-		fields = append(fields, buf[fs:])
-		nl, next = len(buf), len(buf)
-	case special == s.nextCR:
-		// The line ends at this CR, alone or as half of a CRLF; which one
-		// is known once the byte after it is.
-		if special+1 == len(buf) && !s.eof {
-			s.fields = fields[:0]
-			return recMore
+		fields = append(fields, buf[fs:nl])
+	} else {
+		if s.nextQuote < i {
+			s.nextQuote = indexFrom(buf, i, '"')
 		}
-		fields = append(fields, buf[fs:special])
-		nl, next = special, special+1
-		if next < len(buf) && buf[next] == '\n' {
-			next++
+		if s.nextCR < i {
+			s.nextCR = indexFrom(buf, i, '\r')
 		}
-	default:
-		return s.parseSlow(i, fs, fields)
+		special := min(s.nextQuote, s.nextCR)
+		fields, nl = splitLine(s.fields[:0], buf[:special], i, s.d.Delimiter)
+		next = nl + 1
+		switch {
+		case nl >= 0:
+		case special == len(buf):
+			if !s.eof {
+				s.fields = fields[:0]
+				return recMore
+			}
+			nl, next = len(buf), len(buf)
+		case buf[special] == '\r':
+			// The line ends at this CR, alone or as half of a CRLF; which
+			// one is known once the byte after it is.
+			if special+1 == len(buf) && !s.eof {
+				s.fields = fields[:0]
+				return recMore
+			}
+			nl, next = special, special+1
+			if next < len(buf) && buf[next] == '\n' {
+				next++
+			}
+			s.dense = true
+		default:
+			// A quote: parseSlow goes on from the field that holds it.
+			last := len(fields) - 1
+			return s.parseSlow(i, special-len(fields[last]), fields[:last])
+		}
 	}
 	if nl-i > s.d.MaxRecordSize {
 		s.fields = fields[:0]
@@ -336,19 +372,20 @@ func (s *Scanner) parseRecord() int {
 	return recOK
 }
 
-// splitLine appends to fields the fields of the line whose current field
-// starts at buf[start], scanning from buf[p] (start <= p), and returns them
-// with the index of the line's '\n'. When buf ends first it returns -1 and
-// the start of the last field, which is not appended. buf must hold no
-// quote or CR from p on.
+// splitLine appends to fields the fields of the line that starts at
+// buf[i], and returns them with the index of the line's '\n', or -1 when
+// buf ends first; the last field then runs to the end of buf. buf must hold
+// no quote or CR from i on.
 //
 // It finds the delimiters and the newline eight bytes at a time: per word,
 // one mask with the high bit of every byte equal to either, then one field
 // per set bit. Gen-data lines hold 3 fields in about 22 bytes, where calling
 // IndexByte per field cost more than the search itself.
-func splitLine(fields [][]byte, buf []byte, start, p int, delim byte) ([][]byte, int, int) {
+func splitLine(fields [][]byte, buf []byte, i int, delim byte) ([][]byte, int) {
 	const ones = 0x0101010101010101
 	dw, nw := ones*uint64(delim), ones*uint64('\n')
+	start := i
+	p := i
 	for ; p+8 <= len(buf); p += 8 {
 		w := binary.LittleEndian.Uint64(buf[p:])
 		m := zeroBytes(w^dw) | zeroBytes(w^nw)
@@ -356,7 +393,7 @@ func splitLine(fields [][]byte, buf []byte, start, p int, delim byte) ([][]byte,
 			b := p + bits.TrailingZeros64(m)>>3
 			fields = append(fields, buf[start:b])
 			if buf[b] == '\n' {
-				return fields, b, start
+				return fields, b
 			}
 			start = b + 1
 			m &= m - 1
@@ -368,14 +405,15 @@ func splitLine(fields [][]byte, buf []byte, start, p int, delim byte) ([][]byte,
 			fields = append(fields, buf[start:p])
 			start = p + 1
 		case '\n':
-			return append(fields, buf[start:p]), p, start
+			return append(fields, buf[start:p]), p
 		}
 	}
-	return fields, -1, start
+	return append(fields, buf[start:]), -1
 }
 
 // zeroBytes returns w with the high bit set in exactly the bytes that are
-// zero (no false positives from borrows, unlike the shorter trick).
+// zero (no false positives from borrows, unlike the shorter trick). The
+// compiler turns zeroBytes(a) | zeroBytes(b) into one NOT of an AND.
 func zeroBytes(w uint64) uint64 {
 	const low7 = 0x7f7f7f7f7f7f7f7f
 	return ^((w&low7 + low7) | w | low7)
@@ -393,11 +431,11 @@ func zeroBytes(w uint64) uint64 {
 func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	buf := s.buf[:s.end]
 	delim := s.d.Delimiter
-	quoted, quoted2 := uint64(0), s.quoted2[:0]
-	unesc := s.unesc[:0]
-	p := fs                 // scan position in the field that starts at fs
-	var stop, end, next int // where a stretch stops; the record's end, without and with its line end
-	mayBreak := false       // a quoted field may hold a line break
+	quoted := uint64(0)
+	s.quoted2, s.unesc = s.quoted2[:0], s.unesc[:0] // in s: fewer live slices, fewer spills
+	p := fs                                         // scan position in the field that starts at fs
+	var stop, end, next int                         // where a stretch stops; the record's end, without and with its line end
+	mayBreak := false                               // a quoted field may hold a line break
 	for {
 		if p == fs && fs < len(buf) && buf[fs] == '"' {
 			q, seg, escaped := fs+1, fs+1, false
@@ -406,7 +444,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 				mayBreak = mayBreak || lb
 				if k < 0 {
 					if !s.eof {
-						return s.more(fields, quoted2, unesc)
+						return s.more(fields)
 					}
 					s.pos = start
 					b := lineBreaks(buf[start:fs]) // the line where this field opens
@@ -417,14 +455,14 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 				}
 				q = k
 				if q+1 == len(buf) && !s.eof {
-					return s.more(fields, quoted2, unesc)
+					return s.more(fields)
 				}
 				if q+1 < len(buf) && buf[q+1] == '"' {
 					if !escaped {
-						escaped, seg = true, len(unesc)
-						unesc = append(unesc, buf[fs+1:q+1]...)
+						escaped, seg = true, len(s.unesc)
+						s.unesc = append(s.unesc, buf[fs+1:q+1]...)
 					} else {
-						unesc = append(unesc, buf[p:q+1]...)
+						s.unesc = append(s.unesc, buf[p:q+1]...)
 					}
 					p, q = q+2, q+2
 					continue
@@ -433,13 +471,13 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 			}
 			f := buf[fs+1 : q]
 			if escaped {
-				unesc = append(unesc, buf[p:q]...)
-				f = unesc[seg:len(unesc):len(unesc)]
+				s.unesc = append(s.unesc, buf[p:q]...)
+				f = s.unesc[seg:len(s.unesc):len(s.unesc)]
 			}
 			if n := len(fields); n < 64 {
 				quoted |= 1 << n
 			} else {
-				quoted2 = setBit(quoted2, n-64)
+				s.quoted2 = setBit(s.quoted2, n-64)
 			}
 			fields = append(fields, f)
 			stop = q + 1
@@ -468,7 +506,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 				continue
 			}
 			if stop == len(buf) && !s.eof {
-				return s.more(fields, quoted2, unesc)
+				return s.more(fields)
 			}
 			fields = append(fields, buf[fs:stop])
 		}
@@ -479,7 +517,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 			next++
 			if buf[stop] == '\r' {
 				if next == len(buf) && !s.eof {
-					return s.more(fields, quoted2, unesc)
+					return s.more(fields)
 				}
 				if next < len(buf) && buf[next] == '\n' {
 					next++
@@ -488,7 +526,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 		}
 		break
 	}
-	s.fields, s.quoted, s.quoted2, s.unesc = fields, quoted, quoted2, unesc
+	s.fields, s.quoted = fields, quoted
 	if end-start > s.d.MaxRecordSize {
 		s.pos = start
 		s.fail(ErrRecordTooLarge, 1)
@@ -502,6 +540,7 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	s.recOff, s.recLine = s.base+int64(start), s.line
 	s.line += 1 + breaks
 	s.pos = next
+	s.dense = true
 	return recOK
 }
 
@@ -570,8 +609,8 @@ func splitSlow(fields [][]byte, buf []byte, start, p int, delim byte) ([][]byte,
 
 // more keeps the grown slices of a record that runs past the buffer, to
 // be parsed again once more input is in.
-func (s *Scanner) more(fields [][]byte, quoted2 []uint64, unesc []byte) int {
-	s.fields, s.quoted2, s.unesc = fields[:0], quoted2[:0], unesc[:0]
+func (s *Scanner) more(fields [][]byte) int {
+	s.fields = fields[:0]
 	return recMore
 }
 
