@@ -438,14 +438,17 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	mayBreak := false                               // a quoted field may hold a line break
 	for {
 		if p == fs && fs < len(buf) && buf[fs] == '"' {
-			q, seg, escaped := fs+1, fs+1, false
-			for {
-				k, lb := findQuote(buf, q)
-				mayBreak = mayBreak || lb
-				if k < 0 {
-					if !s.eof {
-						return s.more(fields)
-					}
+			q, lb := findQuote(buf, fs+1)
+			var f []byte
+			if q >= 0 && q+1 < len(buf) && buf[q+1] != '"' {
+				f = buf[fs+1 : q] // the usual quoted field: no doubled quote
+			} else {
+				var st int
+				q, f, lb, st = s.quotedRest(buf, fs, q, lb)
+				if st == recMore {
+					return s.more(fields)
+				}
+				if st == recErr {
 					s.pos = start
 					b := lineBreaks(buf[start:fs]) // the line where this field opens
 					s.line += b
@@ -453,27 +456,8 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 					s.line -= b
 					return recErr
 				}
-				q = k
-				if q+1 == len(buf) && !s.eof {
-					return s.more(fields)
-				}
-				if q+1 < len(buf) && buf[q+1] == '"' {
-					if !escaped {
-						escaped, seg = true, len(s.unesc)
-						s.unesc = append(s.unesc, buf[fs+1:q+1]...)
-					} else {
-						s.unesc = append(s.unesc, buf[p:q+1]...)
-					}
-					p, q = q+2, q+2
-					continue
-				}
-				break
 			}
-			f := buf[fs+1 : q]
-			if escaped {
-				s.unesc = append(s.unesc, buf[p:q]...)
-				f = s.unesc[seg:len(s.unesc):len(s.unesc)]
-			}
+			mayBreak = mayBreak || lb
 			if n := len(fields); n < 64 {
 				quoted |= 1 << n
 			} else {
@@ -542,6 +526,57 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	s.pos = next
 	s.dense = true
 	return recOK
+}
+
+// quotedRest finishes the quoted field that opens at buf[fs], whose first
+// quote after that is at q (-1 if none) with a line break before it if lb,
+// when the quick look of parseSlow could not: the quote is doubled, last
+// in the buffer, or missing. It returns the closing quote, the field with
+// its doubled quotes collapsed (into s.unesc), whether a line break may
+// stand in it, and recMore when the buffer ends first, recErr when the
+// input does (unterminated).
+func (s *Scanner) quotedRest(buf []byte, fs, q int, lb bool) (int, []byte, bool, int) {
+	seg := -1   // where the field starts in s.unesc, once it has a doubled quote
+	p := fs + 1 // the next run of the field to copy there
+	for {
+		if q < 0 {
+			if !s.eof {
+				return 0, nil, lb, recMore
+			}
+			return 0, nil, lb, recErr
+		}
+		if q+1 == len(buf) && !s.eof {
+			return 0, nil, lb, recMore // doubled or closing: the next byte tells
+		}
+		if q+1 == len(buf) || buf[q+1] != '"' {
+			break
+		}
+		if seg < 0 {
+			seg = len(s.unesc)
+		}
+		s.unesc = appendRun(s.unesc, buf, p, q+1)
+		p = q + 2
+		var l bool
+		q, l = findQuote(buf, p)
+		lb = lb || l
+	}
+	if seg < 0 {
+		return q, buf[fs+1 : q], lb, recOK
+	}
+	s.unesc = appendRun(s.unesc, buf, p, q)
+	return q, s.unesc[seg:len(s.unesc):len(s.unesc)], lb, recOK
+}
+
+// appendRun appends buf[from:to] to dst. Runs between doubled quotes are
+// short: one of up to eight bytes is copied as one word when dst has room
+// for eight, rather than by a call to memmove.
+func appendRun(dst, buf []byte, from, to int) []byte {
+	n := len(dst)
+	if to-from <= 8 && from+8 <= len(buf) && cap(dst)-n >= 8 {
+		binary.LittleEndian.PutUint64(dst[n:n+8], binary.LittleEndian.Uint64(buf[from:]))
+		return dst[:n+to-from]
+	}
+	return append(dst, buf[from:to]...)
 }
 
 // findQuote returns the index of the first quote in buf at or after q, or
