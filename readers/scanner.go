@@ -35,6 +35,8 @@ type Scanner struct {
 
 	// Caches for the quote-free fast path: index in buf of the next '"' and
 	// '\r' at or after some position, or end if none; -1 when unknown.
+	// Only ever moved forward (fill resets them), so one that is not
+	// behind s.pos is the next from s.pos.
 	nextQuote, nextCR int
 
 	fields  [][]byte
@@ -432,10 +434,14 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	buf := s.buf[:s.end]
 	delim := s.d.Delimiter
 	quoted := uint64(0)
-	s.quoted2, s.unesc = s.quoted2[:0], s.unesc[:0] // in s: fewer live slices, fewer spills
-	p := fs                                         // scan position in the field that starts at fs
-	var stop, end, next int                         // where a stretch stops; the record's end, without and with its line end
-	mayBreak := false                               // a quoted field may hold a line break
+	// quoted2 and unesc stay in s: fewer live slices, fewer spills.
+	s.quoted2, s.unesc = s.quoted2[:0], s.unesc[:0]
+	// p is the scan position in the field that starts at fs; stop is where
+	// a stretch stops; end and next are the record's end without and with
+	// its line end.
+	p := fs
+	var stop, end, next int
+	mayBreak := false // a quoted field may hold a line break
 	for {
 		if p == fs && fs < len(buf) && buf[fs] == '"' {
 			q, lb := findQuote(buf, fs+1)
@@ -581,9 +587,10 @@ func appendRun(dst, buf []byte, from, to int) []byte {
 
 // findQuote returns the index of the first quote in buf at or after q, or
 // -1, and whether a LF or CR may stand before it. Quoted fields are mostly
-// short: it looks at the first two words itself, eight bytes at a time as
-// splitLine does, and only then calls IndexByte (and says a line break may
-// stand in what that skipped).
+// short: it looks at up to eight words itself, for quotes and line breaks
+// in one pass as splitLine does, and only then (or after a word with a line
+// break) calls IndexByte, and says a line break may stand in what that
+// skipped.
 func findQuote(buf []byte, q int) (int, bool) {
 	const ones = 0x0101010101010101
 	for range 8 {
