@@ -265,8 +265,68 @@ func SplitLines(ctx context.Context, r io.ReaderAt, path string, dataStart, size
 	if dataStart >= size {
 		return nil, nil
 	}
-	return cutAtRecords(ctx, r, path, dataStart, size, blocksize, make([]byte, 4<<10),
-		func(int) bool { return false })
+	var parts []Partition
+	start := dataStart
+	window := make([]byte, 4<<10)
+	for cut := dataStart + blocksize; cut < size; cut += blocksize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if cut <= start {
+			continue
+		}
+		at, err := nextLineStart(r, cut, size, window)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		}
+		if at <= start || at >= size {
+			continue
+		}
+		parts = append(parts, Partition{Path: path, Index: len(parts), Start: start, End: at})
+		start = at
+	}
+	return append(parts, Partition{Path: path, Index: len(parts), Start: start, End: size}), nil
+}
+
+// nextLineStart returns the offset after the first line end (LF, CRLF or
+// a lone CR) at or after from, or size. It does not look at quotes: the
+// cut is a guess, which the scan's seam check proves or refutes. (Tracking
+// quote parity from a cut of unknown quote state would be no better a
+// guess, and a wrong one could read to the end of the file.)
+func nextLineStart(r io.ReaderAt, from, size int64, buf []byte) (int64, error) {
+	for off := from; off < size; {
+		n := int(min(int64(len(buf)), size-off))
+		if err := readAt(r, buf[:n], off); err != nil {
+			return 0, err
+		}
+		b := buf[:n]
+		lf := bytes.IndexByte(b, '\n')
+		if cr := bytes.IndexByte(b, '\r'); cr >= 0 && (lf < 0 || cr < lf) {
+			at := off + int64(cr) + 1
+			if cr+1 < n {
+				if b[cr+1] == '\n' {
+					at++
+				}
+				return at, nil
+			}
+			if at == size {
+				return size, nil
+			}
+			var next [1]byte
+			if err := readAt(r, next[:], at); err != nil {
+				return 0, err
+			}
+			if next[0] == '\n' {
+				at++
+			}
+			return at, nil
+		}
+		if lf >= 0 {
+			return off + int64(lf) + 1, nil
+		}
+		off += int64(n)
+	}
+	return size, nil
 }
 
 // RecordStartAfter returns the first record start after from, assuming the

@@ -479,3 +479,37 @@ func TestSplitLines(t *testing.T) {
 		t.Fatal("blocksize below MinBlocksize accepted")
 	}
 }
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	c.n += int64(len(p))
+	return c.r.ReadAt(p, off)
+}
+
+// SplitLines reads a window at each cut, not the file: on data whose
+// records hold quoted fields (a cut inside one cannot know its quote
+// state) it must not scan ahead for a line end "outside quotes".
+func TestSplitLinesReadsWindows(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("a,b,c\n")
+	for i := 0; b.Len() < 4<<20; i++ {
+		fmt.Fprintf(&b, "%d,\"zone, %d\",\"a \"\"note\"\", with, commas\"\n", i, i%7)
+	}
+	data := b.Bytes()
+	cr := &countingReaderAt{r: bytes.NewReader(data)}
+	parts, err := SplitLines(context.Background(), cr, "q.csv", 6, int64(len(data)), MinBlocksize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(len(data)) / MinBlocksize; int64(len(parts)) < want/2 {
+		t.Fatalf("%d partitions, want about %d", len(parts), want)
+	}
+	if cr.n > int64(len(parts))*(4<<10)*2 {
+		t.Fatalf("read %d bytes for %d cuts", cr.n, len(parts))
+	}
+}
