@@ -87,6 +87,10 @@ func (e *jsonEncoder) AppendRow(dst []byte, fields [][]byte, _ []bool) []byte {
 			dst = append(dst, "null"...)
 		case e.cols[i].Type == String:
 			dst = appendJSONString(dst, f)
+		case e.cols[i].Type == Bool && (string(f) == "true" || string(f) == "false"):
+			dst = append(dst, f...)
+		case e.cols[i].Type == Bool:
+			dst = appendJSONString(dst, f)
 		default:
 			dst = appendJSONNumber(dst, f)
 		}

@@ -7,7 +7,7 @@ import (
 
 // tableWriter writes an aligned table for a human at a terminal: a header,
 // a rule of dashes under each column, then the rows. Columns are separated
-// by two spaces; Int and Float columns are right-aligned, String columns
+// by two spaces; Int, Float and Bool columns are right-aligned, String columns
 // left-aligned; widths count runes. Control characters are shown escaped so
 // every row stays on one line, and null is shown as an empty cell.
 //

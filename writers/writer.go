@@ -15,6 +15,7 @@ const (
 	String Type = iota
 	Int
 	Float
+	Bool // true or false (an expression's result)
 )
 
 // Column is one output column.
@@ -115,6 +116,7 @@ const bufferSize = 64 << 10
 // out is the state every format shares: the buffered destination, a scratch
 // buffer reused for every row, the columns and the call-order checks.
 type out struct {
+	dst   io.Writer
 	bw    *bufio.Writer
 	buf   []byte
 	cols  []Column
@@ -123,7 +125,7 @@ type out struct {
 }
 
 func newOut(w io.Writer) out {
-	return out{bw: bufio.NewWriterSize(w, bufferSize), buf: make([]byte, 0, 4096)}
+	return out{dst: w, bw: bufio.NewWriterSize(w, bufferSize), buf: make([]byte, 0, 4096)}
 }
 
 var (
@@ -142,12 +144,26 @@ func (o *out) begin(cols []Column) error {
 	return nil
 }
 
-// writeEncoded writes n encoded rows.
+// writeEncoded writes n encoded rows. Each write to the destination holds
+// whole rows: rows that do not fit in the buffer flush it first, and rows
+// longer than it go straight to the destination. So when a run fails in
+// the middle of a streamed result, what came out ends at a row's end.
 func (o *out) writeEncoded(rows []byte, n int64) error {
 	if o.state != 1 {
 		return errRowBeforeOpen
 	}
 	o.rows += n
+	if len(rows) > o.bw.Available() {
+		if err := o.bw.Flush(); err != nil {
+			return fmt.Errorf("cannot write output: %w", err)
+		}
+		if len(rows) >= o.bw.Size() {
+			if _, err := o.dst.Write(rows); err != nil {
+				return fmt.Errorf("cannot write output: %w", err)
+			}
+			return nil
+		}
+	}
 	return o.write(rows)
 }
 

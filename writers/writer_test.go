@@ -230,3 +230,45 @@ func TestEncodedRowsEqualRows(t *testing.T) {
 		t.Errorf("raw record: %q, want %q", got, want)
 	}
 }
+
+// failAfter accepts writes until it has taken limit bytes, then fails.
+type failAfter struct {
+	got   bytes.Buffer
+	limit int
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.got.Len()+len(p) > f.limit {
+		return 0, errors.New("disk full")
+	}
+	return f.got.Write(p)
+}
+
+// Encoded rows reach the destination in whole rows: when it fails, what
+// it took ends at a row's end, whatever the sizes of the chunks.
+func TestEncodedWritesWholeRows(t *testing.T) {
+	cols := []Column{{Name: "s", Type: String}}
+	enc, _ := NewEncoder("csv", cols)
+	for _, chunkRows := range []int{1, 7, 3000, 20000} {
+		dst := &failAfter{limit: 300 << 10}
+		w, _ := New("csv", dst)
+		w.Begin(cols)
+		var err error
+		for i := 0; err == nil && i < 100_000; i++ {
+			var b []byte
+			for r := range chunkRows {
+				b = enc.AppendRow(b, row(strings.Repeat("x", 10+r%50)), nil)
+			}
+			err = w.WriteEncoded(b, int64(chunkRows))
+		}
+		if err == nil {
+			err = w.End()
+		}
+		if err == nil {
+			t.Fatalf("%d rows a chunk: no error", chunkRows)
+		}
+		if out := dst.got.Bytes(); len(out) > 0 && out[len(out)-1] != '\n' {
+			t.Fatalf("%d rows a chunk: output ends inside a row: %q", chunkRows, out[len(out)-20:])
+		}
+	}
+}
