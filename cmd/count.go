@@ -1,22 +1,18 @@
 package cmd
 
 import (
-	"context"
-	"fmt"
-	"strconv"
-
 	"github.com/spf13/cobra"
 
-	"github.com/gdask/gdask/readers"
+	"github.com/gdask/gdask/plan"
 )
 
 type countOptions struct {
-	Paths []string
+	Paths []string // the first segment's inputs
 }
 
-func newCountCmd(app *App) *cobra.Command {
+func newCountCmd(app *App, runF func(*countOptions) error) *cobra.Command {
 	opts := &countOptions{}
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "count FILE...",
 		Short: "Count the rows of the inputs exactly, in parallel",
 		Long: `count prints the exact number of records (not lines: a quoted field may
@@ -26,38 +22,27 @@ by the splitter's pre-pass alone. It does not check that each row has
 one field per column: info --exact and the other commands do.
 
 The number is printed bare for table, csv and tsv, so it can be captured
-by a shell; json and ndjson give {"rows": N}.`,
+by a shell; json and ndjson give {"rows": N}. In a chain it counts the
+rows of the verb before it.`,
 		Example: `  gdask count large_data.csv
   n=$(gdask count 'logs/*.csv.zst')
-  gunzip -c big.csv.gz | gdask count -`,
+  gunzip -c big.csv.gz | gdask count -
+  gdask groupby big.csv --by k --count then filter --where 'count > 10' then count`,
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error
-			if opts.Paths, err = readers.Expand(args); err != nil {
+			if opts.Paths, err = inputs(app, args); err != nil {
 				return err
 			}
-			return countRun(c.Context(), app, opts)
+			return runF(opts)
 		},
 	}
+	if runF == nil {
+		runF = func(o *countOptions) error { return app.runChain(c.Context(), c, o.Paths, o) }
+	}
+	return c
 }
 
-func countRun(ctx context.Context, app *App, opts *countOptions) error {
-	j, err := app.startJob(ctx, opts.Paths)
-	if err != nil {
-		return err
-	}
-	defer j.close()
-	var n int64
-	err = j.run(ctx, app, "counting", func() (err error) {
-		n, err = j.ds.Count(ctx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	out := strconv.FormatInt(n, 10) + "\n"
-	if f := j.res.format; f == "json" || f == "ndjson" {
-		out = fmt.Sprintf("{\"rows\":%d}\n", n)
-	}
-	return app.writeAll([]byte(out))
+func (o *countOptions) apply(child plan.Node) (plan.Node, error) {
+	return plan.NewCount(child), nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/engine"
-	"github.com/gdask/gdask/readers"
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/writers"
 )
 
@@ -20,7 +20,7 @@ type demoOptions struct {
 	Rows int64
 }
 
-func newDemoCmd(app *App) *cobra.Command {
+func newDemoCmd(app *App, runF func(*demoOptions) error) *cobra.Command {
 	opts := &demoOptions{}
 	c := &cobra.Command{
 		Use:   "demo",
@@ -35,13 +35,16 @@ it took. It removes what it created.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			var err error
-			if opts.Rows, err = int64Setting(app, "rows"); err != nil {
+			if opts.Rows, err = int64Flag(c, "rows", 0); err != nil {
 				return err
 			}
-			return demoRun(c.Context(), app, opts)
+			return runF(opts)
 		},
 	}
 	c.Flags().Int64("rows", 1_000_000, "rows of generated data")
+	if runF == nil {
+		runF = func(o *demoOptions) error { return demoRun(c.Context(), app, o) }
+	}
 	return c
 }
 
@@ -99,24 +102,14 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 		return err
 	}
 	defer ds.Close()
+	input, err := ds.Schema()
+	if err != nil {
+		return err
+	}
+	scan := plan.NewScan([]string{path}, input)
 	err = step("2. ddf.head() — gdask head large_data.csv", func(w io.Writer) error {
-		var rows [][][]byte
-		if err := ds.Head(ctx, 5, func(f [][]byte) error {
-			rows = append(rows, copyFields(f))
-			return nil
-		}); err != nil {
-			return err
-		}
-		tw, _ := writers.New("table", w)
-		if err := tw.Begin(columns(ds.Names, []readers.Type{readers.TypeInt, readers.TypeString, readers.TypeFloat})); err != nil {
-			return err
-		}
-		for _, row := range rows {
-			if err := tw.Row(row); err != nil {
-				return err
-			}
-		}
-		return tw.End()
+		_, err := runToTable(ctx, ds, plan.Optimize(plan.NewLimit(scan, 5)), w)
+		return err
 	})
 	if err != nil {
 		return err
@@ -132,22 +125,13 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	input, err := ds.Schema()
-	if err != nil {
-		return err
-	}
 	groupby := func(w io.Writer, having string) error {
-		root, err := buildGroupBy(&groupByOptions{By: []string{"category"}, Aggs: []aggFlag{{"mean", "value"}}, Having: having, Limit: -1}, []string{path}, input)
+		opts := &groupByOptions{By: []string{"category"}, Aggs: []aggFlag{{plan.AggMean, "value"}}, Having: having, Limit: -1}
+		node, err := opts.apply(scan)
 		if err != nil {
 			return err
 		}
-		res, _, err := ds.GroupBy(ctx, root, engine.GroupByOptions{})
-		if err != nil {
-			return err
-		}
-		defer res.Close()
-		tw, _ := writers.New("table", w)
-		n, err := writeRows(tw, res)
+		n, err := runToTable(ctx, ds, plan.Optimize(node), w)
 		if err != nil {
 			return err
 		}
@@ -168,4 +152,30 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	}
 	_, err = fmt.Fprintf(out, "removed %s\n", dir)
 	return err
+}
+
+// runToTable runs root over ds and writes its rows to w as a table; it
+// returns the rows written.
+func runToTable(ctx context.Context, ds *engine.Dataset, root plan.Node, w io.Writer) (int64, error) {
+	var cw *countingWriter
+	out := &engine.Output{Format: "table", Open: func([]writers.Column, engine.Delivery) (writers.Writer, error) {
+		tw, err := writers.New("table", w)
+		cw = &countingWriter{Writer: tw}
+		return cw, err
+	}}
+	if _, err := ds.Run(ctx, root, out, engine.RunOptions{}); err != nil {
+		return 0, err
+	}
+	return cw.rows, nil
+}
+
+// countingWriter counts the rows written through it.
+type countingWriter struct {
+	writers.Writer
+	rows int64
+}
+
+func (c *countingWriter) Row(fields [][]byte) error {
+	c.rows++
+	return c.Writer.Row(fields)
 }

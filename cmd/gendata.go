@@ -22,7 +22,7 @@ type genDataOptions struct {
 	Categories int64
 }
 
-func newGenDataCmd(app *App) *cobra.Command {
+func newGenDataCmd(app *App, runF func(*genDataOptions) error) *cobra.Command {
 	opts := &genDataOptions{}
 	c := &cobra.Command{
 		Use:   "gen-data [FILE|-]",
@@ -48,29 +48,30 @@ The file appears only when complete.`,
 				opts.Path = args[0]
 			}
 			var err error
-			if opts.Rows, err = int64Setting(app, "rows"); err != nil {
+			if opts.Rows, err = int64Flag(c, "rows", 0); err != nil {
 				return err
 			}
-			if opts.Categories, err = int64Setting(app, "categories"); err != nil {
+			if opts.Categories, err = int64Flag(c, "categories", 1); err != nil {
 				return err
 			}
-			return genDataRun(c.Context(), app, opts)
+			return runF(opts)
 		},
 	}
 	c.Flags().Int64("rows", 1_000_000, "rows to write")
 	c.Flags().Int64("categories", 100, "distinct categories (cat_0 ...)")
+	if runF == nil {
+		runF = func(o *genDataOptions) error { return genDataRun(c.Context(), app, o) }
+	}
 	return c
 }
 
-func int64Setting(app *App, name string) (int64, error) {
-	n, err := app.settings.integer(name)
-	if err != nil {
-		return 0, err
+// int64Flag is flag name's value, at least least.
+func int64Flag(c *cobra.Command, name string, least int64) (int64, error) {
+	n, _ := c.Flags().GetInt64(name)
+	if n < least {
+		return 0, usagef("invalid --%s %d: must be at least %d", name, n, least)
 	}
-	if n < 0 || (name == "categories" && n < 1) {
-		return 0, usagef("invalid --%s %d: must be at least %d", name, n, map[bool]int{true: 1, false: 0}[name == "categories"])
-	}
-	return int64(n), nil
+	return n, nil
 }
 
 func genDataRun(ctx context.Context, app *App, opts *genDataOptions) error {

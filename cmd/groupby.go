@@ -1,34 +1,30 @@
 package cmd
 
 import (
-	"context"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gdask/gdask/engine"
 	"github.com/gdask/gdask/plan"
-	"github.com/gdask/gdask/readers"
-	"github.com/gdask/gdask/writers"
 )
 
 type groupByOptions struct {
-	Paths       []string
-	By          []string
-	Count       bool
-	Aggs        []aggFlag // in plan.AggFuncs order, columns in the order given
-	Where       string
-	Having      string
-	Sort        []string
-	Limit       int64 // -1: none
-	SkipBadRows bool
-	Explain     bool
+	Paths  []string // the first segment's inputs
+	By     []string
+	Count  bool
+	Aggs   []aggFlag // in plan.AggFuncs order, columns in the order given
+	Where  string
+	Having string
+	Sort   []string
+	Limit  int64 // -1: none
 }
 
-type aggFlag struct{ fn, col string }
+type aggFlag struct {
+	kind plan.AggKind
+	col  string
+}
 
-func newGroupByCmd(app *App) *cobra.Command {
+func newGroupByCmd(app *App, runF func(*groupByOptions) error) *cobra.Command {
 	opts := &groupByOptions{}
 	c := &cobra.Command{
 		Use:   "groupby FILE... --by COLS <aggregations>",
@@ -38,7 +34,8 @@ the inputs by the --by columns and computes the aggregations per group.
 Output columns are the keys, then <col>_<agg> for each aggregation (and
 count for --count), in the order count, sum, mean, min, max, std, var,
 first, last, nunique. Groups come sorted by key (numbers by value) unless
---sort says otherwise.
+--sort says otherwise; a numeric key groups by value (1, 01 and +1 are
+one group; --types k:string keeps the text).
 
 Aggregations take one or more columns (--mean a,b or --mean a --mean b).
 Nulls are skipped as pandas and SQL skip them; --count counts rows.
@@ -51,47 +48,39 @@ endsWith, == nil.`,
 		Example: `  gdask groupby large_data.csv --by category --mean value
   gdask groupby large_data.csv --by category --mean value --having 'value_mean > 500'
   gdask groupby 'logs/*.csv.zst' --by host,status --count --sum bytes --max latency -o json
-  gdask groupby trips.csv --by city --where 'fare > 0' --mean fare --sort fare_mean:desc --limit 10`,
+  gdask groupby trips.csv --by city --where 'fare > 0' --mean fare --sort fare_mean:desc --limit 10
+  gdask filter trips.csv --where 'tip_amount > 0' then groupby --by payment_type --mean fare_amount`,
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s := app.settings
 			var err error
-			if opts.Paths, err = readers.Expand(args); err != nil {
+			if opts.Paths, err = inputs(app, args); err != nil {
 				return err
 			}
-			opts.By = cleanList(s.list("by"))
+			f := c.Flags()
+			opts.By = flagList(f, "by")
 			if len(opts.By) == 0 {
 				return usagef("groupby needs --by with at least one column")
 			}
-			if opts.Count, err = s.boolean("count"); err != nil {
-				return err
-			}
+			opts.Count, _ = f.GetBool("count")
 			opts.Aggs = nil
-			for _, fn := range plan.AggFuncs[1:] {
-				for _, col := range cleanList(s.list(fn)) {
-					opts.Aggs = append(opts.Aggs, aggFlag{fn, col})
+			for _, name := range plan.AggFuncs[1:] {
+				k, _ := plan.ParseAggKind(name)
+				for _, col := range flagList(f, name) {
+					opts.Aggs = append(opts.Aggs, aggFlag{k, col})
 				}
 			}
 			if !opts.Count && len(opts.Aggs) == 0 {
 				return usagef("groupby needs at least one aggregation: --count, --sum, --mean, --min, --max, --std, --var, --first, --last or --nunique")
 			}
-			opts.Where, opts.Having = s.str("where"), s.str("having")
-			opts.Sort = cleanList(s.list("sort"))
-			limit, err := s.integer("limit")
-			if err != nil {
-				return err
-			}
+			opts.Where, _ = f.GetString("where")
+			opts.Having, _ = f.GetString("having")
+			opts.Sort = flagList(f, "sort")
+			limit, _ := f.GetInt64("limit")
 			if limit < -1 {
 				return usagef("invalid --limit %d: must be 0 or more", limit)
 			}
-			opts.Limit = int64(limit)
-			if opts.SkipBadRows, err = s.boolean("skip-bad-rows"); err != nil {
-				return err
-			}
-			if opts.Explain, err = s.boolean(flagExplain); err != nil {
-				return err
-			}
-			return groupByRun(c.Context(), app, opts)
+			opts.Limit = limit
+			return runF(opts)
 		},
 	}
 	f := c.Flags()
@@ -103,9 +92,10 @@ endsWith, == nil.`,
 	f.String("where", "", "keep input rows for which this expression is true")
 	f.String("having", "", "keep groups for which this expression over output columns is true")
 	f.StringSlice("sort", nil, "order by output columns, col or col:desc (default: the keys)")
-	f.Int("limit", -1, "print at most N groups")
-	f.Bool("skip-bad-rows", false, "skip rows whose aggregated value is not a number, and report how many")
-	f.Bool(flagExplain, false, "print the optimised plan and run nothing")
+	f.Int64("limit", -1, "print at most N groups")
+	if runF == nil {
+		runF = func(o *groupByOptions) error { return app.runChain(c.Context(), c, o.Paths, o) }
+	}
 	return c
 }
 
@@ -121,51 +111,22 @@ var aggHelp = map[string]string{
 	"nunique": "number of distinct non-null values (exact)",
 }
 
-func cleanList(in []string) []string {
-	var out []string
-	for _, s := range in {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// projection returns the input ordinals the keys and aggregates use, in
-// input order.
-func projection(input plan.Schema, keys []int, aggs []plan.AggFunc) []int {
-	use := make([]bool, len(input))
-	for _, k := range keys {
-		use[k] = true
-	}
-	for _, a := range aggs {
-		if a.Col >= 0 {
-			use[a.Col] = true
-		}
-	}
-	var cols []int
-	for c, u := range use {
-		if u {
-			cols = append(cols, c)
-		}
-	}
-	return cols
-}
-
-// buildGroupBy turns options into a type-checked plan over the inputs'
-// schema: unknown columns, numeric aggregates over strings and malformed
-// expressions are errors before any data is read.
-func buildGroupBy(opts *groupByOptions, paths []string, input plan.Schema) (plan.Node, error) {
-	var node plan.Node = plan.NewScan(paths, input)
-	if opts.Where != "" {
-		pred, err := plan.ParseExpr(opts.Where, input, "--where")
+// apply puts the groupby's nodes over child: Filter (--where), Aggregate,
+// Filter (--having), Sort (--sort, then the keys, so the order is one
+// exact sequence), Limit. Unknown columns, numeric aggregates over strings
+// and malformed expressions are errors before any data is read.
+func (o *groupByOptions) apply(child plan.Node) (plan.Node, error) {
+	input := child.Schema()
+	node := child
+	if o.Where != "" {
+		pred, err := plan.ParseExpr(o.Where, input, "--where")
 		if err != nil {
 			return nil, &usageError{err}
 		}
 		node = plan.NewFilter(node, pred)
 	}
 	var keys []int
-	for _, k := range opts.By {
+	for _, k := range o.By {
 		i, err := input.Lookup(k, "--by")
 		if err != nil {
 			return nil, &usageError{err}
@@ -173,31 +134,15 @@ func buildGroupBy(opts *groupByOptions, paths []string, input plan.Schema) (plan
 		keys = append(keys, i)
 	}
 	var aggs []plan.AggFunc
-	if opts.Count {
-		aggs = append(aggs, plan.AggFunc{Func: "count", Col: -1})
+	if o.Count {
+		aggs = append(aggs, plan.AggFunc{Kind: plan.AggCount, Col: -1})
 	}
-	for _, a := range opts.Aggs {
-		i, err := input.Lookup(a.col, "--"+a.fn)
+	for _, a := range o.Aggs {
+		i, err := input.Lookup(a.col, "--"+a.kind.String())
 		if err != nil {
 			return nil, &usageError{err}
 		}
-		aggs = append(aggs, plan.AggFunc{Func: a.fn, Col: i})
-	}
-	// The aggregate reads only its keys and columns: a Project of those
-	// below it, which the optimizer folds into the scan.
-	proj := projection(input, keys, aggs)
-	node = plan.NewProject(node, proj)
-	at := make(map[int]int, len(proj))
-	for i, c := range proj {
-		at[c] = i
-	}
-	for i, k := range keys {
-		keys[i] = at[k]
-	}
-	for i := range aggs {
-		if aggs[i].Col >= 0 {
-			aggs[i].Col = at[aggs[i].Col]
-		}
+		aggs = append(aggs, plan.AggFunc{Kind: a.kind, Col: i})
 	}
 	ag, err := plan.NewAggregate(node, keys, aggs)
 	if err != nil {
@@ -205,115 +150,55 @@ func buildGroupBy(opts *groupByOptions, paths []string, input plan.Schema) (plan
 	}
 	node = ag
 	out := ag.Schema()
-	if opts.Having != "" {
-		pred, err := plan.ParseExpr(opts.Having, out, "--having")
+	if o.Having != "" {
+		pred, err := plan.ParseExpr(o.Having, out, "--having")
 		if err != nil {
 			return nil, &usageError{err}
 		}
 		node = plan.NewFilter(node, pred)
 	}
-	var sortKeys []plan.SortKey
-	for _, s := range opts.Sort {
+	sortKeys, err := parseSortKeys(o.Sort, out, "--sort")
+	if err != nil {
+		return nil, err
+	}
+	for k := range keys {
+		if !sortsBy(sortKeys, k) {
+			sortKeys = append(sortKeys, plan.SortKey{Col: k}) // ties: the group keys
+		}
+	}
+	node = plan.NewSort(node, sortKeys)
+	if o.Limit >= 0 {
+		node = plan.NewLimit(node, o.Limit)
+	}
+	return node, nil
+}
+
+// parseSortKeys reads col[:desc] items over schema.
+func parseSortKeys(items []string, schema plan.Schema, flag string) ([]plan.SortKey, error) {
+	var keys []plan.SortKey
+	for _, s := range items {
 		name, dir, _ := strings.Cut(s, ":")
-		i, err := out.Lookup(name, "--sort")
+		i, err := schema.Lookup(name, flag)
 		if err != nil {
 			return nil, &usageError{err}
 		}
 		switch dir {
 		case "", "asc":
-			sortKeys = append(sortKeys, plan.SortKey{Col: i})
+			keys = append(keys, plan.SortKey{Col: i})
 		case "desc":
-			sortKeys = append(sortKeys, plan.SortKey{Col: i, Desc: true})
+			keys = append(keys, plan.SortKey{Col: i, Desc: true})
 		default:
-			return nil, usagef("invalid --sort %q: want col or col:desc", s)
+			return nil, usagef("invalid %s %q: want col or col:desc", flag, s)
 		}
 	}
-	if len(sortKeys) == 0 {
-		for k := range keys {
-			sortKeys = append(sortKeys, plan.SortKey{Col: k})
+	return keys, nil
+}
+
+func sortsBy(keys []plan.SortKey, col int) bool {
+	for _, k := range keys {
+		if k.Col == col {
+			return true
 		}
 	}
-	node = plan.NewSort(node, sortKeys)
-	if opts.Limit >= 0 {
-		node = plan.NewLimit(node, opts.Limit)
-	}
-	return plan.Optimize(node), nil
-}
-
-func groupByRun(ctx context.Context, app *App, opts *groupByOptions) error {
-	j, err := app.startJob(ctx, opts.Paths)
-	if err != nil {
-		return err
-	}
-	defer j.close()
-	input, err := j.ds.Schema()
-	if err != nil {
-		return err
-	}
-	root, err := buildGroupBy(opts, opts.Paths, input)
-	if err != nil {
-		return err
-	}
-	if opts.Explain {
-		parts, streams := j.ds.Partitions()
-		return app.writeAll([]byte(plan.Explain(root, plan.ExplainEnv{
-			Partitions: parts, Streams: streams, Workers: j.cfg.Workers, Memory: formatSize(j.cfg.MemoryLimit),
-		})))
-	}
-	var res *engine.Result
-	var stats *engine.GroupByStats
-	err = j.run(ctx, app, "aggregating", func() (err error) {
-		res, stats, err = j.ds.GroupBy(ctx, root, engine.GroupByOptions{SkipBadRows: opts.SkipBadRows})
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	if stats.SkippedRows > 0 {
-		fmt.Fprintf(app.IO.Err, "gdask: warning: skipped %d rows whose aggregated value is not a number (--skip-bad-rows)\n", stats.SkippedRows)
-	}
-	return writeResult(j.res, res)
-}
-
-func writeResult(out *result, res *engine.Result) error {
-	if res.InMemory() {
-		// Every row is known and only the destination can fail: write
-		// straight to it. Spooling a result of millions of rows would write
-		// it twice.
-		return out.stream(func(w writers.Writer) error {
-			_, err := writeRows(w, res)
-			return err
-		})
-	}
-	if _, err := writeRows(out.w, res); err != nil {
-		return err
-	}
-	return out.commit()
-}
-
-// writeRows writes a groupby result through w and returns the rows.
-func writeRows(w writers.Writer, res *engine.Result) (int64, error) {
-	cols := make([]writers.Column, len(res.Schema))
-	for i, c := range res.Schema {
-		cols[i] = writers.Column{Name: c.Name, Type: planWriterType(c.Type)}
-	}
-	if err := w.Begin(cols); err != nil {
-		return 0, err
-	}
-	n, err := res.Each(w.Row)
-	if err != nil {
-		return n, err
-	}
-	return n, w.End()
-}
-
-func planWriterType(t plan.Type) writers.Type {
-	switch t {
-	case plan.Int:
-		return writers.Int
-	case plan.Float:
-		return writers.Float
-	}
-	return writers.String
+	return false
 }

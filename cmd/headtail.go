@@ -5,81 +5,94 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 	"github.com/gdask/gdask/writers"
 )
 
 type headOptions struct {
+	Paths []string // the first segment's inputs
+	N     int64
+}
+
+type tailOptions struct {
 	Paths []string
 	N     int
-	Tail  bool
 }
 
-func newHeadCmd(app *App) *cobra.Command {
-	return newHeadTailCmd(app, false)
-}
-
-func newTailCmd(app *App) *cobra.Command {
-	return newHeadTailCmd(app, true)
-}
-
-func newHeadTailCmd(app *App, tail bool) *cobra.Command {
-	opts := &headOptions{Tail: tail}
+func newHeadCmd(app *App, runF func(*headOptions) error) *cobra.Command {
+	opts := &headOptions{}
 	c := &cobra.Command{
 		Use:   "head FILE...",
-		Short: "Print the first rows of a file, reading only the first block",
+		Short: "Print the first rows, reading only as far as it must",
 		Long: `head prints the first n rows (default 5) with the header, as the file has
 them: -o csv reproduces the first lines of a plain file byte for byte. It
-reads one block from the start, whatever the size of the file.`,
+stops reading as soon as it has its rows, whatever the size of the file;
+after filter in a chain it stops the workers once n rows have passed.`,
 		Example: `  gdask head large_data.csv
   gdask head large_data.csv -n 20 -o json
-  zcat big.csv.gz | gdask head -`,
+  zcat big.csv.gz | gdask head -
+` + chainExample,
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var err error
+			if opts.Paths, err = inputs(app, args); err != nil {
+				return err
+			}
+			if opts.N, _ = c.Flags().GetInt64("n"); opts.N < 0 {
+				return usagef("invalid -n %d: must be 0 or more", opts.N)
+			}
+			return runF(opts)
+		},
 	}
-	if tail {
-		c.Use = "tail FILE..."
-		c.Short = "Print the last rows of a file, reading only the last block"
-		c.Long = `tail prints the last n rows (default 5) with the header. On a plain or
-uncompressed file it reads from the end, a block at a time, until the
-last rows are certain even when quoted fields hold newlines; a stream
-(stdin, .gz, .zst) is read through.`
-		c.Example = `  gdask tail large_data.csv
-  gdask tail large_data.csv -n 20 -o ndjson`
-	}
-	c.Args = minArgs(1)
-	c.Flags().IntP("n", "n", 5, "rows to print")
-	c.RunE = func(c *cobra.Command, args []string) error {
-		var err error
-		if opts.Paths, err = readers.Expand(args); err != nil {
-			return err
-		}
-		n, err := app.settings.integer("n")
-		if err != nil {
-			return err
-		}
-		if n < 0 {
-			return usagef("invalid -n %d: must be 0 or more", n)
-		}
-		opts.N = n
-		return headRun(c.Context(), app, opts)
+	c.Flags().Int64P("n", "n", 5, "rows to print")
+	if runF == nil {
+		runF = func(o *headOptions) error { return app.runChain(c.Context(), c, o.Paths, o) }
 	}
 	return c
 }
 
-func headRun(ctx context.Context, app *App, opts *headOptions) error {
+func (o *headOptions) apply(child plan.Node) (plan.Node, error) {
+	return plan.NewLimit(child, o.N), nil
+}
+
+func newTailCmd(app *App, runF func(*tailOptions) error) *cobra.Command {
+	opts := &tailOptions{}
+	c := &cobra.Command{
+		Use:   "tail FILE...",
+		Short: "Print the last rows of a file, reading only the last block",
+		Long: `tail prints the last n rows (default 5) with the header. On a plain or
+uncompressed file it reads from the end, a block at a time, until the
+last rows are certain even when quoted fields hold newlines; a stream
+(stdin, .gz, .zst) is read through.`,
+		Example: `  gdask tail large_data.csv
+  gdask tail large_data.csv -n 20 -o ndjson`,
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var err error
+			if opts.Paths, err = readers.Expand(args); err != nil {
+				return err
+			}
+			if opts.N, _ = c.Flags().GetInt("n"); opts.N < 0 {
+				return usagef("invalid -n %d: must be 0 or more", opts.N)
+			}
+			return runF(opts)
+		},
+	}
+	c.Flags().IntP("n", "n", 5, "rows to print")
+	if runF == nil {
+		runF = func(o *tailOptions) error { return tailRun(c.Context(), app, o) }
+	}
+	return c
+}
+
+func tailRun(ctx context.Context, app *App, opts *tailOptions) error {
 	j, err := app.startJob(ctx, opts.Paths)
 	if err != nil {
 		return err
 	}
 	defer j.close()
-	var rows [][][]byte
-	if opts.Tail {
-		rows, err = j.ds.Tail(ctx, opts.N)
-	} else {
-		err = j.ds.Head(ctx, opts.N, func(fields [][]byte) error {
-			rows = append(rows, copyFields(fields))
-			return nil
-		})
-	}
+	rows, err := j.ds.Tail(ctx, opts.N)
 	if err != nil {
 		return err
 	}
@@ -105,20 +118,6 @@ func nullify(rows [][][]byte, d *readers.Dialect, format string) [][][]byte {
 		}
 	}
 	return rows
-}
-
-func copyFields(fields [][]byte) [][]byte {
-	n := 0
-	for _, f := range fields {
-		n += len(f)
-	}
-	buf := make([]byte, 0, n)
-	out := make([][]byte, len(fields))
-	for i, f := range fields {
-		buf = append(buf, f...)
-		out[i] = buf[len(buf)-len(f) : len(buf) : len(buf)]
-	}
-	return out
 }
 
 // columns pairs names with writer types.

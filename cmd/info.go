@@ -19,7 +19,7 @@ type infoOptions struct {
 	Exact bool
 }
 
-func newInfoCmd(app *App) *cobra.Command {
+func newInfoCmd(app *App, runF func(*infoOptions) error) *cobra.Command {
 	opts := &infoOptions{}
 	c := &cobra.Command{
 		Use:   "info FILE...",
@@ -41,13 +41,14 @@ ndjson print one object with everything.`,
 			if opts.Paths, err = readers.Expand(args); err != nil {
 				return err
 			}
-			if opts.Exact, err = app.settings.boolean("exact"); err != nil {
-				return err
-			}
-			return infoRun(c.Context(), app, opts)
+			opts.Exact, _ = c.Flags().GetBool("exact")
+			return runF(opts)
 		},
 	}
 	c.Flags().Bool("exact", false, "read everything: exact types and row count")
+	if runF == nil {
+		runF = func(o *infoOptions) error { return infoRun(c.Context(), app, o) }
+	}
 	return c
 }
 

@@ -102,19 +102,6 @@ func (r *result) commit() error {
 	return r.deliver(r.buf.writeTo)
 }
 
-// stream writes an answer that is already known straight to the
-// destination, with no spool: fn writes it through the writer it is given
-// and ends it.
-func (r *result) stream(fn func(w writers.Writer) error) error {
-	return r.deliver(func(dst io.Writer) error {
-		w, err := writers.New(r.format, dst)
-		if err != nil {
-			return err
-		}
-		return fn(w)
-	})
-}
-
 // deliver calls write with the destination: stdout, or the --output file,
 // written atomically (nothing of it stays if write fails).
 func (r *result) deliver(write func(dst io.Writer) error) error {
@@ -232,9 +219,10 @@ func (app *App) open(ctx context.Context, cfg *engine.Config, paths []string) (*
 // job is what a command that reads inputs needs: the settings resolved,
 // the result's destination ready and the inputs open.
 type job struct {
-	cfg *engine.Config
-	res *result
-	ds  *engine.Dataset
+	cfg      *engine.Config
+	res      *result
+	ds       *engine.Dataset
+	progress *engine.Progress // the progress bar's figures, fed by the run's events
 }
 
 func (app *App) startJob(ctx context.Context, paths []string) (*job, error) {
@@ -246,19 +234,20 @@ func (app *App) startJob(ctx context.Context, paths []string) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Progress = &engine.Progress{}
+	progress := &engine.Progress{}
+	cfg.Events = progress
 	ds, err := app.open(ctx, cfg, paths)
 	if err != nil {
 		return nil, err
 	}
-	return &job{cfg: cfg, res: res, ds: ds}, nil
+	return &job{cfg: cfg, res: res, ds: ds, progress: progress}, nil
 }
 
 func (j *job) close() { j.ds.Close() }
 
 // run calls fn while the progress bar, if any, shows the job's progress.
 func (j *job) run(ctx context.Context, app *App, what string, fn func() error) error {
-	stop := app.startProgress(ctx, j.cfg.Progress, what)
+	stop := app.startProgress(ctx, j.progress, what)
 	defer stop()
 	return fn()
 }

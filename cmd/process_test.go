@@ -309,3 +309,66 @@ func TestSignalWhileSpilling(t *testing.T) {
 		t.Fatalf("left in --temp-dir after SIGINT: %v", m)
 	}
 }
+
+// filter and select stream: over a file ten times --memory-limit 40MB,
+// peak RSS stays under the limit plus the slack TestMemoryBound justifies,
+// and every row comes out.
+func TestStreamMemoryBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and reads a 400 MB file")
+	}
+	const limit, slack = 40_000_000, 16 << 20
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "gdask")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	data := filepath.Join(dir, "big.csv")
+	if out, err := gdask(t, "gen-data", data, "--rows", "19000000").CombinedOutput(); err != nil {
+		t.Fatalf("gen-data: %v: %s", err, out)
+	}
+	if st, err := os.Stat(data); err != nil || st.Size() < 10*limit {
+		t.Fatalf("data: %v, %v: want at least ten times the limit", st, err)
+	}
+	for _, args := range [][]string{
+		{"filter", data, "--where", "value >= 0"},
+		{"select", data, "value,id", "--with", "twice = value * 2"},
+	} {
+		c := exec.Command(os.Args[0], append([]string{bin}, append(args, "--memory-limit", "40MB", "-o", "csv")...)...)
+		c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
+		var stderr bytes.Buffer
+		c.Stderr = &stderr
+		out, err := c.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := int64(0)
+		buf := make([]byte, 1<<20)
+		for {
+			n, err := out.Read(buf)
+			lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
+			if err != nil {
+				break
+			}
+		}
+		if err := c.Wait(); err != nil {
+			t.Fatalf("%s: %v: %s", args[0], err, stderr.String())
+		}
+		if lines != 19000000+1 {
+			t.Fatalf("%s: %d lines, want %d", args[0], lines, 19000000+1)
+		}
+		var kib int64
+		msgs := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if _, err := fmt.Sscanf(msgs[len(msgs)-1], "maxrss=%d", &kib); err != nil {
+			t.Fatalf("no maxrss in %q", stderr.String())
+		}
+		if rss := kib << 10; rss > limit+slack {
+			t.Fatalf("%s: peak RSS %d MiB under --memory-limit 40MB, want at most %d MiB", args[0], rss>>20, (limit+slack)>>20)
+		} else {
+			t.Logf("%s: peak RSS %.1f MiB under --memory-limit 40MB", args[0], float64(rss)/(1<<20))
+		}
+	}
+}

@@ -45,6 +45,8 @@ func SystemIO() IOStreams {
 type App struct {
 	IO       IOStreams
 	settings *settings
+	later    [][]string // the segments of a chain after its first (chain.go)
+	inChain  bool       // a later segment is being parsed: it names no inputs
 }
 
 // Exit statuses (DESIGN §2).
@@ -107,7 +109,12 @@ func Run(ctx context.Context, io IOStreams, args []string) int {
 	}
 	app := &App{IO: io}
 	root := newRootCmd(app)
-	root.SetArgs(args)
+	first, later, splitErr := splitChain(args, root.PersistentFlags())
+	if splitErr != nil {
+		return report(io.Err, splitErr)
+	}
+	app.later = later
+	root.SetArgs(first)
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
@@ -173,6 +180,8 @@ a flag wins over the environment, which wins over the file.`,
   gdask head large_data.csv
   gdask info large_data.csv
   gdask count 'logs/*.csv.gz'
+  gdask groupby large_data.csv --by category --mean value --having 'value_mean > 500'
+` + chainExample + `
   gdask demo`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -188,13 +197,15 @@ a flag wins over the environment, which wins over the file.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	addGlobalFlags(root)
 	root.AddCommand(
-		newGenDataCmd(app),
-		newHeadCmd(app),
-		newTailCmd(app),
-		newInfoCmd(app),
-		newCountCmd(app),
-		newGroupByCmd(app),
-		newDemoCmd(app),
+		newGenDataCmd(app, nil),
+		newHeadCmd(app, nil),
+		newTailCmd(app, nil),
+		newInfoCmd(app, nil),
+		newCountCmd(app, nil),
+		newFilterCmd(app, nil),
+		newSelectCmd(app, nil),
+		newGroupByCmd(app, nil),
+		newDemoCmd(app, nil),
 		newConfigCmd(app),
 		newVersionCmd(app),
 	)

@@ -38,6 +38,7 @@ const (
 	flagMaxRecordSize = "max-record-size"
 	flagSample        = "sample"
 	flagTypes         = "types"
+	flagSkipBadRows   = "skip-bad-rows"
 )
 
 func addGlobalFlags(root *cobra.Command) {
@@ -55,6 +56,9 @@ func addGlobalFlags(root *cobra.Command) {
 	f.StringSlice(flagNull, nil, "extra tokens read as null besides the empty field, e.g. NA,NULL")
 	f.String(flagMaxRecordSize, "16MiB", "longest record accepted")
 	f.String(flagSample, "1MiB", "bytes of the first input read to infer column types (Dask: sample)")
+	f.String(flagExplain, "", "print the optimised plan and run nothing; --explain analyze runs it and prints what each operator did")
+	f.Lookup(flagExplain).NoOptDefVal = "plan"
+	f.Bool(flagSkipBadRows, false, "skip rows whose value is not a number where a number is needed, and report how many")
 	f.StringSlice(flagTypes, nil, "declared column types instead of inferred ones, COL:TYPE with TYPE string, int or float; COL:string keeps a column's text (keys \"01\" and \"1\" stay apart)")
 }
 
@@ -113,7 +117,9 @@ func loadSettings(c *cobra.Command) (*settings, error) {
 			bindErr = err
 		}
 	}
-	c.Flags().VisitAll(bind)
+	// Global flags only: a verb's flags belong to its segment of a chain,
+	// and are flags, not settings.
+	c.PersistentFlags().VisitAll(bind)
 	c.InheritedFlags().VisitAll(bind)
 	if bindErr != nil {
 		return nil, bindErr
@@ -127,20 +133,10 @@ func loadSettings(c *cobra.Command) (*settings, error) {
 	return s, nil
 }
 
-// flagNames returns every flag of c and its subcommands: one config file
-// may hold settings for several commands.
-func flagNames(c *cobra.Command) map[string]bool {
+// flagNames returns the global flags: the settings a config file may hold.
+func flagNames(root *cobra.Command) map[string]bool {
 	names := map[string]bool{}
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		add := func(f *pflag.Flag) { names[f.Name] = true }
-		c.Flags().VisitAll(add)
-		c.PersistentFlags().VisitAll(add)
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(c)
+	root.PersistentFlags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
 	return names
 }
 
@@ -322,7 +318,7 @@ func (s *settings) settingNames() []string {
 		seen[f.Name] = true
 		names = append(names, f.Name)
 	}
-	s.cmd.Flags().VisitAll(add)
+	s.cmd.PersistentFlags().VisitAll(add)
 	s.cmd.InheritedFlags().VisitAll(add)
 	sort.Strings(names)
 	return names

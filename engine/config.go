@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/engine/spill"
 	"github.com/gdask/gdask/readers"
 )
@@ -20,12 +21,12 @@ type Config struct {
 	// column starts at that type instead of the one inferred. String reads
 	// it as text everywhere (keys group by text); int and float still
 	// widen as the data requires, like inferred types.
-	Types    map[string]readers.Type
-	TempDir  string
-	Dialect  readers.Dialect
-	Stdin    io.Reader
-	Progress *Progress // nil: nobody watches
-	SpillFS  spill.FS  // nil: the operating system's (tests inject faults)
+	Types   map[string]readers.Type
+	TempDir string
+	Dialect readers.Dialect
+	Stdin   io.Reader
+	Events  exec.Events // receives the engine's events (nil: nobody listens)
+	SpillFS spill.FS    // nil: the operating system's (tests inject faults)
 }
 
 // DefaultConfig is a Config for tests and library use.
@@ -57,34 +58,32 @@ func (c *Config) chunkSize() int {
 	return StreamChunkSize
 }
 
-// Progress is read by a progress bar while workers update it.
+// Progress is read by a progress bar while a run's events update it.
+// Safe for concurrent use.
 type Progress struct {
 	Total   atomic.Int64 // bytes to read (compressed bytes for streams), 0 if unknown
 	Done    atomic.Int64 // bytes read
 	Spilled atomic.Int64 // bytes written to spill files
 }
 
-// restart zeroes the counters for a run that starts again from scratch.
-func (p *Progress) restart() {
-	if p != nil {
+// Event counts the input bytes the scans announce and read, and the bytes
+// spilled; a run that starts again starts the counts again.
+func (p *Progress) Event(e exec.Event) {
+	switch e.Kind {
+	case exec.EvRunStart:
 		p.Total.Store(0)
 		p.Done.Store(0)
 		p.Spilled.Store(0)
+	case exec.EvInput:
+		p.Total.Add(e.Bytes)
+	case exec.EvMorselEnd:
+		p.Done.Add(e.Bytes)
+	case exec.EvSpill:
+		p.Spilled.Add(e.Bytes)
 	}
 }
 
-func (p *Progress) addTotal(n int64) {
-	if p != nil {
-		p.Total.Add(n)
-	}
-}
-
-func (p *Progress) setSpilled(n int64) {
-	if p != nil {
-		p.Spilled.Store(n)
-	}
-}
-
+// addDone counts n more bytes done (gen-data's bytes written).
 func (p *Progress) addDone(n int64) {
 	if p != nil {
 		p.Done.Add(n)

@@ -3,80 +3,115 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync/atomic"
+	"time"
 
+	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
 
-// Count returns the exact number of records in all inputs. Quote-free files
-// are counted by the splitter's pre-pass alone; other files are scanned in
-// parallel partitions; streams are chunked through the worker pool.
-func (ds *Dataset) Count(ctx context.Context) (int64, error) {
-	var total int64
-	for _, s := range ds.inputs {
+// countSink counts the rows it is given (a plan.Count).
+type countSink struct{ n int64 }
+
+func (c *countSink) Consume(_, _ int, b *exec.Batch) error {
+	atomic.AddInt64(&c.n, int64(b.N))
+	return nil
+}
+
+func (c *countSink) EndMorsel(int, int) error { return nil }
+
+// source is the count as one row.
+func (c *countSink) source() exec.Source { return &countSource{n: c.n} }
+
+type countSource struct{ n int64 }
+
+func (c *countSource) Morsels() int  { return 1 }
+func (c *countSource) Ordered() bool { return true }
+func (c *countSource) Close() error  { return nil }
+func (c *countSource) Schema() (plan.Schema, bool) {
+	return plan.Schema{{Name: "count", Type: plan.Int}}, true
+}
+
+func (c *countSource) Run(_ context.Context, _, _ int, push func(*exec.Batch) error) error {
+	v := &plan.Vector{}
+	v.Reset(plan.Int, 1)
+	v.Ints[0] = c.n
+	b := &exec.Batch{}
+	b.Cols = []*plan.Vector{v}
+	b.N = 1
+	return push(b)
+}
+
+// countRows counts the records of every input, for a scan whose rows are
+// only counted. A file with no quotes, CRs or blank lines is counted from
+// the splitter's pre-pass alone; other files are scanned in parallel
+// partitions; streams are chunked through the worker pool.
+func (s *scanSource) countRows(ctx context.Context) (int64, error) {
+	ds := s.ds
+	var total atomic.Int64
+	var next atomic.Int64
+	count := func(ctx context.Context, w int, sc *readers.Scanner, bytes int64) error {
+		m := int(next.Add(1) - 1)
+		t := s.startMorsel(w, m)
 		var n int64
-		var err error
-		if s.chunker != nil {
-			n, err = ds.countStream(ctx, s)
-		} else {
-			n, err = ds.countFile(ctx, s)
+		for sc.Next() {
+			if n++; n%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		t.rows = n
+		s.endMorsel(w, m, t, bytes)
+		total.Add(n)
+		return sc.Err()
+	}
+	for _, src := range ds.inputs {
+		if src.chunker != nil {
+			s.announce(src.in.Size)
+			err := ds.eachChunk(ctx, src, func(ctx context.Context, w int, wk chunkWork) error {
+				m := int(next.Add(1) - 1)
+				t := s.startMorsel(w, m)
+				n, err := readers.CountRecords(wk.ch.Data, ds.cfg.Dialect, displayName(src.in.Path), wk.ch.Offset, wk.ch.Line)
+				if err != nil {
+					return ds.chunkError(src, wk.ch, err)
+				}
+				t.rows = n
+				s.endMorsel(w, m, t, wk.consumed)
+				total.Add(n)
+				return nil
+			})
+			if err != nil {
+				return 0, err
+			}
+			continue
+		}
+		data := src.in.Size - src.header.DataStart
+		s.announce(data)
+		lay, err := readers.Split(ctx, src.in.File, src.in.Path, src.header.DataStart, src.in.Size, ds.cfg.blocksize(data), ds.cfg.Workers)
+		if err != nil {
+			return 0, err
+		}
+		if lay.Plain(ds.cfg.Dialect.MaxRecordSize) {
+			n := lay.PlainRecords()
+			m := int(next.Add(1) - 1)
+			s.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: s.op, Morsel: m, RowsOut: n, Bytes: data, At: time.Now()})
+			total.Add(n)
+			continue
+		}
+		before := total.Load()
+		err = exec.Parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
+			p := lay.Partitions[i]
+			return ds.scanPartition(ctx, src, p, 0, func(sc *readers.Scanner) error { return count(ctx, w, sc, p.End-p.Start) })
+		})
+		if errors.Is(err, errSplit) {
+			total.Store(before)
+			err = ds.scanPartition(ctx, src, src.whole(), serial, func(sc *readers.Scanner) error { return count(ctx, 0, sc, data) })
 		}
 		if err != nil {
 			return 0, err
 		}
-		total += n
 	}
-	return total, nil
-}
-
-func (ds *Dataset) countFile(ctx context.Context, s *source) (int64, error) {
-	data := s.in.Size - s.header.DataStart
-	ds.cfg.Progress.addTotal(data)
-	lay, err := ds.split(ctx, s)
-	if err != nil {
-		return 0, err
-	}
-	if lay.Plain(ds.cfg.Dialect.MaxRecordSize) {
-		ds.cfg.Progress.addDone(data)
-		return lay.PlainRecords(), nil
-	}
-	counts := make([]int64, len(lay.Partitions))
-	err = parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, _, i int) error {
-		return ds.eachRecord(ctx, s, lay.Partitions[i], 0, func(*readers.Scanner) error {
-			counts[i]++
-			return nil
-		})
-	})
-	if errors.Is(err, errSplit) {
-		var n int64
-		err = ds.eachRecord(ctx, s, s.whole(), serial, func(*readers.Scanner) error {
-			n++
-			return nil
-		})
-		return n, err
-	}
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, c := range counts {
-		n += c
-	}
-	return n, nil
-}
-
-func (ds *Dataset) countStream(ctx context.Context, s *source) (int64, error) {
-	counts := make([]int64, max(ds.cfg.Workers, 1))
-	err := ds.eachChunk(ctx, s, func(ctx context.Context, w int, ch readers.Chunk) error {
-		n, err := readers.CountRecords(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
-		if err != nil {
-			return ds.chunkError(s, ch, err)
-		}
-		counts[w] += n
-		return nil
-	})
-	var n int64
-	for _, c := range counts {
-		n += c
-	}
-	return n, err
+	return total.Load(), nil
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -19,7 +21,15 @@ func countOf(t *testing.T, cfg Config, paths ...string) (int64, error) {
 		return 0, err
 	}
 	defer ds.Close()
-	return ds.Count(context.Background())
+	in, err := ds.Schema()
+	if err != nil {
+		return 0, err
+	}
+	rows, _, err := tryRows(ds, plan.Optimize(plan.NewCount(plan.NewScan(paths, in))))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(rows[0], 10, 64)
 }
 
 // serialCount counts the records of a file's data by scanning it whole.

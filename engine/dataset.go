@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -195,8 +194,3 @@ func (ds *Dataset) Paths() []string {
 	}
 	return out
 }
-
-// errSplit marks a partitioned read that disagreed with the record
-// structure (a seam that did not hold, or an error that a serial read must
-// confirm); the file is then read again as one partition.
-var errSplit = errors.New("split disagreed with a serial read")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/gdask/gdask/engine/exec"
 )
 
 // genBlockRows is how many rows one generation task formats.
@@ -86,7 +88,7 @@ func GenerateAt(ctx context.Context, w io.WriterAt, rows, categories int64, work
 		starts[i] = make(chan int64, 1)
 	}
 	starts[0] <- int64(len(genHeader))
-	return parallel(ctx, workers, workers, func(ctx context.Context, _, wk int) error {
+	return exec.Parallel(ctx, workers, workers, func(ctx context.Context, _, wk int) error {
 		var buf []byte
 		for b := wk; b < g.blocks; b += max(workers, 1) {
 			buf = g.block(buf[:0], b)

@@ -16,33 +16,36 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/engine/hashagg"
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
+	"github.com/gdask/gdask/writers"
 )
 
 // runGroupBy runs a groupby over path with every aggregate of aggs
-// ("fn:col") by keys, and returns the output as CSV text rows.
+// ("fn:col") by keys, and returns the output as text rows, cells joined by
+// "|", null as <null>.
 func runGroupBy(t *testing.T, path string, keys []string, aggs []string, cfg Config) []string {
 	out, _ := runGroupByStats(t, path, keys, aggs, cfg)
 	return out
 }
 
-func runGroupByStats(t *testing.T, path string, keys []string, aggs []string, cfg Config) ([]string, *GroupByStats) {
+func runGroupByStats(t *testing.T, path string, keys []string, aggs []string, cfg Config) ([]string, *RunStats) {
 	t.Helper()
 	return runGroupByPaths(t, []string{path}, keys, aggs, cfg)
 }
 
-func runGroupByPaths(t *testing.T, paths []string, keys []string, aggs []string, cfg Config) ([]string, *GroupByStats) {
+func runGroupByPaths(t *testing.T, paths []string, keys []string, aggs []string, cfg Config) ([]string, *RunStats) {
 	t.Helper()
 	return runGroupByWhere(t, paths, "", keys, aggs, cfg)
 }
 
 // runGroupByWhere is runGroupByPaths with a --where expression ("" for
 // none).
-func runGroupByWhere(t *testing.T, paths []string, where string, keys []string, aggs []string, cfg Config) ([]string, *GroupByStats) {
+func runGroupByWhere(t *testing.T, paths []string, where string, keys []string, aggs []string, cfg Config) ([]string, *RunStats) {
 	t.Helper()
-	ctx := context.Background()
-	ds, err := Open(ctx, &cfg, paths)
+	ds, err := Open(context.Background(), &cfg, paths)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,59 +54,87 @@ func runGroupByWhere(t *testing.T, paths []string, where string, keys []string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keyIdx []int
-	for _, k := range keys {
-		keyIdx = append(keyIdx, in.Index(k))
-	}
-	var fs []plan.AggFunc
-	for _, a := range aggs {
-		fn, col, _ := strings.Cut(a, ":")
-		c := -1
-		if col != "" {
-			c = in.Index(col)
-		}
-		fs = append(fs, plan.AggFunc{Func: fn, Col: c})
-	}
-	var scan plan.Node = plan.NewScan(paths, in)
+	var node plan.Node = plan.NewScan(paths, in)
 	if where != "" {
 		pred, err := plan.ParseExpr(where, in, "--where")
 		if err != nil {
 			t.Fatal(err)
 		}
-		scan = plan.NewFilter(scan, pred)
+		node = plan.NewFilter(node, pred)
 	}
-	ag, err := plan.NewAggregate(scan, keyIdx, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sk []plan.SortKey
-	for k := range keys {
-		sk = append(sk, plan.SortKey{Col: k})
-	}
-	root := plan.Optimize(plan.NewSort(ag, sk))
-	res, stats, err := ds.GroupBy(ctx, root, GroupByOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Close()
-	var out []string
-	_, err = res.Each(func(row [][]byte) error {
-		parts := make([]string, len(row))
-		for j, f := range row {
-			if f == nil {
-				parts[j] = "<null>"
-			} else {
-				parts[j] = string(f)
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out, stats
+	root := plan.Optimize(groupByNode(t, node, keys, aggs))
+	return runRows(t, ds, root)
 }
+
+// groupByNode is a groupby of child by keys with aggs ("fn:col"), sorted
+// by the keys.
+func groupByNode(t testing.TB, child plan.Node, keys []string, aggs []string) plan.Node {
+	in := child.Schema()
+	var keyIdx []int
+	var sk []plan.SortKey
+	for i, k := range keys {
+		keyIdx = append(keyIdx, in.Index(k))
+		sk = append(sk, plan.SortKey{Col: i})
+	}
+	var fs []plan.AggFunc
+	for _, a := range aggs {
+		fn, col, _ := strings.Cut(a, ":")
+		k, ok := plan.ParseAggKind(fn)
+		if !ok {
+			t.Fatalf("aggregate %q", fn)
+		}
+		c := -1
+		if col != "" {
+			c = in.Index(col)
+		}
+		fs = append(fs, plan.AggFunc{Kind: k, Col: c})
+	}
+	ag, err := plan.NewAggregate(child, keyIdx, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan.NewSort(ag, sk)
+}
+
+// runRows runs root over ds and returns its rows as text, cells joined by
+// "|", null as <null>.
+func runRows(t testing.TB, ds *Dataset, root plan.Node) ([]string, *RunStats) {
+	t.Helper()
+	rows, stats, err := tryRows(ds, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, stats
+}
+
+func tryRows(ds *Dataset, root plan.Node) ([]string, *RunStats, error) {
+	c := &captureWriter{}
+	out := &Output{Format: "table", Open: func([]writers.Column, Delivery) (writers.Writer, error) { return c, nil }}
+	stats, err := ds.Run(context.Background(), root, out, RunOptions{})
+	return c.rows, stats, err
+}
+
+// captureWriter keeps the rows written through it as text.
+type captureWriter struct {
+	rows  []string
+	ended bool
+}
+
+func (c *captureWriter) Begin([]writers.Column) error { return nil }
+func (c *captureWriter) Row(fields [][]byte) error {
+	parts := make([]string, len(fields))
+	for j, f := range fields {
+		if f == nil {
+			parts[j] = "<null>"
+		} else {
+			parts[j] = string(f)
+		}
+	}
+	c.rows = append(c.rows, strings.Join(parts, "|"))
+	return nil
+}
+func (c *captureWriter) WriteEncoded([]byte, int64) error { panic("table format takes rows") }
+func (c *captureWriter) End() error                       { c.ended = true; return nil }
 
 // randomCSV writes a file with key columns k1 (strings that need quoting:
 // commas, quotes, newlines), k2 (small ints, some null) and value columns
@@ -226,7 +257,7 @@ func naiveGroupBy(recs [][]string, keyCols []int, aggs []string, header []string
 		}
 	}
 	fl := func(r *big.Rat) float64 { f, _ := r.Float64(); return f }
-	ffmt := func(f float64) string { return string(AppendFloat(nil, f)) }
+	ffmt := func(f float64) string { return string(exec.AppendFloat(nil, f)) }
 	// A column has one type: when one group's integer sum leaves int64,
 	// every group's sum prints as a float.
 	sumWidened := map[int]bool{}
@@ -342,12 +373,12 @@ func TestGroupByDifferential(t *testing.T) {
 			} {
 				cfg.Dialect = readers.DefaultDialect()
 				cfg.MemoryLimit = 1 << 30
-				saved := cachedSlots
+				saved := hashagg.CachedSlots
 				if cfg.Blocksize == 2<<10 {
-					cachedSlots = 1 // every worker joins the shared parts at its first batch
+					hashagg.CachedSlots = 1 // every worker joins the shared parts at its first batch
 				}
 				got := runGroupBy(t, path, keys, aggs, cfg)
-				cachedSlots = saved
+				hashagg.CachedSlots = saved
 				t.Run(fmt.Sprintf("seed%d/%s/w%d", seed, strings.Join(keys, "+"), cfg.Workers), func(t *testing.T) {
 					compareGroups(t, got, want, len(keys))
 				})

@@ -2,8 +2,9 @@ package engine
 
 import (
 	"context"
-	"errors"
 
+	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -93,57 +94,51 @@ func (ds *Dataset) Info(ctx context.Context, exact bool) (*Info, error) {
 // inferAll reads every record, inferring types and counting rows in
 // parallel, and records the actual partitions in info.
 func (ds *Dataset) inferAll(ctx context.Context, info *Info) (*readers.Inferrer, error) {
-	total := ds.NewInferrer()
-	per := make([]*readers.Inferrer, max(ds.cfg.Workers, 1))
-	reset := func() {
-		for w := range per {
-			per[w] = ds.NewInferrer()
+	schema := make(plan.Schema, len(ds.Names))
+	spec := &scanSpec{input: schema}
+	for i, n := range ds.Names {
+		schema[i] = plan.Column{Name: n, Type: plan.String}
+		spec.text = append(spec.text, i)
+	}
+	var sink *inferSink
+	src, err := ds.scanAll(ctx, spec, func() exec.Sink {
+		sink = &inferSink{per: make([]*readers.Inferrer, max(ds.cfg.Workers, 1)), fields: make([][][]byte, max(ds.cfg.Workers, 1))}
+		for w := range sink.per {
+			sink.per[w] = ds.NewInferrer()
+		}
+		return sink
+	})
+	if err != nil {
+		return nil, err
+	}
+	for fi, n := range src.parts {
+		if ds.inputs[fi].chunker == nil {
+			info.Files[fi].Partitions = n
 		}
 	}
-	for fi, s := range ds.inputs {
-		reset()
-		var err error
-		if s.chunker != nil {
-			err = ds.eachChunk(ctx, s, func(ctx context.Context, w int, ch readers.Chunk) error {
-				sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
-				sc.SetFieldCount(len(ds.Names))
-				for sc.Next() {
-					per[w].Add(sc.Fields())
-				}
-				if err := sc.Err(); err != nil {
-					return ds.chunkError(s, ch, err)
-				}
-				return nil
-			})
-		} else {
-			ds.cfg.Progress.addTotal(s.in.Size - s.header.DataStart)
-			var lay *readers.Layout
-			lay, err = ds.split(ctx, s)
-			if err != nil {
-				return nil, err
-			}
-			info.Files[fi].Partitions = len(lay.Partitions)
-			err = parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
-				return ds.eachRecord(ctx, s, lay.Partitions[i], checkFields, ds.addTo(per[w]))
-			})
-			if errors.Is(err, errSplit) {
-				reset()
-				err = ds.eachRecord(ctx, s, s.whole(), checkFields|serial, ds.addTo(per[0]))
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range per {
-			total.Merge(p)
-		}
+	total := ds.NewInferrer()
+	for _, p := range sink.per {
+		total.Merge(p)
 	}
 	return total, nil
 }
 
-func (ds *Dataset) addTo(inf *readers.Inferrer) func(*readers.Scanner) error {
-	return func(sc *readers.Scanner) error {
-		inf.Add(sc.Fields())
-		return nil
-	}
+// inferSink infers types from every field of its rows, a worker at a time.
+type inferSink struct {
+	per    []*readers.Inferrer
+	fields [][][]byte
 }
+
+func (s *inferSink) Consume(w, _ int, b *exec.Batch) error {
+	f := plan.Grow(s.fields[w], len(b.Text))
+	s.fields[w] = f
+	for r := range b.N {
+		for c, t := range b.Text {
+			f[c] = t.Strs[r]
+		}
+		s.per[w].Add(f)
+	}
+	return nil
+}
+
+func (s *inferSink) EndMorsel(int, int) error { return nil }

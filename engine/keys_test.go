@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/engine/hashagg"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -177,7 +179,7 @@ func refGroupBy(recs [][]string, keyCols []int, types string, v int) []string {
 			case types[j] == 'i':
 				cells = append(cells, strconv.FormatInt(k.i, 10))
 			case types[j] == 'f':
-				cells = append(cells, string(AppendFloat(nil, k.f)))
+				cells = append(cells, string(exec.AppendFloat(nil, k.f)))
 			default:
 				cells = append(cells, k.s)
 			}
@@ -274,12 +276,12 @@ func TestGroupByKeysByValue(t *testing.T) {
 			if cfg.MemoryLimit == 0 {
 				cfg.MemoryLimit = 1 << 30
 			}
-			saved := cachedSlots
+			saved := hashagg.CachedSlots
 			if c.shared {
-				cachedSlots = 1 << 10
+				hashagg.CachedSlots = 1 << 10
 			}
 			got, stats := runGroupByPaths(t, []string{path}, tc.keys, aggs, cfg)
-			cachedSlots = saved
+			hashagg.CachedSlots = saved
 			t.Run(strings.Join(tc.keys, "+")+"/"+c.name, func(t *testing.T) {
 				if c.spill && len(want) > 10_000 && stats.SpilledRuns == 0 {
 					t.Fatalf("nothing spilled under %d bytes", cfg.MemoryLimit)

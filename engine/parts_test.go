@@ -2,9 +2,7 @@ package engine
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -15,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/engine/hashagg"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -79,20 +77,20 @@ func TestGroupByManyGroups(t *testing.T) {
 			in = kept
 		}
 		want := naiveGroupBy(in, keyCols, aggs, header)
-		if len(want) <= cachedSlots*3/4 {
+		if len(want) <= hashagg.CachedSlots*3/4 {
 			t.Fatalf("%d groups: too few for the tables to split into parts", len(want))
 		}
 		for _, cfg := range []Config{{Workers: 1}, {Workers: 2}, {Workers: 3, Blocksize: 64 << 10}, {Workers: 2, Blocksize: 16 << 10}} {
 			// The last: workers join the shared parts at 768 groups, so
 			// every worker adds to them.
-			saved := cachedSlots
+			saved := hashagg.CachedSlots
 			if cfg.Blocksize == 16<<10 {
-				cachedSlots = 1 << 10
+				hashagg.CachedSlots = 1 << 10
 			}
 			cfg.Dialect = readers.DefaultDialect()
 			cfg.MemoryLimit = 1 << 30
 			got, _ := runGroupByWhere(t, []string{path}, tc.where, keys, aggs, cfg)
-			cachedSlots = saved
+			hashagg.CachedSlots = saved
 			t.Run(fmt.Sprintf("%s/%s/w%d", strings.Join(keys, "+"), tc.where, cfg.Workers), func(t *testing.T) {
 				compareGroups(t, got, want, len(keys))
 				// Sorted by the typed key: n as a number, then s as text
@@ -120,65 +118,6 @@ func TestGroupByManyGroups(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// TestEachMerged merges sorted parts into one ordered stream, for any
-// number of parts with rows, stops when the caller returns an error, and
-// stops at the limit, without leaving the merging goroutine behind (a test
-// that hangs fails).
-func TestEachMerged(t *testing.T) {
-	for _, filled := range []int{64, 37, 2, 1} {
-		r := rand.New(rand.NewPCG(5, uint64(filled)))
-		parts := make([]sortedRows, 1<<partBits)
-		var all []string
-		for i := range 20_000 {
-			key := fmt.Sprintf("k%07d", r.IntN(1_000_000)) + strconv.Itoa(i)
-			all = append(all, key)
-			order := append(append([]byte{1}, key...), 0, 0)
-			row := binary.AppendUvarint(nil, uint64(len(order)))
-			row = append(row, order...)
-			row = append(row, cellText)
-			row = binary.AppendUvarint(row, uint64(len(key)))
-			row = append(row, key...)
-			parts[r.IntN(filled)*len(parts)/filled].add(row)
-		}
-		for p := range parts {
-			parts[p].sort()
-		}
-		slices.Sort(all)
-		res := &Result{Schema: plan.Schema{{Name: "k", Type: plan.String}}, parts: parts, limit: -1}
-		var got []string
-		n, err := res.Each(func(f [][]byte) error {
-			got = append(got, string(f[0]))
-			return nil
-		})
-		if err != nil || n != int64(len(all)) || !slices.Equal(got, all) {
-			t.Fatalf("%d parts: Each: %d rows, err %v; rows equal: %v", filled, n, err, slices.Equal(got, all))
-		}
-		stop := errors.New("stop")
-		seen := 0
-		_, err = res.Each(func([][]byte) error {
-			if seen++; seen == 1000 {
-				return stop
-			}
-			return nil
-		})
-		if err != stop || seen != 1000 {
-			t.Fatalf("%d parts: Each after an error: err %v, %d rows seen", filled, err, seen)
-		}
-		res.limit = 3
-		got = got[:0]
-		if n, err := res.Each(func(f [][]byte) error {
-			got = append(got, string(f[0]))
-			return nil
-		}); err != nil || n != 3 || !slices.Equal(got, all[:3]) {
-			t.Fatalf("%d parts: Each with limit 3: %d rows %q, err %v", filled, n, got, err)
-		}
-	}
-	res := &Result{Schema: plan.Schema{{Name: "k", Type: plan.String}}, parts: make([]sortedRows, 4), limit: -1}
-	if n, err := res.Each(func([][]byte) error { return errors.New("no rows expected") }); n != 0 || err != nil {
-		t.Fatalf("no rows: %d rows, err %v", n, err)
 	}
 }
 
@@ -219,74 +158,6 @@ func TestGroupByEqualValueKeys(t *testing.T) {
 			} else if !slices.Equal(got, first) {
 				t.Fatalf("workers %d: output differs from workers 1", cfg.Workers)
 			}
-		}
-	}
-}
-
-// TestSortedRowsSort sorts keys in the orders that break naive quicksorts
-// (sorted, reversed, organ pipe, few distinct prefixes, all on one tie)
-// and checks the result against slices.SortFunc with the same comparison.
-func TestSortedRowsSort(t *testing.T) {
-	r := rand.New(rand.NewPCG(9, 9))
-	for _, n := range []int{0, 1, 2, 17, 100, 5000} {
-		for _, pattern := range []string{"random", "sorted", "reversed", "organ", "prefixes", "ties"} {
-			var s sortedRows
-			for i := range n {
-				var key string
-				switch pattern {
-				case "random":
-					key = fmt.Sprintf("%08d", r.IntN(1_000_000))
-				case "sorted":
-					key = fmt.Sprintf("%08d", i)
-				case "reversed":
-					key = fmt.Sprintf("%08d", n-i)
-				case "organ":
-					key = fmt.Sprintf("%08d", min(i, n-i))
-				case "prefixes":
-					key = fmt.Sprintf("k%d-%024d", r.IntN(3), r.IntN(1_000_000)) // ties on the first 16 bytes
-				case "ties":
-					key = strings.Repeat("x", 20) + strconv.Itoa(r.IntN(50))
-				}
-				order := append(append([]byte{1}, key...), 0, 0)
-				row := binary.AppendUvarint(nil, uint64(len(order)))
-				row = append(row, order...)
-				row = append(row, cellText, byte(len(key)))
-				row = append(row, key...)
-				s.add(row)
-			}
-			want := slices.Clone(s.keys)
-			slices.SortFunc(want, func(a, b rowKey) int { return compareKeys(&s, &a, &s, &b) })
-			s.sort()
-			for i := range want {
-				if compareKeys(&s, &s.keys[i], &s, &want[i]) != 0 {
-					t.Fatalf("%s, %d keys: key %d out of order", pattern, n, i)
-				}
-			}
-		}
-	}
-}
-
-// TestAppendFloatWhole: whole numbers take a fast path; it must print what
-// the shortest-repr path prints, "-0.0" for negative zero included.
-func TestAppendFloatWhole(t *testing.T) {
-	slow := func(f float64) string {
-		if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
-			return strconv.FormatFloat(f, 'e', -1, 64)
-		}
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	r := rand.New(rand.NewPCG(4, 4))
-	fs := []float64{0, math.Copysign(0, -1), 1, -1, 1<<53 - 1, -(1<<53 - 1), 1 << 53, 1e15, 9999999999999998, 1e16, 0.5, 123456.0}
-	for range 100_000 {
-		fs = append(fs, math.Trunc((r.Float64()-0.5)*math.Pow(2, float64(r.IntN(60)))))
-	}
-	for _, f := range fs {
-		if got, want := string(AppendFloat(nil, f)), slow(f); got != want {
-			t.Fatalf("AppendFloat(%v) = %q, want %q", f, got, want)
 		}
 	}
 }

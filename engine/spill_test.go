@@ -98,16 +98,8 @@ func groupByErr(t *testing.T, path string, cfg Config) error {
 	}
 	defer ds.Close()
 	in := plan.Schema{{Name: "id", Type: plan.Int}, {Name: "category", Type: plan.String}, {Name: "value", Type: plan.Float}}
-	ag, err := plan.NewAggregate(plan.NewScan([]string{path}, in), []int{1}, []plan.AggFunc{{Func: "count", Col: -1}, {Func: "sum", Col: 2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, _, err := ds.GroupBy(ctx, plan.Optimize(plan.NewSort(ag, []plan.SortKey{{Col: 0}})), GroupByOptions{})
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	_, err = res.Each(func([][]byte) error { return nil })
+	root := plan.Optimize(groupByNode(t, plan.NewScan([]string{path}, in), []string{"category"}, []string{"count", "sum:value"}))
+	_, _, err = tryRows(ds, root)
 	return err
 }
 

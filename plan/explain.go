@@ -14,11 +14,19 @@ type ExplainEnv struct {
 }
 
 // Explain prints the plan tree, root first, and what it will run with.
-func Explain(n Node, env ExplainEnv) string {
+func Explain(n Node, env ExplainEnv) string { return ExplainWith(n, env, nil) }
+
+// ExplainWith is Explain with a note after each node (what it did, for
+// --explain analyze); note may be nil.
+func ExplainWith(n Node, env ExplainEnv, note func(Node) string) string {
 	var b strings.Builder
 	var walk func(n Node, prefix, childPrefix string)
 	walk = func(n Node, prefix, childPrefix string) {
-		fmt.Fprintf(&b, "%s%s\n", prefix, n.String())
+		fmt.Fprintf(&b, "%s%s", prefix, n.String())
+		if note != nil {
+			fmt.Fprintf(&b, "  [%s]", note(n))
+		}
+		b.WriteString("\n")
 		ch := n.Children()
 		for i, c := range ch {
 			if i == len(ch)-1 {

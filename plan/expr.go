@@ -119,6 +119,13 @@ func ParseExpr(src string, schema Schema, flag string) (*Expr, error) {
 	return e, nil
 }
 
+// ParseValue parses and type-checks an expression of any type, such as
+// the value of a derived column (select --with 'name = EXPR'). The
+// language is ParseExpr's.
+func ParseValue(src string, schema Schema, flag string) (*Expr, error) {
+	return parse(src, schema, flag)
+}
+
 // parse parses and type-checks an expression of any type.
 func parse(src string, schema Schema, flag string) (*Expr, error) {
 	if strings.TrimSpace(src) == "" {
@@ -354,6 +361,40 @@ func (e *Expr) Columns() []int {
 	walk(e.root)
 	slices.Sort(cols)
 	return slices.Compact(cols)
+}
+
+// Remap returns the expression over schema to, in which every column the
+// expression reads, ordinal c of its own schema, is ordinal col(c) of to.
+// It reports false when col does not map one of them.
+func (e *Expr) Remap(to Schema, col func(c int) (int, bool)) (*Expr, bool) {
+	var walk func(n *node) (*node, bool)
+	walk = func(n *node) (*node, bool) {
+		if n == nil {
+			return nil, true
+		}
+		c := *n
+		if n.op == opCol {
+			i, ok := col(n.col)
+			if !ok {
+				return nil, false
+			}
+			c.col, c.name = i, to[i].Name
+			return &c, true
+		}
+		var ok bool
+		if c.l, ok = walk(n.l); !ok {
+			return nil, false
+		}
+		if c.r, ok = walk(n.r); !ok {
+			return nil, false
+		}
+		return &c, true
+	}
+	root, ok := walk(e.root)
+	if !ok {
+		return nil, false
+	}
+	return &Expr{schema: to, root: root}, true
 }
 
 // Conjuncts splits the expression at its top-level ands: a and (b and c)

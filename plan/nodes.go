@@ -9,6 +9,9 @@ import (
 // Node is an immutable logical plan node.
 type Node interface {
 	Children() []Node
+	// WithChildren returns a copy of the node over children, which must be
+	// as many as Children returns and produce the same schemas.
+	WithChildren(children ...Node) Node
 	Schema() Schema
 	String() string // one line describing the node itself, for Explain
 }
@@ -20,10 +23,46 @@ var (
 	_ Node = (*Aggregate)(nil)
 	_ Node = (*Sort)(nil)
 	_ Node = (*Limit)(nil)
+	_ Node = (*Count)(nil)
 )
 
+// Transform rewrites the tree bottom-up: each node's children first, then
+// fn on the node over its rewritten children. fn returns its argument when
+// it has nothing to change. Nodes that do not change are not copied.
+func Transform(n Node, fn func(Node) Node) Node {
+	ch := n.Children()
+	if len(ch) > 0 {
+		out := make([]Node, len(ch))
+		changed := false
+		for i, c := range ch {
+			out[i] = Transform(c, fn)
+			changed = changed || out[i] != c
+		}
+		if changed {
+			n = n.WithChildren(out...)
+		}
+	}
+	return fn(n)
+}
+
+// Walk calls fn on n and every node below it, parents first.
+func Walk(n Node, fn func(Node)) {
+	fn(n)
+	for _, c := range n.Children() {
+		Walk(c, fn)
+	}
+}
+
+func oneChild(n Node, children []Node) Node {
+	if len(children) != 1 {
+		panic(fmt.Sprintf("BUG: %T takes one child, got %d", n, len(children)))
+	}
+	return children[0]
+}
+
 // Scan reads the inputs. Columns lists the input ordinals materialised
-// (nil: all); Pred is a predicate pushed into the scan (nil: none).
+// (nil: all; empty: none, the rows are only counted); Pred is a predicate
+// pushed into the scan (nil: none).
 type Scan struct {
 	Paths   []string
 	Input   Schema // every column of the inputs
@@ -35,6 +74,13 @@ type Scan struct {
 func NewScan(paths []string, input Schema) *Scan { return &Scan{Paths: paths, Input: input} }
 
 func (s *Scan) Children() []Node { return nil }
+
+func (s *Scan) WithChildren(children ...Node) Node {
+	if len(children) != 0 {
+		panic("BUG: Scan takes no children")
+	}
+	return s
+}
 
 // Schema is the input schema: ordinals stay those of the file, so
 // expressions and aggregates refer to columns the same way before and
@@ -66,7 +112,19 @@ func (s *Scan) String() string {
 	return b.String()
 }
 
-// Filter keeps the rows for which Pred is true.
+// Materialised returns the input ordinals a Scan reads.
+func (s *Scan) Materialised() []int {
+	if s.Columns != nil {
+		return slices.Clone(s.Columns)
+	}
+	out := make([]int, len(s.Input))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// Filter keeps the rows for which Pred is true, in order.
 type Filter struct {
 	Child Node
 	Pred  *Expr
@@ -74,74 +132,103 @@ type Filter struct {
 
 func NewFilter(child Node, pred *Expr) *Filter { return &Filter{Child: child, Pred: pred} }
 func (f *Filter) Children() []Node             { return []Node{f.Child} }
-func (f *Filter) Schema() Schema               { return f.Child.Schema() }
-func (f *Filter) String() string               { return "Filter " + f.Pred.String() }
+func (f *Filter) WithChildren(children ...Node) Node {
+	return &Filter{Child: oneChild(f, children), Pred: f.Pred}
+}
+func (f *Filter) Schema() Schema { return f.Child.Schema() }
+func (f *Filter) String() string { return "Filter " + f.Pred.String() }
 
-// Project keeps columns Cols of its child's schema, in that order. Its
-// schema is those columns, numbered from 0, so nodes above refer to them by
-// their place in Cols. The optimizer folds a Project below an Aggregate
-// into the Scan (projection pushdown), which is how the engine runs it.
+// ProjCol is one output column of a Project: a column of the child (Expr
+// nil, Col its ordinal) or a value derived from the child's columns.
+type ProjCol struct {
+	Name string
+	Col  int   // the child's ordinal, when Expr is nil
+	Expr *Expr // over the child's schema
+}
+
+// Derived reports whether the column is computed.
+func (c ProjCol) Derived() bool { return c.Expr != nil }
+
+// Project makes each row's columns Cols, in that order. Its schema is
+// those columns, numbered from 0.
 type Project struct {
 	Child  Node
-	Cols   []int
+	Cols   []ProjCol
 	schema Schema
 }
 
-// NewProject keeps cols (ordinals of child's schema) of child's rows.
-func NewProject(child Node, cols []int) *Project {
+// NewProject keeps, renames and derives columns of child's rows. Two
+// output columns with one name are an error.
+func NewProject(child Node, cols []ProjCol) (*Project, error) {
 	in := child.Schema()
 	p := &Project{Child: child, Cols: cols}
+	seen := map[string]bool{}
 	for _, c := range cols {
-		p.schema = append(p.schema, in[c])
+		if seen[c.Name] {
+			return nil, fmt.Errorf("two output columns are named %q (rename one with --rename)", c.Name)
+		}
+		seen[c.Name] = true
+		col := Column{Name: c.Name}
+		if c.Expr != nil {
+			col.Type = c.Expr.Type()
+		} else {
+			col.Type, col.Declared = in[c.Col].Type, in[c.Col].Declared
+		}
+		p.schema = append(p.schema, col)
 	}
-	return p
+	return p, nil
 }
 
 func (p *Project) Children() []Node { return []Node{p.Child} }
-func (p *Project) Schema() Schema   { return p.schema }
-func (p *Project) String() string   { return "Project [" + strings.Join(p.schema.Names(), ", ") + "]" }
+func (p *Project) WithChildren(children ...Node) Node {
+	c := *p
+	c.Child = oneChild(p, children)
+	return &c
+}
+func (p *Project) Schema() Schema { return p.schema }
 
-// AggFunc is one aggregate: Func over input column Col (-1 for count),
+// Passthrough reports whether every column is a child's column.
+func (p *Project) Passthrough() bool {
+	for _, c := range p.Cols {
+		if c.Derived() {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Project) String() string {
+	in := p.Child.Schema()
+	parts := make([]string, len(p.Cols))
+	for i, c := range p.Cols {
+		switch {
+		case c.Derived():
+			parts[i] = c.Name + " = " + c.Expr.String()
+		case in[c.Col].Name != c.Name:
+			parts[i] = in[c.Col].Name + " as " + c.Name
+		default:
+			parts[i] = c.Name
+		}
+	}
+	return "Project [" + strings.Join(parts, ", ") + "]"
+}
+
+// AggFunc is one aggregate: Kind over input column Col (-1 for count),
 // producing output column Name of type Type.
 type AggFunc struct {
-	Func string
+	Kind AggKind
 	Col  int
 	Name string
 	Type Type
 }
 
-// AggFuncs are the aggregate functions, in the order --help lists them.
-var AggFuncs = []string{"count", "sum", "mean", "min", "max", "std", "var", "first", "last", "nunique"}
+// AggFuncs are the aggregate functions' names, in the order of their output
+// columns (and of --help).
+var AggFuncs = aggNames[:]
 
-// aggResult returns the output type of fn over a column of type in.
-func aggResult(fn string, in Type, col string) (Type, error) {
-	switch fn {
-	case "count", "nunique":
-		return Int, nil
-	case "sum":
-		if in == String {
-			return 0, fmt.Errorf("cannot take the sum of column %q: it holds strings", col)
-		}
-		if in == Int {
-			return Int, nil
-		}
-		return Float, nil
-	case "mean", "std", "var":
-		if in == String {
-			return 0, fmt.Errorf("cannot take the %s of column %q: it holds strings", fn, col)
-		}
-		return Float, nil
-	case "min", "max", "first", "last":
-		if in == Null {
-			return String, nil
-		}
-		return in, nil
-	}
-	return 0, fmt.Errorf("unknown aggregate %q (want one of %s)", fn, strings.Join(AggFuncs, ", "))
-}
-
-// Aggregate groups its child's rows by Keys (input ordinals) and computes
-// Aggs per group. Its schema is the key columns then the aggregates.
+// Aggregate groups its child's rows by Keys (the child's ordinals) and
+// computes Aggs per group. Its schema is the key columns then the
+// aggregates.
 type Aggregate struct {
 	Child  Node
 	Keys   []int
@@ -164,18 +251,18 @@ func NewAggregate(child Node, keys []int, aggs []AggFunc) (*Aggregate, error) {
 	}
 	for _, f := range aggs {
 		var colName string
-		var colType Type
+		colType := Null
 		if f.Col >= 0 {
 			colName, colType = in[f.Col].Name, in[f.Col].Type
 		}
-		t, err := aggResult(f.Func, colType, colName)
+		t, err := f.Kind.ColumnResultType(colName, colType)
 		if err != nil {
 			return nil, err
 		}
 		if f.Name == "" {
-			f.Name = f.Func
+			f.Name = f.Kind.String()
 			if f.Col >= 0 {
-				f.Name = colName + "_" + f.Func
+				f.Name = colName + "_" + f.Kind.String()
 			}
 		}
 		if seen[f.Name] {
@@ -190,7 +277,12 @@ func NewAggregate(child Node, keys []int, aggs []AggFunc) (*Aggregate, error) {
 }
 
 func (a *Aggregate) Children() []Node { return []Node{a.Child} }
-func (a *Aggregate) Schema() Schema   { return a.schema }
+func (a *Aggregate) WithChildren(children ...Node) Node {
+	c := *a
+	c.Child = oneChild(a, children)
+	return &c
+}
+func (a *Aggregate) Schema() Schema { return a.schema }
 
 func (a *Aggregate) String() string {
 	in := a.Child.Schema()
@@ -204,7 +296,7 @@ func (a *Aggregate) String() string {
 		if f.Col >= 0 {
 			arg = in[f.Col].Name
 		}
-		fs[i] = fmt.Sprintf("%s(%s) as %s", f.Func, arg, f.Name)
+		fs[i] = fmt.Sprintf("%s(%s) as %s", f.Kind, arg, f.Name)
 	}
 	return fmt.Sprintf("Aggregate by [%s] %s", strings.Join(keys, ", "), strings.Join(fs, ", "))
 }
@@ -217,7 +309,7 @@ type SortKey struct {
 
 // Sort orders its child's rows by Keys (typed order: numbers by value,
 // strings bytewise, nulls last). TopN > 0 keeps only the first TopN rows
-// (a limit pushed into the sort).
+// (a limit pushed into the sort): a bounded top-N, not a full sort.
 type Sort struct {
 	Child Node
 	Keys  []SortKey
@@ -226,7 +318,12 @@ type Sort struct {
 
 func NewSort(child Node, keys []SortKey) *Sort { return &Sort{Child: child, Keys: keys} }
 func (s *Sort) Children() []Node               { return []Node{s.Child} }
-func (s *Sort) Schema() Schema                 { return s.Child.Schema() }
+func (s *Sort) WithChildren(children ...Node) Node {
+	c := *s
+	c.Child = oneChild(s, children)
+	return &c
+}
+func (s *Sort) Schema() Schema { return s.Child.Schema() }
 
 func (s *Sort) String() string {
 	sch := s.Child.Schema()
@@ -244,7 +341,7 @@ func (s *Sort) String() string {
 	return out
 }
 
-// Limit keeps the first N rows.
+// Limit keeps the first N rows of its child, in its child's order.
 type Limit struct {
 	Child Node
 	N     int64
@@ -252,5 +349,21 @@ type Limit struct {
 
 func NewLimit(child Node, n int64) *Limit { return &Limit{Child: child, N: n} }
 func (l *Limit) Children() []Node         { return []Node{l.Child} }
-func (l *Limit) Schema() Schema           { return l.Child.Schema() }
-func (l *Limit) String() string           { return fmt.Sprintf("Limit %d", l.N) }
+func (l *Limit) WithChildren(children ...Node) Node {
+	return &Limit{Child: oneChild(l, children), N: l.N}
+}
+func (l *Limit) Schema() Schema { return l.Child.Schema() }
+func (l *Limit) String() string { return fmt.Sprintf("Limit %d", l.N) }
+
+// Count is the number of its child's rows: one row, one column "count".
+type Count struct {
+	Child Node
+}
+
+func NewCount(child Node) *Count  { return &Count{Child: child} }
+func (c *Count) Children() []Node { return []Node{c.Child} }
+func (c *Count) WithChildren(children ...Node) Node {
+	return &Count{Child: oneChild(c, children)}
+}
+func (c *Count) Schema() Schema { return Schema{{Name: "count", Type: Int}} }
+func (c *Count) String() string { return "Count" }

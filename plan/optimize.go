@@ -1,189 +1,279 @@
 package plan
 
-import "slices"
-
-// Optimize applies the rewrite rules: predicate pushdown (a Filter right
-// above a Scan moves into it), limit pushdown (a Limit above a Sort becomes
-// the sort's top-N) and projection pushdown (a Project below an Aggregate
-// folds into the aggregate's column references, and the Scan materialises
-// only the columns the plan above it uses). Nodes are immutable: changed
-// nodes are copies.
+// Optimize applies the rewrite rules, each a Transform over every node
+// type, so a rule reaches through any node it does not rewrite:
+//
+//   - order that nothing reads is not made: a Sort under a Count or an
+//     Aggregate goes, and so does a Project under a Count;
+//   - predicate pushdown: a Filter moves below a Sort and below a Project
+//     whose columns it reads are passed through, merges with a Filter
+//     below it, and ends in the Scan;
+//   - projection folding: an Aggregate over a Project that only passes
+//     columns through reads the Project's child instead;
+//   - limit pushdown: a Limit over a Sort makes it a bounded top-N, and two
+//     Limits become the smaller;
+//   - projection pushdown: a Project keeps only the columns read above it,
+//     and the Scan materialises only the columns the plan reads.
+//
+// Nodes are immutable: changed nodes are copies.
 func Optimize(n Node) Node {
-	n = foldProjects(n)
-	n = pushDown(n)
-	cols := map[int]bool{}
-	used(n, cols)
-	return project(n, cols)
+	n = Transform(n, pushFilter)
+	n = Transform(n, dropUnreadOrder)
+	n = Transform(n, foldProject)
+	n = Transform(n, pushLimit)
+	need := make([]bool, len(n.Schema()))
+	for i := range need {
+		need[i] = true
+	}
+	n, _ = prune(n, need)
+	return n
 }
 
-// foldProjects removes each Project right below an Aggregate: the
-// aggregate refers to the Project's child's columns instead, and the
-// columns it does not use are pruned from the scan by project below.
-func foldProjects(n Node) Node {
+// dropUnreadOrder removes a Sort below a Count or an Aggregate, and a
+// Project below a Count: neither reads the order, and a count reads no
+// column.
+func dropUnreadOrder(n Node) Node {
 	switch n := n.(type) {
-	case *Aggregate:
-		p, ok := n.Child.(*Project)
-		if !ok {
-			return n
-		}
-		c := *n
-		c.Child = p.Child
-		c.Keys = make([]int, len(n.Keys))
-		for i, k := range n.Keys {
-			c.Keys[i] = p.Cols[k]
-		}
-		c.Aggs = slices.Clone(n.Aggs)
-		for i := range c.Aggs {
-			if c.Aggs[i].Col >= 0 {
-				c.Aggs[i].Col = p.Cols[c.Aggs[i].Col]
+	case *Count:
+		child := n.Child
+		for {
+			switch c := child.(type) {
+			case *Sort:
+				child = c.Child
+				continue
+			case *Project:
+				child = c.Child
+				continue
 			}
+			break
 		}
-		return &c
-	case *Filter:
-		return &Filter{Child: foldProjects(n.Child), Pred: n.Pred}
-	case *Sort:
-		c := *n
-		c.Child = foldProjects(n.Child)
-		return &c
-	case *Limit:
-		return &Limit{Child: foldProjects(n.Child), N: n.N}
+		if child != n.Child {
+			return n.WithChildren(child)
+		}
+	case *Aggregate:
+		if s, ok := n.Child.(*Sort); ok {
+			return n.WithChildren(s.Child)
+		}
 	}
 	return n
 }
 
-func pushDown(n Node) Node {
-	switch n := n.(type) {
+// pushFilter moves a Filter as far down as it can go.
+func pushFilter(n Node) Node {
+	f, ok := n.(*Filter)
+	if !ok {
+		return n
+	}
+	return pushPred(f.Child, f.Pred)
+}
+
+// pushPred returns child with the rows for which pred holds: pred goes
+// below the nodes it commutes with.
+func pushPred(child Node, pred *Expr) Node {
+	switch c := child.(type) {
+	case *Scan:
+		s := *c
+		s.Pred = And([]*Expr{c.Pred, pred})
+		return &s
 	case *Filter:
-		child := pushDown(n.Child)
-		if s, ok := child.(*Scan); ok {
-			c := *s
-			if c.Pred == nil {
-				c.Pred = n.Pred
-			} else {
-				c.Pred = And([]*Expr{c.Pred, n.Pred})
-			}
-			return &c
-		}
-		return &Filter{Child: child, Pred: n.Pred}
-	case *Limit:
-		child := pushDown(n.Child)
-		if s, ok := child.(*Sort); ok {
-			c := *s
-			if c.TopN == 0 || n.N < c.TopN {
-				c.TopN = n.N
-			}
-			return &Limit{Child: &c, N: n.N}
-		}
-		return &Limit{Child: child, N: n.N}
+		return pushPred(c.Child, And([]*Expr{c.Pred, pred}))
 	case *Sort:
-		c := *n
-		c.Child = pushDown(n.Child)
-		return &c
-	case *Aggregate:
-		c := *n
-		c.Child = pushDown(n.Child)
-		return &c
+		return c.WithChildren(pushPred(c.Child, pred))
+	case *Project:
+		below, ok := pred.Remap(c.Child.Schema(), func(col int) (int, bool) {
+			if pc := c.Cols[col]; !pc.Derived() {
+				return pc.Col, true
+			}
+			return 0, false
+		})
+		if ok {
+			return c.WithChildren(pushPred(c.Child, below))
+		}
+	}
+	return NewFilter(child, pred)
+}
+
+// foldProject points an Aggregate over a pass-through Project at the
+// Project's child.
+func foldProject(n Node) Node {
+	a, ok := n.(*Aggregate)
+	if !ok {
+		return n
+	}
+	p, ok := a.Child.(*Project)
+	if !ok || !p.Passthrough() {
+		return n
+	}
+	c := *a
+	c.Child = p.Child
+	c.Keys = make([]int, len(a.Keys))
+	for i, k := range a.Keys {
+		c.Keys[i] = p.Cols[k].Col
+	}
+	c.Aggs = append([]AggFunc(nil), a.Aggs...)
+	for i := range c.Aggs {
+		if c.Aggs[i].Col >= 0 {
+			c.Aggs[i].Col = p.Cols[c.Aggs[i].Col].Col
+		}
+	}
+	return &c
+}
+
+// pushLimit turns a Limit over a Sort into a top-N of the sort (the Limit
+// stays: the sort's top-N is a bound, the Limit the cut) and two Limits
+// into one.
+func pushLimit(n Node) Node {
+	l, ok := n.(*Limit)
+	if !ok {
+		return n
+	}
+	switch c := l.Child.(type) {
+	case *Sort:
+		if c.TopN == 0 || l.N < c.TopN {
+			s := *c
+			s.TopN = max(l.N, 1) // top=0 means no bound; a limit of 0 keeps nothing anyway
+			return l.WithChildren(&s)
+		}
+	case *Limit:
+		return pushLimit(NewLimit(c.Child, min(l.N, c.N)))
 	}
 	return n
 }
 
-// used collects the input columns the nodes above a Scan refer to. Only
-// nodes over the Scan's schema contribute (those below an Aggregate).
-func used(n Node, cols map[int]bool) {
+// prune drops what nothing above reads: a Project's columns that no node
+// above it reads, and the Scan's columns (Columns: only those the plan
+// reads). need says which of n's output columns its parent reads. It
+// returns the new node and where each of n's output columns went (nil:
+// where it was; -1: dropped), so the parent can point at them.
+func prune(n Node, need []bool) (Node, []int) {
 	switch n := n.(type) {
 	case *Scan:
+		cols := append([]bool(nil), need...)
 		if n.Pred != nil {
-			for _, c := range n.Pred.Columns() {
-				cols[c] = true
+			mark(cols, n.Pred.Columns())
+		}
+		s := *n
+		s.Columns = []int{} // none read: a count
+		for i, u := range cols {
+			if u {
+				s.Columns = append(s.Columns, i)
 			}
 		}
+		if len(s.Columns) == len(n.Input) {
+			s.Columns = nil
+		}
+		return &s, nil
 	case *Filter:
-		if isInput(n.Child) {
-			for _, c := range n.Pred.Columns() {
-				cols[c] = true
+		cols := append([]bool(nil), need...)
+		mark(cols, n.Pred.Columns())
+		child, m := prune(n.Child, cols)
+		return &Filter{Child: child, Pred: remapExpr(n.Pred, child.Schema(), m)}, m
+	case *Project:
+		cn := len(n.Child.Schema())
+		cols := make([]bool, cn)
+		for i, c := range n.Cols {
+			switch {
+			case !need[i]:
+			case c.Derived():
+				mark(cols, c.Expr.Columns())
+			default:
+				cols[c.Col] = true
 			}
 		}
-		used(n.Child, cols)
-	case *Aggregate:
-		for _, k := range n.Keys {
-			cols[k] = true
+		child, cm := prune(n.Child, cols)
+		var kept []ProjCol
+		where := make([]int, len(n.Cols))
+		for i, c := range n.Cols {
+			where[i] = -1
+			if !need[i] {
+				continue
+			}
+			if c.Derived() {
+				c.Expr = remapExpr(c.Expr, child.Schema(), cm)
+			} else {
+				c.Col = movedTo(cm, c.Col)
+			}
+			where[i] = len(kept)
+			kept = append(kept, c)
 		}
+		p, err := NewProject(child, kept)
+		if err != nil {
+			panic("BUG: " + err.Error())
+		}
+		if len(kept) == len(n.Cols) {
+			where = nil
+		}
+		return p, where
+	case *Aggregate:
+		cols := make([]bool, len(n.Child.Schema()))
+		mark(cols, n.Keys)
 		for _, f := range n.Aggs {
 			if f.Col >= 0 {
 				cols[f.Col] = true
 			}
 		}
-		used(n.Child, cols)
-	default:
-		for _, c := range n.Children() {
-			used(c, cols)
-		}
-	}
-}
-
-// isInput reports whether n's schema is the Scan's (no Aggregate between).
-func isInput(n Node) bool {
-	switch n := n.(type) {
-	case *Scan:
-		return true
-	case *Filter:
-		return isInput(n.Child)
-	}
-	return false
-}
-
-func project(n Node, cols map[int]bool) Node {
-	switch n := n.(type) {
-	case *Scan:
+		child, cm := prune(n.Child, cols)
 		c := *n
-		c.Columns = nil
-		for i := range n.Input {
-			if cols[i] {
-				c.Columns = append(c.Columns, i)
+		c.Child = child
+		c.Keys = make([]int, len(n.Keys))
+		for i, k := range n.Keys {
+			c.Keys[i] = movedTo(cm, k)
+		}
+		c.Aggs = append([]AggFunc(nil), n.Aggs...)
+		for i := range c.Aggs {
+			if c.Aggs[i].Col >= 0 {
+				c.Aggs[i].Col = movedTo(cm, c.Aggs[i].Col)
 			}
 		}
-		if len(c.Columns) == len(n.Input) {
-			c.Columns = nil
-		}
-		return &c
-	case *Filter:
-		return &Filter{Child: project(n.Child, cols), Pred: n.Pred}
-	case *Aggregate:
-		c := *n
-		c.Child = project(n.Child, cols)
-		return &c
+		return &c, nil
 	case *Sort:
+		cols := append([]bool(nil), need...)
+		for _, k := range n.Keys {
+			cols[k.Col] = true
+		}
+		child, m := prune(n.Child, cols)
 		c := *n
-		c.Child = project(n.Child, cols)
-		return &c
+		c.Child = child
+		c.Keys = append([]SortKey(nil), n.Keys...)
+		for i := range c.Keys {
+			c.Keys[i].Col = movedTo(m, c.Keys[i].Col)
+		}
+		return &c, m
 	case *Limit:
-		return &Limit{Child: project(n.Child, cols), N: n.N}
+		child, m := prune(n.Child, need)
+		return n.WithChildren(child), m
+	case *Count:
+		child, _ := prune(n.Child, make([]bool, len(n.Child.Schema())))
+		return n.WithChildren(child), nil
 	}
-	return n
+	panic("BUG: prune does not know " + n.String())
 }
 
-// ScanOf returns the Scan at the bottom of n.
-func ScanOf(n Node) *Scan {
-	for {
-		if s, ok := n.(*Scan); ok {
-			return s
-		}
-		ch := n.Children()
-		if len(ch) == 0 {
-			return nil
-		}
-		n = ch[0]
+func mark(set []bool, cols []int) {
+	for _, c := range cols {
+		set[c] = true
 	}
 }
 
-// Materialised returns the input ordinals a Scan reads.
-func (s *Scan) Materialised() []int {
-	if s.Columns != nil {
-		return slices.Clone(s.Columns)
+// movedTo is where column c went (m nil: nowhere else).
+func movedTo(m []int, c int) int {
+	if m == nil {
+		return c
 	}
-	out := make([]int, len(s.Input))
-	for i := range out {
-		out[i] = i
+	if m[c] < 0 {
+		panic("BUG: a column read above was pruned")
 	}
-	return out
+	return m[c]
+}
+
+// remapExpr points e at its columns' new places in schema to.
+func remapExpr(e *Expr, to Schema, m []int) *Expr {
+	if m == nil {
+		return e
+	}
+	r, ok := e.Remap(to, func(c int) (int, bool) { return m[c], m[c] >= 0 })
+	if !ok {
+		panic("BUG: an expression reads a pruned column")
+	}
+	return r
 }

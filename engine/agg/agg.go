@@ -101,9 +101,9 @@ func (e *corruptError) Error() string {
 func (e *corruptError) Unwrap() error { return ErrCorrupt }
 
 // New returns an empty Agg of kind k over an input column of type in.
-// It panics when ResultType(k, in) is an error: the planner checks first.
+// It panics when k.ResultType(in) is an error: the planner checks first.
 func New(k Kind, in plan.Type) Agg {
-	if _, err := ResultType(k, in); err != nil {
+	if _, err := k.ResultType(in); err != nil {
 		panic("BUG: agg.New: " + err.Error())
 	}
 	switch k {

@@ -13,66 +13,6 @@ import (
 	"github.com/gdask/gdask/plan"
 )
 
-func TestParseKind(t *testing.T) {
-	for k := range numKinds {
-		got, ok := ParseKind(k.String())
-		if !ok || got != k {
-			t.Errorf("ParseKind(%q) = %v, %v", k.String(), got, ok)
-		}
-	}
-	for _, s := range []string{"", "avg", "Mean", "median", "count "} {
-		if _, ok := ParseKind(s); ok {
-			t.Errorf("ParseKind(%q) ok", s)
-		}
-	}
-}
-
-func TestResultType(t *testing.T) {
-	tests := []struct {
-		k    Kind
-		in   plan.Type
-		want plan.Type
-		err  string
-	}{
-		{Count, plan.String, plan.Int, ""},
-		{Count, plan.Null, plan.Int, ""},
-		{NUnique, plan.Float, plan.Int, ""},
-		{Sum, plan.Int, plan.Int, ""},
-		{Sum, plan.Bool, plan.Int, ""},
-		{Sum, plan.Float, plan.Float, ""},
-		{Sum, plan.Null, plan.Float, ""},
-		{Mean, plan.Int, plan.Float, ""},
-		{Std, plan.Int, plan.Float, ""},
-		{Var, plan.Null, plan.Float, ""},
-		{Min, plan.Int, plan.Int, ""},
-		{Max, plan.String, plan.String, ""},
-		{First, plan.Float, plan.Float, ""},
-		{Last, plan.Null, plan.Null, ""},
-		{Sum, plan.String, plan.Null, "cannot take the sum of strings"},
-		{Mean, plan.String, plan.Null, "cannot take the mean of strings"},
-		{Std, plan.String, plan.Null, "cannot take the std of strings"},
-		{Var, plan.String, plan.Null, "cannot take the var of strings"},
-		{numKinds, plan.Int, plan.Null, "unknown aggregate Kind(10)"},
-	}
-	for _, tt := range tests {
-		got, err := ResultType(tt.k, tt.in)
-		if msg := fmt.Sprint(err); tt.err == "" && err != nil || tt.err != "" && msg != tt.err {
-			t.Errorf("ResultType(%v, %v) error %v, want %q", tt.k, tt.in, err, tt.err)
-		}
-		if err == nil && got != tt.want {
-			t.Errorf("ResultType(%v, %v) = %v, want %v", tt.k, tt.in, got, tt.want)
-		}
-	}
-	_, err := ColumnResultType(Mean, "x", plan.String)
-	if want := `cannot take the mean of column "x": it holds strings`; fmt.Sprint(err) != want {
-		t.Errorf("ColumnResultType error %v, want %s", err, want)
-	}
-	var te *TypeError
-	if !errors.As(err, &te) || te.Kind != Mean {
-		t.Errorf("error %T is not a *TypeError", err)
-	}
-}
-
 func TestNewPanicsOnBadType(t *testing.T) {
 	defer func() {
 		if recover() == nil {
@@ -338,7 +278,7 @@ func TestCorruptState(t *testing.T) {
 					check(fmt.Sprintf("truncated to %d of %d", n, len(st)), st[:n], true)
 				}
 				check("version 2", append([]byte{2}, st[1:]...), true)
-				check("other kind", append([]byte{st[0], byte((k + 1) % numKinds)}, st[2:]...), true)
+				check("other kind", append([]byte{st[0], byte((k + 1) % plan.NumAggKinds)}, st[2:]...), true)
 				check("bad kind", append([]byte{st[0], 200}, st[2:]...), true)
 				for range 300 {
 					m := bytes.Clone(st)
@@ -452,7 +392,7 @@ func TestIntColumnFloatBatches(t *testing.T) {
 func TestNullColumn(t *testing.T) {
 	want := map[Kind]string{Count: "3", Sum: "0(0x0)", Mean: "null", Min: "null", Max: "null",
 		Std: "null", Var: "null", First: "null", Last: "null", NUnique: "0"}
-	for k := range numKinds {
+	for k := range plan.NumAggKinds {
 		nulls := plan.Vector{Type: plan.Null, Nulls: []bool{true, true}}
 		typed := plan.Vector{Type: plan.Int, Ints: []int64{0}, Nulls: []bool{true}}
 		got, w := runBatches(t, k, plan.Null, nulls, typed)

@@ -80,9 +80,9 @@ func FuzzStateMerge(f *testing.F) {
 	f.Add([]byte{4, 1, 2, 3, 4, 5, 6, 7, 8, 8, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f}, uint8(Mean), uint8(1), uint64(2))
 	f.Add([]byte{0x7c, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 0x2c, 'x', 'y'}, uint8(Max), uint8(2), uint64(3))
 	f.Fuzz(func(t *testing.T, data []byte, kind, typ uint8, split uint64) {
-		k := Kind(kind % uint8(numKinds))
+		k := Kind(kind % uint8(plan.NumAggKinds))
 		in := fuzzTypes[int(typ)%len(fuzzTypes)]
-		if _, err := ResultType(k, in); err != nil {
+		if _, err := k.ResultType(in); err != nil {
 			return
 		}
 		// Raw bytes as a state, and behind a valid header.

@@ -273,7 +273,7 @@ func (e exp) String() string {
 // collect reads every group's result the way the engine does: the column
 // becomes Float when the Agg is Widened.
 func collect(a Agg, in plan.Type, ngroups int, perm []uint32) ([]exp, bool) {
-	t, err := ResultType(a.Kind(), in)
+	t, err := a.Kind().ResultType(in)
 	if err != nil {
 		panic(err)
 	}
@@ -351,7 +351,7 @@ func reference(k Kind, in plan.Type, rows []row, ngroups int) ([]exp, bool) {
 	for _, x := range rows {
 		byGroup[x.g] = append(byGroup[x.g], x)
 	}
-	rt, err := ResultType(k, in)
+	rt, err := k.ResultType(in)
 	if err != nil {
 		panic(err)
 	}
@@ -580,8 +580,8 @@ func (p profile) kindList() []Kind {
 // kindsFor lists the aggregates that take a column of type in.
 func kindsFor(in plan.Type) []Kind {
 	var ks []Kind
-	for k := range numKinds {
-		if _, err := ResultType(k, in); err == nil {
+	for k := range plan.NumAggKinds {
+		if _, err := k.ResultType(in); err == nil {
 			ks = append(ks, k)
 		}
 	}

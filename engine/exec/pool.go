@@ -1,4 +1,4 @@
-package engine
+package exec
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"sync/atomic"
 )
 
-// parallel runs fn(ctx, worker, i) for i in [0, n) on at most workers
+// Parallel runs fn(ctx, worker, i) for i in [0, n) on at most workers
 // goroutines, in index order of start. The first error cancels ctx for the
-// others and is returned; a panic becomes an error carrying its stack.
-func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, worker, i int) error) error {
+// others and is returned; a panic becomes an error carrying its stack. It
+// returns only after every goroutine it started has ended.
+func Parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, worker, i int) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64

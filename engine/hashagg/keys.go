@@ -1,10 +1,11 @@
-package engine
+package hashagg
 
 import (
 	"hash/maphash"
 	"math"
 	"strconv"
 
+	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
@@ -213,7 +214,7 @@ func (s *keySpellings) types() ([]plan.Type, bool) {
 // keyFolder folds the groups of a table whose keys are equal values under
 // the final key types into one group each. Not safe for concurrent use.
 type keyFolder struct {
-	q        *query
+	agg      *plan.Aggregate
 	seed     maphash.Seed
 	keyTypes []plan.Type
 	into     aggTable // the folded groups; reused from table to table
@@ -222,8 +223,8 @@ type keyFolder struct {
 	num      []byte
 }
 
-func newKeyFolder(q *query, seed maphash.Seed, keyTypes []plan.Type) *keyFolder {
-	return &keyFolder{q: q, seed: seed, keyTypes: keyTypes}
+func newKeyFolder(a *plan.Aggregate, seed maphash.Seed, keyTypes []plan.Type) *keyFolder {
+	return &keyFolder{agg: a, seed: seed, keyTypes: keyTypes}
 }
 
 // fold returns a table of t's groups with each numeric key written as its
@@ -231,7 +232,7 @@ func newKeyFolder(q *query, seed maphash.Seed, keyTypes []plan.Type) *keyFolder 
 // next call; t is left as it was.
 func (f *keyFolder) fold(t *aggTable) *aggTable {
 	if f.into.table == nil {
-		f.into = newAggTable(f.q, f.seed, false)
+		f.into = newAggTable(f.agg, false)
 	} else {
 		f.into.reset()
 	}
@@ -273,5 +274,5 @@ func appendPrinted(dst, field []byte, t plan.Type) []byte {
 	if fl == 0 {
 		fl = 0 // -0.0 is 0.0
 	}
-	return AppendFloat(dst, fl)
+	return exec.AppendFloat(dst, fl)
 }

@@ -2,87 +2,10 @@ package engine
 
 import (
 	"context"
-	"io"
 
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
-
-// Head calls emit with the first n records, taken from the inputs in order,
-// reading only as far as it must. emit's fields are valid only during the
-// call. Ragged rows are errors.
-func (ds *Dataset) Head(ctx context.Context, n int, emit func(fields [][]byte) error) error {
-	left := n
-	for _, s := range ds.inputs {
-		if left == 0 {
-			return nil
-		}
-		var err error
-		if s.chunker != nil {
-			left, err = ds.headStream(ctx, s, left, emit)
-		} else {
-			sc := s.first
-			sc.SetFieldCount(len(ds.Names))
-			for left > 0 && sc.Next() {
-				if err := emit(sc.Fields()); err != nil {
-					return err
-				}
-				left--
-			}
-			err = sc.Err()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (ds *Dataset) headStream(ctx context.Context, s *source, left int, emit func([][]byte) error) (int, error) {
-	err := ds.eachStreamChunk(ctx, s, func(_ readers.Chunk, sc *readers.Scanner) (bool, error) {
-		for left > 0 && sc.Next() {
-			if err := emit(sc.Fields()); err != nil {
-				return false, err
-			}
-			left--
-		}
-		return left > 0, nil
-	})
-	return left, err
-}
-
-// eachStreamChunk reads a stream's chunks in order on this goroutine and
-// hands each to fn with a scanner over it (one field per column checked).
-// fn reads what it wants and says whether to go on; a parse error the
-// scanner met is then returned with the chunk's position.
-func (ds *Dataset) eachStreamChunk(ctx context.Context, s *source, fn func(ch readers.Chunk, sc *readers.Scanner) (more bool, err error)) error {
-	var buf []byte
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		ch, err := s.chunker.Next(buf)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		sc := readers.NewBytesScanner(ch.Data, ds.cfg.Dialect, displayName(s.in.Path), ch.Offset, ch.Line)
-		sc.SetFieldCount(len(ds.Names))
-		more, err := fn(ch, sc)
-		if err != nil {
-			return err
-		}
-		if err := sc.Err(); err != nil {
-			return ds.chunkError(s, ch, err)
-		}
-		if !more {
-			return nil
-		}
-		buf = ch.Data
-	}
-}
 
 // Types infers column types from the records in the first --sample bytes
 // of the first input, without consuming anything: the dataset can be read
@@ -102,7 +25,8 @@ func (ds *Dataset) Types() ([]readers.Type, error) {
 		p := readers.Partition{Path: s.in.Path, Start: s.header.DataStart, End: min(s.in.Size, s.header.DataStart+sampleBytes)}
 		sc = readers.NewPartitionScanner(s.in.File, s.in.Size, p, ds.cfg.Dialect, s.header.DataLine)
 	}
-	sc.SetFieldCount(len(ds.Names))
+	// No field count check: the sample only types the columns, and a verb
+	// that needs whole rows (not count) checks them as it reads.
 	for sc.Next() {
 		inf.Add(sc.Fields())
 	}

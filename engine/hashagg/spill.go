@@ -1,12 +1,12 @@
-package engine
+package hashagg
 
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
-	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/engine/spill"
 )
 
@@ -19,84 +19,43 @@ const (
 	firstShift = 64 - spillBits
 )
 
-// memBudget splits --memory-limit between the phases of a groupby.
+// memBudget splits what the broker can lend between the phases of an
+// aggregate.
 type memBudget struct {
 	table int64 // per worker, while scanning
-	merge int64 // the table that merges one radix partition
-	sort  int64 // the external sort of the result rows
-}
-
-// fixedOverhead is memory a run needs whatever the data: the Go runtime
-// and binary, each worker's 1 MiB read buffer and batch scratch, a spill
-// writer's partition buffers, and the chunk buffers of streamed inputs.
-func (ds *Dataset) fixedOverhead() int64 {
-	w := int64(max(ds.cfg.Workers, 1))
-	n := int64(24<<20) + w*(2<<20) + (1<<spillBits)*(32<<10)*w
-	for _, s := range ds.inputs {
-		if s.chunker != nil {
-			n += (w + 2) * int64(ds.cfg.chunkSize()) * 2 // buffers and the chunker's carry
-			break
-		}
-	}
-	return n
+	merge int64 // the tables that merge radix partitions, all workers
 }
 
 // minTableShare is the least a worker's hash table may have: below it,
 // spilling would write runs of a handful of groups.
 const minTableShare = 2 << 20
 
-func (ds *Dataset) budget() (memBudget, error) {
-	w := int64(max(ds.cfg.Workers, 1))
-	over := ds.fixedOverhead()
-	need := over + 2*w*minTableShare
-	if ds.cfg.MemoryLimit < need {
+// newBudget shares what the broker can lend: half for the workers' tables,
+// half for the merge of spilled partitions (the phases follow each other;
+// what is left for the sort of the result is what the tables give back).
+func newBudget(b *exec.Broker, workers int) (memBudget, error) {
+	w := int64(max(workers, 1))
+	avail := b.Available()
+	if avail < 2*w*minTableShare {
+		need := b.Lent() + 2*w*minTableShare
 		return memBudget{}, fmt.Errorf("--memory-limit %d bytes is too small to run at all: with %d workers this run needs at least %d MiB (raise it, or lower --workers)",
-			ds.cfg.MemoryLimit, w, (need+(1<<20)-1)>>20)
+			b.Limit(), w, (need+(1<<20)-1)>>20)
 	}
-	avail := ds.cfg.MemoryLimit - over
-	return memBudget{table: avail / 2 / w, merge: avail / 2, sort: avail / 4}, nil
+	return memBudget{table: avail / 2 / w, merge: avail / 2}, nil
 }
 
-// spillState is a groupby's spill directory, made on first need and shared
-// by the workers.
+// spillState is an aggregate's spilled runs' directory (the run's, made on
+// first need) and what spilling did.
 type spillState struct {
-	ds     *Dataset
-	budget memBudget
-	mu     sync.Mutex
-	dir    *spill.Dir
-
+	env          *exec.Env
+	op           int
 	repartitions atomic.Int64 // partitions the merge cut again
 }
 
-func (sp *spillState) get() (*spill.Dir, error) {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.dir == nil {
-		fs := sp.ds.cfg.SpillFS
-		if fs == nil {
-			fs = spill.OSFS()
-		}
-		spill.SweepStale(fs, sp.ds.cfg.TempDir) // leftovers of killed runs; best effort
-		d, err := spill.NewDir(fs, sp.ds.cfg.TempDir)
-		if err != nil {
-			return nil, err
-		}
-		sp.dir = d
-	}
-	return sp.dir, nil
-}
+func (sp *spillState) dir() (*spill.Dir, error) { return sp.env.Temp.Get() }
 
-// close removes the spill directory and everything in it.
-func (sp *spillState) close() error {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.dir == nil {
-		return nil
-	}
-	return sp.dir.Close()
-}
-
-// spillTable writes the worker's table as a run and empties it.
+// spillTable writes the worker's table as a run, empties it and gives its
+// memory back.
 func (w *aggWorker) spillTable() error {
 	run, err := w.writeRun(&w.aggTable)
 	if err != nil {
@@ -104,6 +63,7 @@ func (w *aggWorker) spillTable() error {
 	}
 	w.runs = append(w.runs, run)
 	w.reset()
+	w.loan.Release()
 	return nil
 }
 
@@ -122,7 +82,7 @@ func (w *aggWorker) writeRun(t *aggTable) (*spill.Run, error) {
 
 // newRun starts a spill run, making the spill directory on first need.
 func (w *aggWorker) newRun() (*spill.RunWriter, error) {
-	dir, err := w.spill.get()
+	dir, err := w.a.sp.dir()
 	if err != nil {
 		return nil, err
 	}
@@ -144,73 +104,19 @@ func addTable(rw *spill.RunWriter, t *aggTable) error {
 	return nil
 }
 
-// closeRun ends a run and reports the bytes spilled so far.
+// closeRun ends a run and reports what it wrote.
 func (w *aggWorker) closeRun(rw *spill.RunWriter) (*spill.Run, error) {
 	run, err := rw.Close()
 	if err != nil {
 		return nil, err
 	}
-	dir, _ := w.spill.get()
-	w.ds.cfg.Progress.setSpilled(dir.Bytes())
+	var n, groups int64
+	for p := range 1 << spillBits {
+		n += run.Size(p)
+		groups += run.Len(p)
+	}
+	w.a.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: w.a.op, RowsIn: groups, Bytes: n, At: time.Now()})
 	return run, nil
-}
-
-// mergeSpilled merges the radix partitions of runs on the workers, each
-// partition into one worker's table, whose merge budget is its share of
-// the whole, and adds every group's row to sorter. The sorter orders the
-// rows, so the order in which partitions finish does not show.
-func (ds *Dataset) mergeSpilled(ctx context.Context, q *query, seed maphash.Seed, sp *spillState, runs []*spill.Run, e *emitter, sorter *spill.Sorter) error {
-	n := min(max(ds.cfg.Workers, 1), 1<<spillBits)
-	budget := sp.budget.merge / int64(n)
-	if e.folder != nil {
-		budget /= 2 // the folded table of a partition is held next to it
-	}
-	tables := make([]aggTable, n)
-	emitters := make([]*emitter, n)
-	for w := range n {
-		tables[w] = newAggTable(q, seed, false)
-		emitters[w] = e.clone(seed)
-	}
-	// Rows reach the sorter in batches, one lock a batch: a row at a time
-	// the workers would queue on the lock.
-	var mu sync.Mutex
-	batches := make([][][]byte, n)
-	flush := func(w int) error {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, row := range batches[w] {
-			if err := sorter.Add(row); err != nil {
-				return err
-			}
-		}
-		batches[w] = batches[w][:0]
-		return nil
-	}
-	err := parallel(ctx, n, 1<<spillBits, func(ctx context.Context, w, p int) error {
-		// Rows are copied: emit reuses its buffer.
-		var arena []byte
-		add := func(row []byte) error {
-			if len(arena)+len(row) > cap(arena) {
-				if err := flush(w); err != nil {
-					return err
-				}
-				arena = make([]byte, 0, max(256<<10, len(row)))
-			}
-			arena = append(arena, row...)
-			batches[w] = append(batches[w], arena[len(arena)-len(row):])
-			return nil
-		}
-		if err := sp.mergePartition(ctx, runs, p, firstShift, budget, &tables[w], emitters[w], add); err != nil {
-			return err
-		}
-		return flush(w)
-	})
-	for _, em := range emitters {
-		for i, wd := range em.widened {
-			e.widened[i] = e.widened[i] || wd
-		}
-	}
-	return err
 }
 
 // mergePartition merges radix partition p of runs (cut at shift) into t,
@@ -222,7 +128,7 @@ func (ds *Dataset) mergeSpilled(ctx context.Context, q *query, seed maphash.Seed
 // worker, or in every round, is an entry in each run). So a partition
 // whose entries could outgrow budget is merged anyway, watching t; only
 // when t does outgrow it is the work dropped and the partition cut.
-func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p int, shift uint, budget int64, t *aggTable, e *emitter, add func([]byte) error) error {
+func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p int, shift uint, budget int64, t *aggTable, e *emitter, push func(*exec.Batch) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -247,13 +153,13 @@ func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p i
 		sp.repartitions.Add(1)
 		defer sub.Remove()
 		for q := range 1 << spillBits {
-			if err := sp.mergePartition(ctx, []*spill.Run{sub}, q, shift-spillBits, budget, t, e, add); err != nil {
+			if err := sp.mergePartition(ctx, []*spill.Run{sub}, q, shift-spillBits, budget, t, e, push); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := e.emit(t, add); err != nil {
+	if err := e.emit(t, push); err != nil {
 		return err
 	}
 	t.reset()
@@ -276,7 +182,8 @@ func (sp *spillState) mergeRuns(runs []*spill.Run, p int, limit int64, t *aggTab
 			for _, a := range t.aggs {
 				if state, err = a.MergeState(g, state); err != nil {
 					rd.Close()
-					return false, fmt.Errorf("cannot read spill file in %s: %w", sp.dir.Path(), err)
+					d, _ := sp.dir()
+					return false, fmt.Errorf("cannot read spill file in %s: %w", d.Path(), err)
 				}
 			}
 			if n++; n == checkEvery {
@@ -298,7 +205,11 @@ func (sp *spillState) mergeRuns(runs []*spill.Run, p int, limit int64, t *aggTab
 
 // repartition copies partition p of runs into a new run cut at shift.
 func (sp *spillState) repartition(runs []*spill.Run, p int, shift uint) (*spill.Run, error) {
-	rw, err := sp.dir.NewRun(spillBits, shift)
+	d, err := sp.dir()
+	if err != nil {
+		return nil, err
+	}
+	rw, err := d.NewRun(spillBits, shift)
 	if err != nil {
 		return nil, err
 	}

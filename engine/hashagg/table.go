@@ -1,9 +1,8 @@
-package engine
+package hashagg
 
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/maphash"
 
 	"github.com/gdask/gdask/engine/paged"
 )
@@ -13,7 +12,6 @@ import (
 // and pages, with no per-group allocation and no copying as it grows. Not
 // safe for concurrent use: one per worker.
 type groupTable struct {
-	seed maphash.Seed
 	// slots hold the hash's top 32 bits (a tag) and group+1 in the low 32
 	// bits; 0 is empty. Comparing tags first keeps most probes inside this
 	// one array, which matters once the table is far bigger than the cache.
@@ -73,14 +71,14 @@ func keyHead(key []byte) uint64 {
 	return h | n
 }
 
-// cachedSlots is the most slots a worker's own table has: 512 KiB of them
+// CachedSlots is the most slots a worker's own table has: 512 KiB of them
 // stay in a core's L2 cache. Past it, the table is looked up a batch at a
 // time, or its groups move to the shared parts. A variable, so tests can
 // send small inputs down the paths of big ones.
-var cachedSlots = 1 << 16
+var CachedSlots = 1 << 16
 
-func newGroupTable(seed maphash.Seed, withHeads bool) *groupTable {
-	t := &groupTable{seed: seed, withHeads: withHeads}
+func newGroupTable(withHeads bool) *groupTable {
+	t := &groupTable{withHeads: withHeads}
 	if withHeads {
 		t.memo = make([]memoEntry, 1<<memoBits)
 	}
@@ -89,8 +87,6 @@ func newGroupTable(seed maphash.Seed, withHeads bool) *groupTable {
 }
 
 func (t *groupTable) len() int { return t.hashes.Len() }
-
-func (t *groupTable) hash(key []byte) uint64 { return maphash.Bytes(t.seed, key) }
 
 // hashOf returns group g's hash.
 func (t *groupTable) hashOf(g uint32) uint64 { return *t.hashes.At(g) }
