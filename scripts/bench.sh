@@ -532,7 +532,7 @@ peers_of() {
   TOOLS=()
   for t in "$@"; do
     for p in "${PEERS[@]}"; do
-      [ "$p" = "$t" ] && TOOLS+=("$t")
+      if [ "$p" = "$t" ]; then TOOLS+=("$t"); fi
     done
   done
 }
