@@ -44,8 +44,9 @@ type Scanner struct {
 	dense   bool     // the last record held quotes or CRs: see parseRecord
 	quoted  uint64   // on the slow path, bit i: field i < 64 of the current record was quoted
 	quoted2 []uint64 // the same for fields from 64 on: bit i%64 of word i/64-1
-	unesc   []byte   // unescaped quoted fields of the current record
+	unesc   []byte   // unescaped quoted fields of the records since the last refill
 	nfields int      // expected fields per record, 0 = unchecked
+	refill  func()   // called before a refill moves the buffer's bytes (OnRefill)
 	raw     [2]int   // the current record's bytes in buf, without its line end
 
 	recOff     int64
@@ -102,13 +103,23 @@ func NewBytesScanner(data []byte, d Dialect, file string, base, startLine int64)
 // not have n fields. n == 0 turns the check off.
 func (s *Scanner) SetFieldCount(n int) { s.nfields = n }
 
-// Fields returns the fields of the current record. The slice and the bytes
-// are valid until the next call to Next.
+// Fields returns the fields of the current record. The slice is valid
+// until the next call to Next; the bytes until the next call (or, with
+// OnRefill, until the scanner next refills its buffer).
 func (s *Scanner) Fields() [][]byte { return s.fields }
+
+// OnRefill makes the scanner call fn before it next moves or overwrites
+// the bytes of the records it has returned, which it does only to read
+// more input. Until then the field bytes and Raw of every record returned
+// since the last refill stay valid, so a caller that is done with them
+// when fn returns (a batch of rows sent on) need not copy them. fn runs
+// inside Next, on its goroutine.
+func (s *Scanner) OnRefill(fn func()) { s.refill = fn }
 
 // Raw returns the current record as the input holds it, without its line
 // end: quotes, doubled quotes and line breaks inside quotes as they are.
-// Valid until the next call to Next.
+// Valid until the next call to Next (with OnRefill, until the next
+// refill).
 func (s *Scanner) Raw() []byte { return s.buf[s.raw[0]:s.raw[1]] }
 
 // Quoted reports whether field i of the current record was quoted.
@@ -226,6 +237,10 @@ func (s *Scanner) fill() bool {
 		s.eof = true
 		return true
 	}
+	if s.refill != nil {
+		s.refill()
+	}
+	s.unesc = s.unesc[:0]
 	if s.pos > 0 {
 		n := copy(s.buf, s.buf[s.pos:s.end])
 		s.base += int64(s.pos)
@@ -434,8 +449,9 @@ func (s *Scanner) parseSlow(start, fs int, fields [][]byte) int {
 	buf := s.buf[:s.end]
 	delim := s.d.Delimiter
 	quoted := uint64(0)
-	// quoted2 and unesc stay in s: fewer live slices, fewer spills.
-	s.quoted2, s.unesc = s.quoted2[:0], s.unesc[:0]
+	// quoted2 and unesc stay in s: fewer live slices, fewer spills. unesc
+	// keeps the fields of earlier records until the next refill (OnRefill).
+	s.quoted2 = s.quoted2[:0]
 	// p is the scan position in the field that starts at fs; stop is where
 	// a stretch stops; end and next are the record's end without and with
 	// its line end.

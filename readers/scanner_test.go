@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -570,4 +572,50 @@ func (o *oneByteReader) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	return o.r.Read(p[:1])
+}
+
+// With OnRefill, the fields and Raw of every record since the last refill
+// stay as they were until the hook runs, doubled quotes included; the
+// hook runs before each refill.
+func TestScannerOnRefill(t *testing.T) {
+	var in strings.Builder
+	var want [][]string
+	for i := range 3000 {
+		rec := []string{strconv.Itoa(i), fmt.Sprintf("q\"%d\"", i%7), "x"}
+		want = append(want, rec)
+		fmt.Fprintf(&in, "%s,\"%s\",%s\n", rec[0], strings.ReplaceAll(rec[1], `"`, `""`), rec[2])
+	}
+	d := DefaultDialect()
+	d.MaxRecordSize = 64 // a small buffer: many refills
+	s := NewScanner(strings.NewReader(in.String()), d, "t.csv", 0, -1, 1)
+	type kept struct {
+		fields [][]byte
+		raw    []byte
+		i      int
+	}
+	var held []kept
+	check := func() {
+		for _, k := range held {
+			for j, f := range k.fields {
+				if string(f) != want[k.i][j] {
+					t.Fatalf("record %d field %d changed to %q before the refill", k.i, j, f)
+				}
+			}
+			if !strings.HasPrefix(string(k.raw), want[k.i][0]+",") {
+				t.Fatalf("record %d raw changed to %q", k.i, k.raw)
+			}
+		}
+		held = held[:0]
+	}
+	refills := 0
+	s.OnRefill(func() { refills++; check() })
+	i := 0
+	for s.Next() {
+		held = append(held, kept{slices.Clone(s.Fields()), s.Raw(), i})
+		i++
+	}
+	check()
+	if s.Err() != nil || i != len(want) || refills < 10 {
+		t.Fatalf("%d records, %d refills, %v", i, refills, s.Err())
+	}
 }
