@@ -113,8 +113,20 @@ func (s *scanSource) scan(ctx context.Context, p *pipeline, w, m int, sc *reader
 		t.pushTime += time.Since(start)
 		return err
 	}
+	// The batch points into the scanner's buffer: it goes on before the
+	// scanner refills it.
+	var refillErr error
+	sc.OnRefill(func() {
+		if refillErr == nil {
+			refillErr = push(mat.flush())
+		}
+	})
+	defer sc.OnRefill(nil)
 	n := 0
 	for sc.Next() {
+		if refillErr != nil {
+			return nil, refillErr
+		}
 		full, err := mat.add(sc, input)
 		if err != nil {
 			mat.rows = 0
@@ -131,6 +143,9 @@ func (s *scanSource) scan(ctx context.Context, p *pipeline, w, m int, sc *reader
 				return nil, err
 			}
 		}
+	}
+	if refillErr != nil {
+		return nil, refillErr
 	}
 	if err := sc.Err(); err != nil {
 		mat.rows = 0

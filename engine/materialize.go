@@ -40,24 +40,21 @@ func (s *scanSpec) rowsOnly() bool {
 // value of the batch is a number, else the text (plan.Vector allows a null
 // column any type, batch by batch).
 //
-// Buffer lifetime: a batch's text and raw records are copies in the
-// materializer's arena, valid until the next batch is started.
+// Buffer lifetime: a batch's text and raw records are the scanner's bytes,
+// not copies: the scanner keeps them until it refills its buffer, and the
+// scan flushes the batch before that (readers.Scanner.OnRefill). A batch
+// is valid until the next add.
 type materializer struct {
-	spec  *scanSpec
-	d     *readers.Dialect
-	batch exec.Batch
-	vecs  []*plan.Vector // per input ordinal: numeric columns' vectors
-	strs  []*plan.Vector // per input ordinal: string columns' vectors, sharing their text's storage
-	texts []*exec.Text   // per input ordinal, for text columns
-	kinds []readers.Kind // per numeric (then dynamic) column and row
-	text  []bool         // per dynamic column: a value of this batch was not a number
-	// arena holds the bytes of this batch's text fields and raw records.
-	// A field's slice is taken as it is added: when the arena grows, the
-	// slices taken before point into the old array, whose bytes do not
-	// change, so they stay valid for the batch.
-	arena   []byte
-	raws    [][]byte // the batch's Raw
-	pos     []uint64 // per row: its input position
+	spec    *scanSpec
+	d       *readers.Dialect
+	batch   exec.Batch
+	vecs    []*plan.Vector // per input ordinal: numeric columns' vectors
+	strs    []*plan.Vector // per input ordinal: string columns' vectors, sharing their text's storage
+	texts   []*exec.Text   // per input ordinal, for text columns
+	kinds   []readers.Kind // per numeric (then dynamic) column and row
+	text    []bool         // per dynamic column: a value of this batch was not a number
+	raws    [][]byte       // the batch's Raw
+	pos     []uint64       // per row: its input position
 	where   *plan.Program
 	sel     []int32
 	rows    int
@@ -95,7 +92,6 @@ func newMaterializer(spec *scanSpec, d *readers.Dialect) *materializer {
 
 func (m *materializer) reset() {
 	m.rows = 0
-	m.arena = m.arena[:0]
 	m.raws = m.raws[:0]
 	m.pos = m.pos[:0]
 	for _, c := range m.spec.numeric {
@@ -164,9 +160,7 @@ func (m *materializer) add(sc *readers.Scanner, input int) (bool, error) {
 	for _, c := range m.spec.text {
 		f := fields[c]
 		t := m.texts[c]
-		start := len(m.arena)
-		m.arena = append(m.arena, f...)
-		t.Strs[r] = m.arena[start:len(m.arena):len(m.arena)]
+		t.Strs[r] = f[:len(f):len(f)]
 		t.Nulls[r] = m.d.IsNull(f)
 		if m.spec.quoted {
 			t.Quoted[r] = sc.Quoted(c)
@@ -174,9 +168,7 @@ func (m *materializer) add(sc *readers.Scanner, input int) (bool, error) {
 	}
 	if m.spec.raw {
 		raw := sc.Raw()
-		start := len(m.arena)
-		m.arena = append(m.arena, raw...)
-		m.raws = append(m.raws, m.arena[start:len(m.arena):len(m.arena)])
+		m.raws = append(m.raws, raw[:len(raw):len(raw)])
 	}
 	if m.spec.pos {
 		m.pos = append(m.pos, exec.PosOf(input, sc.RecordOffset()))
