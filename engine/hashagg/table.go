@@ -40,7 +40,7 @@ type memoEntry struct {
 	g1   uint32
 }
 
-const memoBits = 10
+const memoBits = 12
 
 // memoSlot is where head lives in the memo.
 func memoSlot(head uint64) uint64 { return head * 0x9E3779B97F4A7C15 >> (64 - memoBits) }
