@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -66,7 +67,8 @@ uncompressed file it reads from the end, a block at a time, until the
 last rows are certain even when quoted fields hold newlines; a stream
 (stdin, .gz, .zst) is read through.`,
 		Example: `  gdask tail large_data.csv
-  gdask tail large_data.csv -n 20 -o ndjson`,
+  gdask tail large_data.csv -n 20 -o ndjson
+  gdask tail trips.csv -n 3 && ` + strings.TrimSpace(chainExample),
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error

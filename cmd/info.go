@@ -34,7 +34,8 @@ everything: types widen over every value, rows are counted.
 ndjson print one object with everything.`,
 		Example: `  gdask info large_data.csv
   gdask info large_data.csv --exact --blocksize 4MiB
-  gdask info 'logs/*.csv.gz' -o json`,
+  gdask info 'logs/*.csv.gz' -o json
+  gdask info trips.csv && ` + strings.TrimSpace(chainExample),
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error
