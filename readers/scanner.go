@@ -99,6 +99,15 @@ func NewBytesScanner(data []byte, d Dialect, file string, base, startLine int64)
 		eof: true, line: startLine, nextQuote: -1, nextCR: -1}
 }
 
+// SetLimit makes the scanner stop before the first record that starts at
+// or after limit (-1: no limit), as NewScanner's limit does.
+func (s *Scanner) SetLimit(limit int64) {
+	if limit < 0 {
+		limit = 1<<63 - 1
+	}
+	s.limit = limit
+}
+
 // SetFieldCount makes Next report a ragged-row error for a record that does
 // not have n fields. n == 0 turns the check off.
 func (s *Scanner) SetFieldCount(n int) { s.nfields = n }

@@ -259,33 +259,74 @@ func scanBlock(r io.ReaderAt, start, end int64, buf []byte, st *blockStats) erro
 // cut does fall inside a quoted field, the record around it ends past the
 // cut and that seam fails; the caller then splits again with Split.
 func SplitLines(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blocksize int64) ([]Partition, error) {
-	if blocksize < MinBlocksize {
-		return nil, fmt.Errorf("BUG: blocksize %d below minimum", blocksize)
-	}
-	if dataStart >= size {
-		return nil, nil
+	c, err := NewLineCutter(r, path, dataStart, size, blocksize)
+	if err != nil {
+		return nil, err
 	}
 	var parts []Partition
-	start := dataStart
-	window := make([]byte, 4<<10)
-	for cut := dataStart + blocksize; cut < size; cut += blocksize {
+	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if cut <= start {
-			continue
-		}
-		at, err := nextLineStart(r, cut, size, window)
+		p, ok, err := c.Next()
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", path, err)
+			return nil, err
 		}
-		if at <= start || at >= size {
+		if !ok {
+			return parts, nil
+		}
+		parts = append(parts, p)
+	}
+}
+
+// LineCutter cuts partitions as SplitLines does, one at a time, each read
+// only when asked for: a reader that stops early (head) reads the cuts it
+// used, not the file's. Not safe for concurrent use.
+type LineCutter struct {
+	r                io.ReaderAt
+	path             string
+	start, cut, size int64
+	blocksize        int64
+	window           []byte
+	n                int
+}
+
+// NewLineCutter cuts [dataStart, size) of r at line ends near multiples of
+// blocksize.
+func NewLineCutter(r io.ReaderAt, path string, dataStart, size, blocksize int64) (*LineCutter, error) {
+	if blocksize < MinBlocksize {
+		return nil, fmt.Errorf("BUG: blocksize %d below minimum", blocksize)
+	}
+	return &LineCutter{r: r, path: path, start: dataStart, cut: dataStart + blocksize, size: size, blocksize: blocksize,
+		window: make([]byte, 4<<10)}, nil
+}
+
+// Next returns the next partition, or false when there are no more.
+func (c *LineCutter) Next() (Partition, bool, error) {
+	if c.start >= c.size {
+		return Partition{}, false, nil
+	}
+	for ; c.cut < c.size; c.cut += c.blocksize {
+		if c.cut <= c.start {
 			continue
 		}
-		parts = append(parts, Partition{Path: path, Index: len(parts), Start: start, End: at})
-		start = at
+		at, err := nextLineStart(c.r, c.cut, c.size, c.window)
+		if err != nil {
+			return Partition{}, false, fmt.Errorf("cannot read %s: %w", c.path, err)
+		}
+		if at <= c.start || at >= c.size {
+			continue
+		}
+		p := Partition{Path: c.path, Index: c.n, Start: c.start, End: at}
+		c.n++
+		c.start = at
+		c.cut += c.blocksize
+		return p, true, nil
 	}
-	return append(parts, Partition{Path: path, Index: len(parts), Start: start, End: size}), nil
+	p := Partition{Path: c.path, Index: c.n, Start: c.start, End: c.size}
+	c.n++
+	c.start = c.size
+	return p, true, nil
 }
 
 // nextLineStart returns the offset after the first line end (LF, CRLF or
