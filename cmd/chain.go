@@ -29,6 +29,10 @@ import (
 // Errors are usage errors (unknown columns, bad expressions).
 type step interface {
 	apply(child plan.Node) (plan.Node, error)
+	// typed reports whether the step reads column types (an expression,
+	// an aggregate): otherwise a chain of such steps into csv or tsv
+	// output needs no type sample.
+	typed() bool
 }
 
 // chainVerbs are the verbs that can stand in a chain: each makes its
@@ -218,9 +222,17 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 		return err
 	}
 	defer j.close()
-	input, err := j.ds.Schema()
-	if err != nil {
-		return err
+	// Types come from a sample of the input, which costs a read and a
+	// parse; head and count into csv or tsv do not look at them.
+	typed := typedFormat(j.res.format) || explain == "analyze"
+	for _, s := range steps {
+		typed = typed || s.typed()
+	}
+	input := j.ds.UntypedSchema()
+	if typed {
+		if input, err = j.ds.Schema(); err != nil {
+			return err
+		}
 	}
 	var node plan.Node = plan.NewScan(paths, input)
 	for _, s := range steps {
@@ -278,6 +290,9 @@ func progressLabel(root plan.Node) string {
 	})
 	return label
 }
+
+// typedFormat reports whether format writes values by their type.
+func typedFormat(format string) bool { return format != "csv" && format != "tsv" }
 
 func isCount(n plan.Node) bool {
 	_, ok := n.(*plan.Count)

@@ -43,6 +43,8 @@ rows of the verb before it.`,
 	return c
 }
 
+func (o *countOptions) typed() bool { return false }
+
 func (o *countOptions) apply(child plan.Node) (plan.Node, error) {
 	return plan.NewCount(child), nil
 }

@@ -50,6 +50,8 @@ startsWith, endsWith, == nil (see README).`,
 	return c
 }
 
+func (o *filterOptions) typed() bool { return true }
+
 func (o *filterOptions) apply(child plan.Node) (plan.Node, error) {
 	pred, err := plan.ParseExpr(o.Where, child.Schema(), "--where")
 	if err != nil {

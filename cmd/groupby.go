@@ -115,6 +115,8 @@ var aggHelp = map[string]string{
 // Filter (--having), Sort (--sort, then the keys, so the order is one
 // exact sequence), Limit. Unknown columns, numeric aggregates over strings
 // and malformed expressions are errors before any data is read.
+func (o *groupByOptions) typed() bool { return true }
+
 func (o *groupByOptions) apply(child plan.Node) (plan.Node, error) {
 	input := child.Schema()
 	node := child

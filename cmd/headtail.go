@@ -53,6 +53,8 @@ after filter in a chain it stops the workers once n rows have passed.`,
 	return c
 }
 
+func (o *headOptions) typed() bool { return false }
+
 func (o *headOptions) apply(child plan.Node) (plan.Node, error) {
 	return plan.NewLimit(child, o.N), nil
 }

@@ -75,6 +75,8 @@ be left out (every column).`,
 
 // apply puts a Project over child: the columns kept, renamed, then those
 // derived (a derived column with a kept column's name replaces it).
+func (o *selectOptions) typed() bool { return len(o.With) > 0 }
+
 func (o *selectOptions) apply(child plan.Node) (plan.Node, error) {
 	in := child.Schema()
 	var cols []plan.ProjCol

@@ -22,7 +22,8 @@ type source struct {
 	header readers.Header
 	// For splittable files: the scanner that read the header, positioned
 	// at the first record, so head reads the file's first block only once.
-	first *readers.Scanner
+	first     *readers.Scanner
+	firstUsed bool // an ordered scan read the first partition with first
 	// For streams: the chunker, positioned after the header, and what it
 	// has consumed of the raw (compressed) input.
 	chunker  *readers.Chunker

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -294,6 +295,48 @@ func (ds *Dataset) partitions(ctx context.Context, s *source, start int64, mode 
 	return []readers.Partition{{Path: s.in.Path, Start: start, End: s.in.Size}}, nil
 }
 
+// partitionScanner returns worker w's scanner over part of src for an
+// ordered scan, and the line it starts on (0: not known, counted from 0).
+// The data's first partition takes the scanner that read the header,
+// once: it holds the file's first block already.
+func (s *scanSource) partitionScanner(w int, src *source, part readers.Partition) (*readers.Scanner, int64) {
+	if part.Start == src.header.DataStart && src.first != nil && !src.firstUsed {
+		src.firstUsed = true
+		src.first.SetLimit(part.End)
+		return src.first, src.header.DataLine
+	}
+	return s.scanners.get(w, src, part, s.ds.cfg.Dialect, 0), 0
+}
+
+// cutter returns the partitions of an ordered scan of s from start, one
+// per call, false after the last: cut as they are asked for by line ends,
+// or all at once by quote parity, or the rest of the file as one.
+func (ds *Dataset) cutter(ctx context.Context, s *source, start int64, mode splitMode) (func() (readers.Partition, bool, error), error) {
+	if mode == splitLines {
+		bs := ds.cfg.blocksize(s.in.Size - start)
+		if ds.cfg.Blocksize == 0 {
+			bs = min(bs, orderedBlocksize)
+		}
+		c, err := readers.NewLineCutter(s.in.File, s.in.Path, start, s.in.Size, bs)
+		if err != nil {
+			return nil, err
+		}
+		return c.Next, nil
+	}
+	parts, err := ds.partitions(ctx, s, start, mode, true)
+	if err != nil {
+		return nil, err
+	}
+	return func() (readers.Partition, bool, error) {
+		if len(parts) == 0 {
+			return readers.Partition{}, false, nil
+		}
+		p := parts[0]
+		parts = parts[1:]
+		return p, true, nil
+	}, nil
+}
+
 // orderedBlocksize bounds the partitions of an ordered scan when
 // --blocksize is auto: the rows of a window of them are held in memory.
 const orderedBlocksize = 4 << 20
@@ -338,34 +381,57 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 		s.announce(src.in.Size - src.header.DataStart)
 		start, line := src.header.DataStart, src.header.DataLine
 		for mode := splitLines; ; mode = min(mode+1, splitSerial) {
-			parts, err := ds.partitions(ctx, src, start, mode, true)
+			cut, err := ds.cutter(ctx, src, start, mode)
 			if err != nil {
 				return err
 			}
 			o.startRound(next, line)
 			first := next
-			err = exec.Parallel(ctx, ds.cfg.Workers, len(parts), func(ctx context.Context, w, i int) error {
-				m, part := first+i, parts[i]
-				if err := o.admit(ctx, m); err != nil {
-					return err
+			// Partitions are cut as the workers take them, in order: a run
+			// that stops early (a limit) has read only the cuts it used.
+			var mu sync.Mutex
+			taken := 0
+			take := func() (int, readers.Partition, bool, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				p, ok, err := cut()
+				if !ok || err != nil {
+					return 0, p, false, err
 				}
-				t := s.startMorsel(w, m)
-				// Lines count from 0: the partition's first line is known
-				// only once every partition before it has been read.
-				sc := s.scanners.get(w, src, part, ds.cfg.Dialect, 0)
-				sc.SetFieldCount(len(ds.Names))
-				scanErr, pushErr := s.scan(ctx, p, w, m, sc, fi, t)
-				s.endMorsel(w, m, t, part.End-part.Start)
-				if pushErr != nil {
-					return pushErr
+				taken++
+				return first + taken - 1, p, true, nil
+			}
+			err = exec.Parallel(ctx, ds.cfg.Workers, ds.cfg.Workers, func(ctx context.Context, w, _ int) error {
+				for {
+					m, part, ok, err := take()
+					if !ok || err != nil {
+						return err
+					}
+					if err := o.admit(ctx, m); err != nil {
+						return err
+					}
+					t := s.startMorsel(w, m)
+					// Lines count from 0: the partition's first line is known
+					// only once every partition before it has been read. The
+					// file's first partition is read by the scanner that read
+					// the header, which holds its first block already.
+					sc, firstLine := s.partitionScanner(w, src, part)
+					sc.SetFieldCount(len(ds.Names))
+					scanErr, pushErr := s.scan(ctx, p, w, m, sc, fi, t)
+					s.endMorsel(w, m, t, part.End-part.Start)
+					if pushErr != nil {
+						return pushErr
+					}
+					end := morselEnd{err: scanErr, end: sc.Offset(), want: part.End, lines: sc.NextLine() - firstLine, relative: firstLine == 0}
+					if err := o.endMorsel(w, m, end); err != nil {
+						return err
+					}
+					if err := p.endMorsel(w, m); err != nil {
+						return err
+					}
 				}
-				end := morselEnd{err: scanErr, end: sc.Offset(), want: part.End, lines: sc.NextLine(), relative: true}
-				if err := o.endMorsel(w, m, end); err != nil {
-					return err
-				}
-				return p.endMorsel(w, m)
 			})
-			next = first + len(parts)
+			next = first + taken
 			var seam *seamError
 			if errors.As(err, &seam) {
 				// Partitions up to the seam's went out; the rest of the file

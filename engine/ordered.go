@@ -15,8 +15,8 @@ type morselEnd struct {
 	err      error // the scan's error, nil at a clean end
 	end      int64 // where the scan stopped
 	want     int64 // where it should have: the next partition's start; -1 when there is no seam (a chunk, a source's morsel)
-	lines    int64 // the lines it read, counted from 0 (relative)
-	relative bool  // its lines, and its error's, count from 0: its first line is the sink's to know
+	lines    int64 // the lines it spans
+	relative bool  // its error's line counts from 0: its first line is the sink's to know
 }
 
 // seamError is a partition that ended at end, not where the next began:
@@ -283,9 +283,7 @@ func (o *orderedSink) endMorsel(_, m int, e morselEnd) error {
 			o.signal()
 			return &seamError{morsel: o.frontier, end: end.end, line: o.line + end.lines}
 		}
-		if end.relative {
-			o.line += end.lines
-		}
+		o.line += end.lines
 		o.frontier++
 		o.signal()
 		if next := o.pending[o.frontier]; next != nil {

@@ -48,6 +48,21 @@ func (ds *Dataset) Schema() (plan.Schema, error) {
 	return s, nil
 }
 
+// UntypedSchema is the input columns without a type sample: declared
+// columns (--types) have their type, the others are strings. For a plan
+// that reads no column's type (head and count into csv).
+func (ds *Dataset) UntypedSchema() plan.Schema {
+	s := make(plan.Schema, len(ds.Names))
+	for i, n := range ds.Names {
+		t, declared := ds.cfg.Types[n]
+		s[i] = plan.Column{Name: n, Type: plan.String, Declared: declared}
+		if declared {
+			s[i].Type = plan.FromReaders(t)
+		}
+	}
+	return s
+}
+
 // Sample infers column types from the records in the first sampleBytes of
 // the first input and returns the bytes those records take. It must come
 // before any other read of the dataset; for a stream it consumes the chunks
@@ -70,6 +85,7 @@ func (ds *Dataset) Sample(ctx context.Context, sampleBytes int64) (*readers.Infe
 		return inf, seen, nil
 	}
 	sc := s.first
+	s.firstUsed = true // consumed: an ordered scan must not take it
 	sc.SetFieldCount(len(ds.Names))
 	start := sc.Offset()
 	for sc.Offset()-start < sampleBytes && sc.Next() {
