@@ -1,7 +1,3 @@
-// Package cmd is gdask's command layer: Cobra, viper and the progress bar
-// live only here. Each command parses flags into options, validates them,
-// hands the work to the engine and writes the result; nothing below this
-// package knows about flags.
 package cmd
 
 import (
