@@ -211,28 +211,12 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			return &rowStream{scan: s, srcOp: id, schema: n.Input}, nil
 		}}, nil
 	case *plan.Filter:
-		child, err := r.build(n.Child)
-		if err != nil {
-			return nil, err
-		}
-		return &stage{open: func(ctx context.Context) (*rowStream, error) {
-			s, err := child.open(ctx)
-			if err != nil {
-				return nil, err
-			}
+		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			s.ops = append(s.ops, opStage{id, func() exec.Operator { return stream.NewFilter(n.Pred) }})
 			return s, nil
-		}}, nil
+		})
 	case *plan.Project:
-		child, err := r.build(n.Child)
-		if err != nil {
-			return nil, err
-		}
-		return &stage{open: func(ctx context.Context) (*rowStream, error) {
-			s, err := child.open(ctx)
-			if err != nil {
-				return nil, err
-			}
+		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			s.ops = append(s.ops, opStage{id, func() exec.Operator { return stream.NewProject(n.Cols) }})
 			schema := make(plan.Schema, len(n.Cols))
 			for i, c := range n.Cols {
@@ -243,17 +227,9 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			}
 			s.schema = schema
 			return s, nil
-		}}, nil
+		})
 	case *plan.Limit:
-		child, err := r.build(n.Child)
-		if err != nil {
-			return nil, err
-		}
-		return &stage{open: func(ctx context.Context) (*rowStream, error) {
-			s, err := child.open(ctx)
-			if err != nil {
-				return nil, err
-			}
+		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			if s.serial() {
 				s.ops = append(s.ops, opStage{id, func() exec.Operator { return stream.NewLimit(n.N) }})
 				return s, nil
@@ -261,17 +237,9 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			// Rows from many workers: the first N in order come through
 			// an ordered sink, on one worker.
 			return &rowStream{src: &limitSource{r: r, up: s, n: n.N, id: id}, srcOp: id, schema: s.schema}, nil
-		}}, nil
+		})
 	case *plan.Aggregate:
-		child, err := r.build(n.Child)
-		if err != nil {
-			return nil, err
-		}
-		return &stage{open: func(ctx context.Context) (*rowStream, error) {
-			s, err := child.open(ctx)
-			if err != nil {
-				return nil, err
-			}
+		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			a, err := hashagg.New(r.env, id, n)
 			if err != nil {
 				return nil, err
@@ -287,17 +255,9 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			r.closers = append(r.closers, src.Close)
 			schema, _ := src.Schema()
 			return &rowStream{src: src, srcOp: id, schema: schema}, nil
-		}}, nil
+		})
 	case *plan.Sort:
-		child, err := r.build(n.Child)
-		if err != nil {
-			return nil, err
-		}
-		return &stage{open: func(ctx context.Context) (*rowStream, error) {
-			s, err := child.open(ctx)
-			if err != nil {
-				return nil, err
-			}
+		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			// Types settled before the rows come, and rows that go to the
 			// output as they are: encode each cell as its output text.
 			final := s.scan != nil
@@ -319,30 +279,40 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			}
 			r.spilled = r.spilled || srt.Spilled()
 			return &rowStream{src: src, srcOp: id, schema: schema}, nil
-		}}, nil
+		})
 	case *plan.Count:
-		child, err := r.build(n.Child)
-		if err != nil {
-			return nil, err
-		}
-		return &stage{open: func(ctx context.Context) (*rowStream, error) {
-			s, err := child.open(ctx)
-			if err != nil {
-				return nil, err
-			}
+		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			c := &countSink{}
 			if s.scan != nil && len(s.ops) == 0 && s.scan.spec.rowsOnly() {
-				if c.n, err = s.scan.countRows(ctx); err != nil {
+				rows, err := s.scan.countRows(ctx)
+				if err != nil {
 					return nil, err
 				}
+				c.n = rows
 				r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, RowsIn: c.n, At: time.Now()})
 			} else if err := r.drain(ctx, s, c, id, nil); err != nil {
 				return nil, err
 			}
 			return &rowStream{src: c.source(), srcOp: id, schema: n.Schema()}, nil
-		}}, nil
+		})
 	}
 	return nil, fmt.Errorf("BUG: the engine cannot run a %T (%s)", n, n)
+}
+
+// over builds child and returns the stage that opens it and hands its
+// rows to next: the shape of every node with one input.
+func (r *runner) over(child plan.Node, next func(ctx context.Context, s *rowStream) (*rowStream, error)) (*stage, error) {
+	c, err := r.build(child)
+	if err != nil {
+		return nil, err
+	}
+	return &stage{open: func(ctx context.Context) (*rowStream, error) {
+		s, err := c.open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, s)
+	}}, nil
 }
 
 // drain runs the pipeline of s into sink (the node id's), in any order,
