@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/gdask/gdask/engine/paged"
+	"github.com/gdask/gdask/engine/spill"
 )
 
 // sortedRows is one run of encoded rows (a morsel's), sorted by their
@@ -137,72 +138,26 @@ func (s *sortedRows) quicksort(k []rowKey, depth int) {
 
 // mergeRuns calls emit with the rows of every run in order (the run and
 // the row's reference in its arena), until emit returns false. Equal rows
-// come in run order. A loser tree picks the next row: one comparison per
-// level, on the sort keys held in the tree's leaves.
+// come in run order. The merge (spill.Merge) compares the sort keys held
+// next to each run's current row.
 func mergeRuns(parts []sortedRows, emit func(part int, ref uint64) bool) {
-	type leaf struct {
-		key  rowKey
-		part int
-		next int  // index of the row after key in its part
-		done bool // the part is exhausted
-	}
-	var leaves []leaf
-	for p := range parts {
-		if len(parts[p].keys) > 0 {
-			leaves = append(leaves, leaf{key: parts[p].keys[0], part: p, next: 1})
+	next := make([]int, len(parts)) // each run's current row
+	key := func(p int) spill.Key {
+		if next[p] == len(parts[p].keys) {
+			return spill.Key{Done: true}
 		}
+		k := &parts[p].keys[next[p]]
+		return spill.Key{Hi: k.hi, Lo: k.lo}
 	}
-	k := len(leaves)
-	if k == 0 {
-		return
-	}
-	less := func(a, b int) bool { // leaf a's row comes before leaf b's
-		la, lb := &leaves[a], &leaves[b]
-		if la.done || lb.done {
-			return !la.done
-		}
-		c := compareKeys(&parts[la.part], &la.key, &parts[lb.part], &lb.key)
-		return c < 0 || c == 0 && la.part < lb.part
-	}
-	// tree[1:k] hold the losers of the matches on the way up, tree[0] the
-	// winner. Leaf i sits below node (i+k)/2.
-	tree := make([]int, k)
-	for i := range tree {
-		tree[i] = -1
-	}
-	for i := range k {
-		w := i
-		for n := (i + k) / 2; n > 0; n /= 2 {
-			if tree[n] < 0 {
-				tree[n] = w
-				w = -1
-				break
-			}
-			if less(tree[n], w) {
-				tree[n], w = w, tree[n]
-			}
-		}
-		if w >= 0 {
-			tree[0] = w
-		}
-	}
+	m := spill.NewMerge(len(parts), key, func(a, b int) int {
+		return CompareRows(parts[a].row(next[a]), parts[b].row(next[b]))
+	})
 	for {
-		w := tree[0]
-		l := &leaves[w]
-		if l.done || !emit(l.part, l.key.ref) {
+		p, ok := m.Winner()
+		if !ok || !emit(p, parts[p].keys[next[p]].ref) {
 			return
 		}
-		if pr := &parts[l.part]; l.next < len(pr.keys) {
-			l.key = pr.keys[l.next]
-			l.next++
-		} else {
-			l.done = true
-		}
-		for n := (w + k) / 2; n > 0; n /= 2 {
-			if less(tree[n], w) {
-				tree[n], w = w, tree[n]
-			}
-		}
-		tree[0] = w
+		next[p]++
+		m.Advance(key(p))
 	}
 }

@@ -2,7 +2,6 @@ package spill
 
 import (
 	"cmp"
-	"container/heap"
 	"errors"
 	"slices"
 	"unsafe"
@@ -326,15 +325,16 @@ func (it *SortedIter) Close() error {
 	}
 	s.runs = nil
 	s.rows, s.chunks = nil, nil
-	it.m.srcs, it.m.h, it.m.row = nil, nil, nil
+	it.m.srcs, it.m.row = nil, nil
 	return errors.Join(errs...)
 }
 
-// merger is a k-way merge of sorted sources. A tie goes to the lower source
-// index, so merging consecutive stable runs in order is stable.
+// merger merges sorted sources, the runs on disk and the rows in memory,
+// through a Merge. A tie goes to the lower source index, so merging
+// consecutive stable runs in order is stable.
 type merger struct {
 	srcs    []mergeSrc
-	h       []int // heap of source indexes with a current row
+	m       *Merge
 	cmp     func(a, b []byte) int
 	started bool
 	row     []byte
@@ -345,75 +345,47 @@ type merger struct {
 type mergeSrc struct {
 	rd   *reader
 	rows []bufRow
-	row  []byte
+	row  []byte // the current row
 }
 
 func newMerger(srcs []mergeSrc, cmp func(a, b []byte) int) *merger {
-	m := &merger{srcs: srcs, cmp: cmp, h: make([]int, 0, len(srcs))}
-	for i := range srcs {
-		if m.advance(i) {
-			m.h = append(m.h, i)
-		}
-	}
-	heap.Init(m)
+	m := &merger{srcs: srcs, cmp: cmp}
+	// The tree's Keys are all zero: every match is decided by cmp.
+	m.m = NewMerge(len(srcs), m.advance, func(a, b int) int { return cmp(m.srcs[a].row, m.srcs[b].row) })
 	return m
 }
 
 // advance moves source i to its next row.
-func (m *merger) advance(i int) bool {
+func (m *merger) advance(i int) Key {
 	src := &m.srcs[i]
 	if src.rd == nil {
 		if len(src.rows) == 0 {
-			return false
+			return Key{Done: true}
 		}
 		src.row, src.rows = src.rows[0].b, src.rows[1:]
-		return true
+		return Key{}
 	}
 	row, ok := src.rd.nextRow()
 	if !ok {
 		if src.rd.err != nil && m.err == nil {
 			m.err = src.rd.err
 		}
-		return false
+		return Key{Done: true}
 	}
 	src.row = row
-	return true
+	return Key{}
 }
 
 func (m *merger) next() bool {
-	if m.err != nil || len(m.h) == 0 {
+	if w, ok := m.m.Winner(); ok && m.err == nil && m.started {
+		m.m.Advance(m.advance(w))
+	}
+	m.started = true
+	w, ok := m.m.Winner()
+	if m.err != nil || !ok {
 		m.row = nil
 		return false
 	}
-	if m.started {
-		if m.advance(m.h[0]) {
-			heap.Fix(m, 0)
-		} else {
-			heap.Pop(m)
-		}
-		if m.err != nil || len(m.h) == 0 {
-			m.row = nil
-			return false
-		}
-	}
-	m.started = true
-	m.row = m.srcs[m.h[0]].row
+	m.row = m.srcs[w].row
 	return true
-}
-
-func (m *merger) Len() int { return len(m.h) }
-
-func (m *merger) Less(i, j int) bool {
-	a, b := m.h[i], m.h[j]
-	if c := m.cmp(m.srcs[a].row, m.srcs[b].row); c != 0 {
-		return c < 0
-	}
-	return a < b
-}
-
-func (m *merger) Swap(i, j int) { m.h[i], m.h[j] = m.h[j], m.h[i] }
-func (m *merger) Push(x any)    { panic("BUG: spill: merger.Push") }
-func (m *merger) Pop() any {
-	m.h = m.h[:len(m.h)-1]
-	return nil
 }
