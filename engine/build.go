@@ -127,7 +127,7 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 	}
 	temp := exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir)
 	r := &runner{ds: ds, opts: opts, out: out, ids: NodeIDs(root), modes: modes,
-		env: &exec.Env{Workers: max(ds.cfg.Workers, 1), Broker: broker, Events: ev, Temp: temp}}
+		env: &exec.Env{Workers: max(ds.cfg.Workers, 1), Broker: broker, Events: ev, Temp: temp, MergeFanIn: ds.cfg.MergeFanIn}}
 	defer func() {
 		for i := len(r.closers) - 1; i >= 0; i-- {
 			if cerr := r.closers[i](); cerr != nil && err == nil {
@@ -151,7 +151,7 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 		top = l.Child
 	}
 	r.limits = limits
-	r.roles = rolesOf(top)
+	r.roles = rolesOf(top, out != nil && out.Format == "csv" && ds.cfg.Dialect.Delimiter == ',')
 	r.top = top
 	st, err := r.build(top)
 	if err != nil {
@@ -186,6 +186,7 @@ type rowStream struct {
 	srcOp  int // the source's node
 	ops    []opStage
 	schema plan.Schema // the rows' columns, after ops
+	raw    bool        // the rows carry their records as the input has them (Batch.Raw)
 }
 
 // serial reports whether the stream's rows come on one worker, in order.
@@ -264,7 +265,23 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			if s.src != nil {
 				_, final = s.src.Schema()
 			}
-			srt := sorter.NewSort(r.env, id, n.Keys, n.TopN, final && plan.Node(n) == r.top && len(s.ops) == 0)
+			// Ties keep the input order: rows from a scan carry their
+			// positions, rows from one ordered source come in order.
+			ties := sorter.TiesByBytes
+			switch {
+			case s.scan != nil:
+				ties = sorter.TiesByPosition
+			case s.serial():
+				ties = sorter.TiesByArrival
+			}
+			cells := sorter.CellsTyped
+			switch {
+			case s.scan != nil && s.scan.spec.raw:
+				cells = sorter.CellsRaw // the roles made this sort the root's, over records as they are
+			case final && plan.Node(n) == r.top && len(s.ops) == 0:
+				cells = sorter.CellsText
+			}
+			srt := sorter.NewSort(r.env, id, n.Keys, ties, n.TopN, cells)
 			r.closers = append(r.closers, srt.Close)
 			if err := r.drain(ctx, s, srt, id, nil); err != nil {
 				return nil, err
@@ -278,7 +295,7 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 				return nil, err
 			}
 			r.spilled = r.spilled || srt.Spilled()
-			return &rowStream{src: src, srcOp: id, schema: schema}, nil
+			return &rowStream{src: src, srcOp: id, schema: schema, raw: cells == sorter.CellsRaw}, nil
 		})
 	case *plan.Count:
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
@@ -396,7 +413,7 @@ func (r *runner) output(ctx context.Context, b *stage, limit int64) error {
 		rw := &rowWriter{schema: s.schema, w: w, typed: true, fields: make([][]byte, len(s.schema))}
 		sink.down = rw.write
 	} else {
-		raw := s.scan != nil && s.scan.spec.raw
+		raw := s.raw || s.scan != nil && s.scan.spec.raw
 		sink.encs = make([]*rowEncoder, r.env.Workers)
 		for i := range sink.encs {
 			sink.encs[i] = newRowEncoder(r.out.Format, s.schema, raw)

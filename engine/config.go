@@ -27,6 +27,10 @@ type Config struct {
 	Stdin   io.Reader
 	Events  exec.Events // receives the engine's events (nil: nobody listens)
 	SpillFS spill.FS    // nil: the operating system's (tests inject faults)
+	// MergeFanIn caps how many sorted runs a merge reads at once (0: as
+	// many as the memory limit allows): tests force merges in more than
+	// one pass with small data.
+	MergeFanIn int
 }
 
 // DefaultConfig is a Config for tests and library use.

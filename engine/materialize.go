@@ -16,7 +16,7 @@ type scanSpec struct {
 	input   plan.Schema
 	numeric []int      // columns parsed as numbers (numeric type, read by an expression, an aggregate or a sort)
 	text    []int      // columns kept as text (string and null types, keys, output)
-	dynamic []int      // text columns of type null read by an expression: numbers in a batch whose values all are
+	dynamic []int      // text columns of type null read by an expression, and sort keys: numbers in a batch whose values all are
 	quoted  bool       // keep which text fields were quoted (csv output)
 	raw     bool       // keep each record as the input has it
 	pos     bool       // keep each record's input position
@@ -36,9 +36,10 @@ func (s *scanSpec) rowsOnly() bool {
 // that is not a number is an error or a skipped row), text (exec.Text, and
 // for a string column a String vector over the same storage), or, for a
 // column of type null (no value in the type sample) that an expression
-// reads, text and numbers both: the batch's vector is numeric when every
-// value of the batch is a number, else the text (plan.Vector allows a null
-// column any type, batch by batch).
+// reads and for a sort key, text and numbers both: the batch's vector is
+// numeric when every value of the batch is a number, else the text
+// (plan.Vector allows a null column any type, batch by batch; a sort
+// orders a key that came both ways bytewise).
 //
 // Buffer lifetime: a batch's text and raw records are the scanner's bytes,
 // not copies: the scanner keeps them until it refills its buffer, and the
@@ -75,7 +76,7 @@ func newMaterializer(spec *scanSpec, d *readers.Dialect) *materializer {
 	}
 	for _, c := range spec.text {
 		m.texts[c] = &exec.Text{}
-		if t := spec.input[c].Type; t == plan.String || t == plan.Null {
+		if t := spec.input[c].Type; t == plan.String || t == plan.Null || slices.Contains(spec.dynamic, c) {
 			if slices.Contains(spec.numeric, c) {
 				panic("BUG: a text column parsed as numbers")
 			}
@@ -220,6 +221,7 @@ func (m *materializer) flush() *exec.Batch {
 			}
 		}
 		v.Nulls, v.Ints, v.Floats = v.Nulls[:n], v.Ints[:n], v.Floats[:n]
+		v.IntsToo = v.Type == plan.Float
 		b.Cols[c] = v
 	}
 	if m.spec.raw {

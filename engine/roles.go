@@ -6,47 +6,70 @@ import (
 
 // scanRoles is how the plan above a Scan reads its columns.
 type scanRoles struct {
-	numeric []bool // read as numbers: by an expression, an aggregate, a sort
-	expr    []bool // read by an expression or a sort (whatever the type)
+	numeric []bool // read as numbers: by an expression or an aggregate
+	expr    []bool // read by an expression (whatever the type)
+	order   []bool // sort keys: numbers where they are, text where they are not
 	sums    []bool // read by sum, mean, std or var, which take only numbers
 	text    []bool // read as text: group keys, and columns that reach the output or a sort as they are
-	raw     bool   // rows reach the output whole and unchanged: only filters between
-	pos     bool   // an aggregate orders rows by input position (first, last)
+	raw     bool   // rows reach the output whole and unchanged (filters, a sort): it writes the records as they are
+	pos     bool   // rows are ordered by input position: an aggregate's first and last, a sort's ties
 }
 
 // reads is how a node's output columns are read from above.
-type reads struct{ text, numeric, expr, sums []bool }
+type reads struct{ text, numeric, expr, sums, order []bool }
 
 func newReads(n int) reads {
-	return reads{make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)}
+	return reads{make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)}
 }
 
 // rolesOf works out how the plan reads its scan's columns, from the root
 // down: which output columns are read as text and as numbers, mapped
-// through every node to the scan's. top is the root below its limits.
-func rolesOf(top plan.Node) *scanRoles {
+// through every node to the scan's. top is the root below its limits;
+// rawOut says the output can write records as the input has them (csv
+// from a comma-separated input).
+func rolesOf(top plan.Node, rawOut bool) *scanRoles {
 	rd := newReads(len(top.Schema()))
-	if _, ok := top.(*plan.Count); !ok {
+	r := &scanRoles{raw: rawOut && rowsUnchanged(top)}
+	if _, ok := top.(*plan.Count); !ok && !r.raw {
 		for i := range rd.text {
-			rd.text[i] = true
+			rd.text[i] = true // the output's columns; raw rows need none
 		}
 	}
-	r := &scanRoles{raw: onlyFilters(top)}
 	r.walk(top, rd)
 	return r
 }
 
-// onlyFilters reports whether n is a Scan under nothing but Filters.
-func onlyFilters(n plan.Node) bool {
-	for {
-		switch c := n.(type) {
-		case *plan.Scan:
+// rowsUnchanged reports whether the rows of n are a Scan's records as
+// they are: a Scan under Filters, and a Sort of those.
+func rowsUnchanged(n plan.Node) bool {
+	if s, ok := n.(*plan.Sort); ok {
+		n = s.Child
+	}
+	return overScan(n, func(n plan.Node) bool { _, ok := n.(*plan.Filter); return ok })
+}
+
+// streamsFromScan reports whether n's rows come from a Scan through
+// streaming nodes only, carrying their input positions.
+func streamsFromScan(n plan.Node) bool {
+	return overScan(n, func(n plan.Node) bool {
+		switch n.(type) {
+		case *plan.Filter, *plan.Project, *plan.Limit:
 			return true
-		case *plan.Filter:
-			n = c.Child
-		default:
+		}
+		return false
+	})
+}
+
+// overScan reports whether n is a Scan under nodes that through lets by.
+func overScan(n plan.Node, through func(plan.Node) bool) bool {
+	for {
+		if _, ok := n.(*plan.Scan); ok {
+			return true
+		}
+		if !through(n) {
 			return false
 		}
+		n = n.Children()[0]
 	}
 }
 
@@ -63,13 +86,16 @@ func (r *scanRoles) walk(n plan.Node, rd reads) {
 		if n.Pred != nil {
 			rd.exprReads(n.Pred)
 		}
-		r.numeric, r.expr, r.sums, r.text = rd.numeric, rd.expr, rd.sums, rd.text
+		r.numeric, r.expr, r.sums, r.text, r.order = rd.numeric, rd.expr, rd.sums, rd.text, rd.order
 	case *plan.Filter:
 		rd.exprReads(n.Pred)
 		r.walk(n.Child, rd)
 	case *plan.Sort:
 		for _, k := range n.Keys {
-			rd.numeric[k.Col], rd.expr[k.Col] = true, true
+			rd.order[k.Col], rd.text[k.Col] = true, true
+		}
+		if streamsFromScan(n.Child) {
+			r.pos = true // ties keep input order
 		}
 		r.walk(n.Child, rd)
 	case *plan.Limit:
@@ -86,6 +112,7 @@ func (r *scanRoles) walk(n plan.Node, rd reads) {
 			c.numeric[j] = c.numeric[j] || rd.numeric[i]
 			c.expr[j] = c.expr[j] || rd.expr[i]
 			c.sums[j] = c.sums[j] || rd.sums[i]
+			c.order[j] = c.order[j] || rd.order[i]
 		}
 		r.walk(n.Child, c)
 	case *plan.Aggregate:
@@ -122,7 +149,13 @@ func (r *runner) scanSpec(n *plan.Scan) *scanSpec {
 		switch t := n.Input[c].Type; {
 		case t == plan.Null && roles.sums[c]:
 			spec.numeric = append(spec.numeric, c) // a sum takes only numbers
-		case t == plan.Null && roles.expr[c]:
+		case !roles.text[c] && !roles.numeric[c] && !roles.expr[c] && !roles.order[c]:
+			// Not read: an output column of records that go out as
+			// they are (raw).
+		case t == plan.Null && (roles.expr[c] || roles.order[c]),
+			t.Numeric() && roles.order[c] && !roles.numeric[c]:
+			// Numbers while they are: a sort key whose type widens
+			// part way orders bytewise, never fails.
 			spec.text = append(spec.text, c)
 			spec.dynamic = append(spec.dynamic, c)
 		case !t.Numeric():
@@ -137,8 +170,10 @@ func (r *runner) scanSpec(n *plan.Scan) *scanSpec {
 		}
 	}
 	if r.out != nil {
-		spec.quoted = r.out.Format == "csv"
-		spec.raw = roles.raw && r.out.Format == "csv" && r.ds.cfg.Dialect.Delimiter == ','
+		spec.raw = roles.raw
+		// Which fields were quoted matters to csv output of the fields
+		// themselves (a sort writes its cells quoted where needed).
+		spec.quoted = r.out.Format == "csv" && !spec.raw && streamsFromScan(r.top)
 	}
 	return spec
 }

@@ -301,14 +301,18 @@ func (a *Aggregate) String() string {
 	return fmt.Sprintf("Aggregate by [%s] %s", strings.Join(keys, ", "), strings.Join(fs, ", "))
 }
 
-// SortKey orders by a column of the child's schema.
+// SortKey orders by a column of the child's schema: ascending unless
+// Desc; nulls (and NaN) after every value unless NullsFirst, in both
+// directions.
 type SortKey struct {
-	Col  int
-	Desc bool
+	Col        int
+	Desc       bool
+	NullsFirst bool
 }
 
 // Sort orders its child's rows by Keys (typed order: numbers by value,
-// strings bytewise, nulls last). TopN > 0 keeps only the first TopN rows
+// -0 equal to 0; strings bytewise). The sort is stable: rows with equal
+// keys keep their input order. TopN > 0 keeps only the first TopN rows
 // (a limit pushed into the sort): a bounded top-N, not a full sort.
 type Sort struct {
 	Child Node
@@ -332,6 +336,9 @@ func (s *Sort) String() string {
 		ks[i] = sch[k.Col].Name
 		if k.Desc {
 			ks[i] += ":desc"
+		}
+		if k.NullsFirst {
+			ks[i] += " nulls first"
 		}
 	}
 	out := "Sort " + strings.Join(ks, ", ")

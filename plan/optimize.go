@@ -1,10 +1,14 @@
 package plan
 
+import "slices"
+
 // Optimize applies the rewrite rules, each a Transform over every node
 // type, so a rule reaches through any node it does not rewrite:
 //
 //   - order that nothing reads is not made: a Sort under a Count or an
 //     Aggregate goes, and so does a Project under a Count;
+//   - two sorts are one: a Sort over a Sort orders by its keys, then by
+//     the keys of the one below (which its stable sort would keep);
 //   - predicate pushdown: a Filter moves below a Sort and below a Project
 //     whose columns it reads are passed through, merges with a Filter
 //     below it, and ends in the Scan;
@@ -19,6 +23,7 @@ package plan
 func Optimize(n Node) Node {
 	n = Transform(n, pushFilter)
 	n = Transform(n, dropUnreadOrder)
+	n = Transform(n, mergeSorts)
 	n = Transform(n, foldProject)
 	n = Transform(n, pushLimit)
 	need := make([]bool, len(n.Schema()))
@@ -56,6 +61,29 @@ func dropUnreadOrder(n Node) Node {
 		}
 	}
 	return n
+}
+
+// mergeSorts makes a Sort over a full Sort one sort: the stable sort on
+// top keeps the order below among its ties, which is ordering by the keys
+// below after its own.
+func mergeSorts(n Node) Node {
+	s, ok := n.(*Sort)
+	if !ok {
+		return n
+	}
+	below, ok := s.Child.(*Sort)
+	if !ok || below.TopN > 0 {
+		return n
+	}
+	c := *s
+	c.Child = below.Child
+	c.Keys = append([]SortKey(nil), s.Keys...)
+	for _, k := range below.Keys {
+		if !slices.ContainsFunc(c.Keys, func(o SortKey) bool { return o.Col == k.Col }) {
+			c.Keys = append(c.Keys, k)
+		}
+	}
+	return &c
 }
 
 // pushFilter moves a Filter as far down as it can go.

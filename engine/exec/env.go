@@ -8,10 +8,11 @@ import (
 
 // Env is what the operators of one run share.
 type Env struct {
-	Workers int
-	Broker  *Broker
-	Events  Events
-	Temp    *TempDir
+	Workers    int
+	Broker     *Broker
+	Events     Events
+	Temp       *TempDir
+	MergeFanIn int // the most sorted runs a merge reads at once; 0: as memory allows
 }
 
 // TempDir is a run's private spill directory, made on first need and

@@ -26,30 +26,92 @@ const (
 	cellText  = 3
 )
 
+// Ties says what orders rows whose sort keys are equal, so the sort is
+// stable: their input position (rows from a scan carry it), the order
+// they arrive in (rows from one ordered source), or nothing the input
+// defines (rows from a hash table: then their bytes, so the output is
+// still one).
+type Ties int
+
+const (
+	TiesByBytes    Ties = iota // no input order: the encoded rows' bytes
+	TiesByPosition             // the batch's Pos
+	TiesByArrival              // a count of the rows encoded so far
+)
+
+// Cells says how an Encoder writes a row's cells.
+type Cells int
+
+const (
+	// CellsTyped: numbers as numbers, for rows that go on to operators.
+	CellsTyped Cells = iota
+	// CellsText: the column types are final and the rows go to the
+	// output: every cell is the text it writes, and decoding is slicing.
+	CellsText
+	// CellsRaw: the rows are the input's records, unchanged, and go to an
+	// output that writes records as they are (Batch.Raw): the record is
+	// one more cell after the columns, of which only the sort keys are
+	// kept (the rest come null: the scan did not materialise them).
+	CellsRaw
+)
+
 // Encoder encodes batch rows. Not safe for concurrent use.
 type Encoder struct {
-	keys []plan.SortKey
-	// text: the column types are final, so every cell is written as the
-	// text the output shows and decoding is slicing.
-	text  bool
-	order []byte
-	row   []byte
-	num   []byte
+	keys   []plan.SortKey
+	ties   Ties
+	cells  Cells
+	order  []byte
+	row    []byte
+	num    []byte
+	seq    uint64 // rows encoded, for TiesByArrival
+	hadPos bool   // the batches carried positions, for TiesByPosition
+	// Per key: a batch had it as numbers, as strings. A column whose type
+	// widened to string part way (a value that is not a number after
+	// numbers) had both: its order must be made again, bytewise.
+	sawNum, sawStr []bool
 }
 
-// NewEncoder encodes rows ordered by keys; with text, cells are the output
-// text of their values (the types must be final).
-func NewEncoder(keys []plan.SortKey, text bool) *Encoder {
-	return &Encoder{keys: keys, text: text}
+// NewEncoder encodes rows ordered by keys, ties broken as ties says, their
+// cells as cells says.
+func NewEncoder(keys []plan.SortKey, ties Ties, cells Cells) *Encoder {
+	return &Encoder{keys: keys, ties: ties, cells: cells, sawNum: make([]bool, len(keys)), sawStr: make([]bool, len(keys))}
 }
 
-// Encode returns row r of b encoded, valid until the next call.
-func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
+// Order returns the order section of row r of b, valid until the next
+// call: what sorting compares, before the row is encoded whole.
+func (e *Encoder) Order(b *exec.Batch, r int) []byte {
 	order := e.order[:0]
-	for _, k := range e.keys {
-		order = appendOrdered(order, b.Cols[k.Col], r, k.Desc)
+	for i, k := range e.keys {
+		v := b.Cols[k.Col]
+		if v != nil && v.Type == plan.String {
+			e.sawStr[i] = true
+		} else if v != nil && v.Type.Numeric() {
+			e.sawNum[i] = true
+		}
+		order = appendOrdered(order, v, r, k)
+	}
+	switch e.ties {
+	case TiesByPosition:
+		if b.Pos != nil {
+			order = binary.BigEndian.AppendUint64(order, b.Pos[r])
+			e.hadPos = true
+		}
+	case TiesByArrival:
+		order = binary.BigEndian.AppendUint64(order, e.seq)
 	}
 	e.order = order
+	return order
+}
+
+// Skip counts row r as encoded without encoding it: a top-N that knows
+// the row cannot be among the first N passes it by.
+func (e *Encoder) Skip() { e.seq++ }
+
+// Encode returns row r of b encoded, valid until the next call. The
+// order section is the one Order made for row r last.
+func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
+	order := e.order
+	e.seq++
 	row := binary.AppendUvarint(e.row[:0], uint64(len(order)))
 	row = append(row, order...)
 	for c, v := range b.Cols {
@@ -58,14 +120,17 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 			t = b.Text[c]
 		}
 		switch {
-		case v != nil && v.Nulls[r] || v == nil && t == nil:
+		case t != nil && t.Null(r):
 			row = append(row, cellNull)
 		case t != nil:
-			// The input's text: what the output shows.
+			// The input's text: what the output shows (a "nan" that
+			// orders as null is still written "nan").
 			row = appendText(row, t.Strs[r])
+		case v == nil || v.Nulls[r]:
+			row = append(row, cellNull)
 		case v.Type == plan.String:
 			row = appendText(row, v.Strs[r])
-		case e.text:
+		case e.cells != CellsTyped:
 			e.num = e.num[:0]
 			if v.Type == plan.Int {
 				e.num = strconv.AppendInt(e.num, v.Ints[r], 10)
@@ -83,8 +148,95 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 			row = append(row, cellNull) // a column null throughout the batch
 		}
 	}
+	if e.cells == CellsRaw {
+		row = appendText(row, b.Raw[r])
+	}
 	e.row = row
 	return row
+}
+
+// Widened reports the keys that came as numbers in some batches and as
+// strings in others, over every encoder of a sort.
+func Widened(encs []*Encoder) []bool {
+	w := make([]bool, len(encs[0].keys))
+	for i := range w {
+		var num, str bool
+		for _, e := range encs {
+			num, str = num || e.sawNum[i], str || e.sawStr[i]
+		}
+		w[i] = num && str
+	}
+	return w
+}
+
+// Reorder returns row with its order section made again from its cells,
+// the keys marked in strings compared bytewise (a column that was part
+// numbers, part not); the last suffix bytes of the old order section (its
+// ties) are kept. Valid until the next call.
+func (e *Encoder) Reorder(row []byte, strings []bool, suffix int) []byte {
+	n, w := binary.Uvarint(row)
+	old := row[w : w+int(n)]
+	cells := row[w+int(n):]
+	order := e.order[:0]
+	for i, k := range e.keys {
+		tag, val := cellAt(cells, k.Col)
+		switch {
+		case tag == cellNull:
+			order = appendNullOrder(order, k)
+		case tag == cellInt:
+			order = appendIntOrder(order, int64(binary.BigEndian.Uint64(val)), k)
+		case tag == cellFloat:
+			order = appendFloatOrder(order, math.Float64frombits(binary.BigEndian.Uint64(val)), k)
+		case strings[i]:
+			order = appendStringOrder(order, val, k)
+		default:
+			switch kind, in, f := readers.ParseNumber(val); kind {
+			case readers.KindNull:
+				order = appendNullOrder(order, k)
+			case readers.KindInt:
+				order = appendIntOrder(order, in, k)
+			case readers.KindFloat:
+				order = appendFloatOrder(order, f, k)
+			default:
+				order = appendStringOrder(order, val, k)
+			}
+		}
+	}
+	order = append(order, old[len(old)-suffix:]...)
+	e.order = order
+	out := binary.AppendUvarint(e.row[:0], uint64(len(order)))
+	out = append(append(out, order...), cells...)
+	e.row = out
+	return out
+}
+
+// cellAt returns the tag and value of cell c of cells: the 8 bytes of a
+// number, the bytes of a text.
+func cellAt(cells []byte, c int) (byte, []byte) {
+	for {
+		tag := cells[0]
+		cells = cells[1:]
+		var val []byte
+		switch tag {
+		case cellInt, cellFloat:
+			val, cells = cells[:8], cells[8:]
+		case cellText:
+			l, w := binary.Uvarint(cells)
+			val, cells = cells[w:w+int(l)], cells[w+int(l):]
+		}
+		if c == 0 {
+			return tag, val
+		}
+		c--
+	}
+}
+
+// Suffix is how many bytes of ties end the order sections it made.
+func (e *Encoder) Suffix() int {
+	if e.ties == TiesByArrival || e.ties == TiesByPosition && e.hadPos {
+		return 8
+	}
+	return 0
 }
 
 func appendText(row, s []byte) []byte {
@@ -93,42 +245,82 @@ func appendText(row, s []byte) []byte {
 	return append(row, s...)
 }
 
-// appendOrdered appends row r of v so that bytewise order is typed order:
-// numbers by value (then exact integer, so huge integers that round to the
-// same float still order), strings bytewise, nulls last in both directions.
-func appendOrdered(dst []byte, v *plan.Vector, r int, desc bool) []byte {
-	if v == nil || v.Nulls[r] || v.Type == plan.Null {
-		return append(dst, 2)
+// Order markers: a key's encoding starts with one, so nulls sort before
+// or after every value whatever the direction.
+const (
+	orderNullFirst = 0
+	orderValue     = 1
+	orderNullLast  = 2
+)
+
+// appendOrdered appends row r of v as key k orders it, so that bytewise
+// order is typed order: numbers by value (then exact integer, so huge
+// integers that round to the same float still order), strings bytewise,
+// nulls and NaN where k puts them.
+func appendOrdered(dst []byte, v *plan.Vector, r int, k plan.SortKey) []byte {
+	switch {
+	case v == nil || v.Nulls[r] || v.Type == plan.Null:
+		return appendNullOrder(dst, k)
+	case v.Type == plan.Int:
+		return appendIntOrder(dst, v.Ints[r], k)
+	case v.Type == plan.Float:
+		if f := v.Floats[r]; v.IntsToo && float64(v.Ints[r]) == f {
+			return appendIntOrder(dst, v.Ints[r], k) // written as an integer
+		}
+		return appendFloatOrder(dst, v.Floats[r], k)
 	}
-	dst = append(dst, 1)
+	return appendStringOrder(dst, v.Strs[r], k)
+}
+
+func appendNullOrder(dst []byte, k plan.SortKey) []byte {
+	if k.NullsFirst {
+		return append(dst, orderNullFirst)
+	}
+	return append(dst, orderNullLast)
+}
+
+func appendIntOrder(dst []byte, i int64, k plan.SortKey) []byte {
+	dst = append(dst, orderValue)
 	start := len(dst)
-	switch v.Type {
-	case plan.Int:
-		i := v.Ints[r]
-		dst = binary.BigEndian.AppendUint64(dst, orderFloat(float64(i)))
-		dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
-	case plan.Float:
-		f := v.Floats[r]
-		var i int64
-		if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
-			i = int64(f)
-		}
-		dst = binary.BigEndian.AppendUint64(dst, orderFloat(f))
-		dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
-	default:
-		s := v.Strs[r]
-		for {
-			// A zero byte is escaped as 0 0xff; the rest go as they are.
-			z := bytes.IndexByte(s, 0)
-			if z < 0 {
-				dst = append(dst, s...)
-				break
-			}
-			dst = append(append(dst, s[:z]...), 0, 0xff)
-			s = s[z+1:]
-		}
-		dst = append(dst, 0, 0)
+	dst = binary.BigEndian.AppendUint64(dst, orderFloat(float64(i)))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
+	return invert(dst, start, k.Desc)
+}
+
+func appendFloatOrder(dst []byte, f float64, k plan.SortKey) []byte {
+	if math.IsNaN(f) {
+		return appendNullOrder(dst, k) // NaN is null (DESIGN §5)
 	}
+	dst = append(dst, orderValue)
+	start := len(dst)
+	var i int64
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		i = int64(f)
+	}
+	dst = binary.BigEndian.AppendUint64(dst, orderFloat(f))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
+	return invert(dst, start, k.Desc)
+}
+
+func appendStringOrder(dst, s []byte, k plan.SortKey) []byte {
+	dst = append(dst, orderValue)
+	start := len(dst)
+	for {
+		// A zero byte is escaped as 0 0xff; the rest go as they are.
+		z := bytes.IndexByte(s, 0)
+		if z < 0 {
+			dst = append(dst, s...)
+			break
+		}
+		dst = append(append(dst, s[:z]...), 0, 0xff)
+		s = s[z+1:]
+	}
+	dst = append(dst, 0, 0)
+	return invert(dst, start, k.Desc)
+}
+
+// invert flips dst[start:] for a descending key.
+func invert(dst []byte, start int, desc bool) []byte {
 	if desc {
 		for i := start; i < len(dst); i++ {
 			dst[i] = ^dst[i]
@@ -168,20 +360,21 @@ func orderOf(row []byte) []byte {
 // numeric column keeps its text and is read as a number. Not safe for
 // concurrent use.
 type Decoder struct {
-	schema   plan.Schema
-	textOnly bool
-	batch    exec.Batch
-	vecs     []plan.Vector
-	texts    []exec.Text
-	hasTxt   []bool // per column: some row of the batch has a text cell
-	num      []byte // numbers formatted for a column whose other rows are text
+	schema plan.Schema
+	cells  Cells
+	batch  exec.Batch
+	vecs   []plan.Vector
+	texts  []exec.Text
+	hasTxt []bool // per column: some row of the batch has a text cell
+	raws   [][]byte
+	num    []byte // numbers formatted for a column whose other rows are text
 }
 
-// NewDecoder decodes rows of schema. With textOnly, every cell is text or
-// null (an Encoder in text mode wrote them) and batches carry only Text,
+// NewDecoder decodes rows of schema whose cells an Encoder wrote as cells
+// says. Rows of CellsText come as Text only, rows of CellsRaw as Raw only:
 // for a consumer that only writes them out.
-func NewDecoder(schema plan.Schema, textOnly bool) *Decoder {
-	return &Decoder{schema: schema, textOnly: textOnly, vecs: make([]plan.Vector, len(schema)), texts: make([]exec.Text, len(schema)),
+func NewDecoder(schema plan.Schema, cells Cells) *Decoder {
+	return &Decoder{schema: schema, cells: cells, vecs: make([]plan.Vector, len(schema)), texts: make([]exec.Text, len(schema)),
 		hasTxt: make([]bool, len(schema))}
 }
 
@@ -192,8 +385,11 @@ func (d *Decoder) Decode(rows [][]byte) *exec.Batch {
 	b := &d.batch
 	b.Reset(len(d.schema))
 	b.N = n
-	if d.textOnly {
+	switch d.cells {
+	case CellsText:
 		return d.decodeText(rows)
+	case CellsRaw:
+		return d.decodeRaw(rows)
 	}
 	for c, col := range d.schema {
 		t := col.Type
@@ -316,6 +512,19 @@ func (d *Decoder) decodeText(rows [][]byte) *exec.Batch {
 			d.texts[c].Strs[r] = cells[w:end:end]
 			cells = cells[end:]
 		}
+	}
+	return b
+}
+
+// decodeRaw slices each row's record, the cell after its columns.
+func (d *Decoder) decodeRaw(rows [][]byte) *exec.Batch {
+	b := &d.batch
+	b.Raw = plan.Grow(d.raws, len(rows))
+	d.raws = b.Raw
+	for r, row := range rows {
+		k, w := binary.Uvarint(row)
+		cells := row[w+int(k):]
+		_, b.Raw[r] = cellAt(cells, len(d.schema))
 	}
 	return b
 }

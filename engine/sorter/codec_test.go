@@ -26,7 +26,7 @@ func TestAppendOrderedStrings(t *testing.T) {
 		v := &plan.Vector{}
 		v.Reset(plan.String, 1)
 		v.Strs[0], v.Nulls[0] = s, null
-		return appendOrdered(nil, v, 0, desc)
+		return appendOrdered(nil, v, 0, plan.SortKey{Desc: desc})
 	}
 	sign := func(c int) int { return min(max(c, -1), 1) }
 	for _, a := range strs {
@@ -52,6 +52,13 @@ func TestAppendOrderedStrings(t *testing.T) {
 		for _, desc := range []bool{false, true} {
 			if bytes.Compare(enc(a, false, desc), enc(nil, true, desc)) >= 0 {
 				t.Fatalf("%q (desc %v) does not sort before null", a, desc)
+			}
+			v := &plan.Vector{}
+			v.Reset(plan.String, 1)
+			v.Nulls[0] = true
+			first := plan.SortKey{Desc: desc, NullsFirst: true}
+			if bytes.Compare(appendOrdered(nil, v, 0, first), enc(a, false, desc)) >= 0 {
+				t.Fatalf("null first (desc %v) does not sort before %q", desc, a)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package sorter
 import (
 	"cmp"
 	"encoding/binary"
+	"iter"
 	"math/bits"
 	"slices"
 	"unsafe"
@@ -34,6 +35,17 @@ func (s *sortedRows) add(row []byte) {
 }
 
 func (s *sortedRows) row(i int) []byte { return s.arena.Get(s.keys[i].ref) }
+
+// rows yields the run's rows in the order of its keys.
+func (s *sortedRows) rows() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for i := range s.keys {
+			if !yield(s.row(i)) {
+				return
+			}
+		}
+	}
+}
 
 // memBytes is what the run holds.
 func (s *sortedRows) memBytes() int64 {

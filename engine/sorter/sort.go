@@ -1,8 +1,10 @@
 package sorter
 
 import (
+	"bytes"
 	"context"
-	"fmt"
+	"encoding/binary"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,105 +15,119 @@ import (
 )
 
 // Sort runs a plan.Sort. As a sink it encodes the rows it is given with
-// their order and keeps each morsel's rows as a run, sorted on the worker
-// that ran the morsel when the morsel ends; with TopN, a run keeps only its
-// first TopN rows (a bounded top-N: memory O(TopN) per run). Finished, it
-// is a source of every row in order: the runs merged by a loser tree. When
-// the runs outgrow what the broker lends, a finished run goes to an
-// external merge sort (spill.Sorter) instead, and the source merges from
-// there.
+// their order, into a run per worker; a worker's run is sorted, on that
+// worker, when its morsel ends. The runs stay in memory while the broker
+// lends what they hold; when it cannot, the runs finished so far go to
+// disk merged into one sorted run, and so does the run of the worker
+// that asked (spill.Sorter: the external sort). Finished, the Sort is a
+// source of every row in order: the runs in memory merged (spill.Merge),
+// or, once anything went to disk, every run merged from disk.
+//
+// With TopN, a worker's run goes on across its morsels and keeps only
+// its first TopN rows (a bounded top-N: memory O(TopN) per worker); once
+// it has them, a row whose order section comes after the TopN-th's is
+// passed by without being encoded.
+//
+// Keys read as numbers in some batches and as strings in others (a
+// column whose type widened part way) are ordered bytewise, all of them:
+// Finish makes such rows' order again (see reorder).
 type Sort struct {
-	env  *exec.Env
-	op   int
-	keys []plan.SortKey
-	topN int64
-	text bool // cells as output text: the input's types are final, the output reads the rows as they are
+	env   *exec.Env
+	op    int
+	keys  []plan.SortKey
+	topN  int64
+	cells Cells
 
-	encs []*Encoder // per worker
-	mu   sync.Mutex
-	runs map[int]*sortedRows // per morsel; a run is filled by the one worker running its morsel
-	done []*sortedRows       // finished runs kept in memory
-	mem  atomic.Int64        // bytes the finished runs hold
-	loan *exec.Loan
+	encs   []*Encoder    // per worker
+	cur    []*sortedRows // per worker: the run being filled
+	curMem []int64       // per worker: cur's bytes, as counted in mem
+	cuts   [][]byte      // per worker, with TopN: the order section of cur's TopN-th row, once it has TopN
+	mu     sync.Mutex
+	done   []*sortedRows // sorted runs in memory
+	mem    atomic.Int64  // bytes of the runs in memory, cur and done
+	loan   *exec.Loan
 
 	extMu   sync.Mutex
 	ext     *spill.Sorter // the external sort, once runs did not fit
 	dir     *spill.Dir
-	extMem  int64 // what the external sort borrowed
+	extMem  int64 // what the external sort's merge borrowed
 	spilled bool
 
 	schema plan.Schema // the final types, given by Finish
 }
 
-// NewSort sorts by keys; topN > 0 keeps only the first topN rows. With
-// text, the input's types must be final and the rows are read by an
-// output only: cells are encoded as the text it writes.
-func NewSort(env *exec.Env, op int, keys []plan.SortKey, topN int64, text bool) *Sort {
-	s := &Sort{env: env, op: op, keys: keys, topN: topN, text: text, runs: map[int]*sortedRows{}}
+// NewSort sorts by keys, ties broken as ties says; topN > 0 keeps only the
+// first topN rows. cells says how rows are kept (CellsText and CellsRaw:
+// for an output).
+func NewSort(env *exec.Env, op int, keys []plan.SortKey, ties Ties, topN int64, cells Cells) *Sort {
+	s := &Sort{env: env, op: op, keys: keys, topN: topN, cells: cells}
 	s.encs = make([]*Encoder, env.Workers)
 	for w := range s.encs {
-		s.encs[w] = NewEncoder(keys, text)
+		s.encs[w] = NewEncoder(keys, ties, cells)
 	}
+	s.cur = make([]*sortedRows, env.Workers)
+	s.curMem = make([]int64, env.Workers)
+	s.cuts = make([][]byte, env.Workers)
 	// The runs in memory may take a quarter of what the broker has to
 	// lend: the operators that feed the sort (a hash aggregate merging its
-	// spilled partitions) run at the same time. The external sort borrows
-	// its own share when it starts.
+	// spilled partitions) run at the same time. The external sort's merge
+	// borrows its own share when it starts.
 	s.loan = env.Broker.NewLoan(max(env.Broker.Available()/4, exec.LoanChunk))
 	return s
 }
 
-func (s *Sort) run(m int) *sortedRows {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.runs[m]
+// Consume encodes the rows of b into worker w's run.
+func (s *Sort) Consume(w, _ int, b *exec.Batch) error {
+	r := s.cur[w]
 	if r == nil {
 		r = &sortedRows{}
-		s.runs[m] = r
+		s.cur[w] = r
 	}
-	return r
-}
-
-// Consume encodes the rows of b into morsel m's run.
-func (s *Sort) Consume(w, m int, b *exec.Batch) error {
-	r := s.run(m)
-	enc := s.encs[w]
+	enc, cut := s.encs[w], s.cuts[w]
 	for i := range b.N {
+		if order := enc.Order(b, i); cut != nil && bytes.Compare(order, cut) > 0 {
+			enc.Skip() // after the TopN-th row: not among the first TopN
+			continue
+		}
 		r.add(enc.Encode(b, i))
 	}
 	if s.topN > 0 && int64(len(r.keys)) > 2*s.topN+plan.BatchSize {
 		r.keepFirst(s.topN)
+		s.cuts[w] = append(s.cuts[w][:0], orderOf(r.row(len(r.keys)-1))...)
 	}
-	return nil
+	return s.account(w)
 }
 
-// EndMorsel sorts morsel m's run on the worker that filled it, and keeps
-// it in memory if the broker lends what it holds, else adds it to the
-// external sort.
-func (s *Sort) EndMorsel(w, m int) error {
-	s.mu.Lock()
-	r := s.runs[m]
-	delete(s.runs, m)
-	s.mu.Unlock()
-	if r == nil {
+// account counts what worker w's run holds now, and spills when the loan
+// does not cover the runs in memory.
+func (s *Sort) account(w int) error {
+	n := s.cur[w].memBytes()
+	total := s.mem.Add(n - s.curMem[w])
+	s.curMem[w] = n
+	if s.loan.Cover(total) {
+		return nil
+	}
+	return s.spill(w)
+}
+
+// EndMorsel sorts worker w's run and keeps it with the finished runs (a
+// top-N run goes on with the worker's next morsel).
+func (s *Sort) EndMorsel(w, _ int) error {
+	r := s.cur[w]
+	if s.topN > 0 || r == nil || len(r.keys) == 0 {
 		return nil
 	}
 	r.sort()
-	if s.topN > 0 {
-		r.keepFirst(s.topN)
-	}
-	bytes := r.memBytes()
-	if s.loan.Cover(s.mem.Load() + bytes) {
-		s.mem.Add(bytes)
-		s.mu.Lock()
-		s.done = append(s.done, r)
-		s.mu.Unlock()
-		return nil
-	}
-	return s.spill(r)
+	s.cur[w], s.curMem[w] = nil, 0 // its bytes stay counted, as a finished run's
+	s.mu.Lock()
+	s.done = append(s.done, r)
+	s.mu.Unlock()
+	return nil
 }
 
-// spill adds run r to the external sort, starting it on first need.
-func (s *Sort) spill(r *sortedRows) error {
+// spill writes the finished runs in memory to disk, merged into one run,
+// then worker w's run (w < 0: none).
+func (s *Sort) spill(w int) error {
 	s.extMu.Lock()
 	defer s.extMu.Unlock()
 	if s.ext == nil {
@@ -119,24 +135,66 @@ func (s *Sort) spill(r *sortedRows) error {
 		if err != nil {
 			return err
 		}
-		// The external sort buffers a quarter of what is left to lend
-		// (at least 4 MiB), and holds about twice that while merging.
-		budget := max(s.env.Broker.Available()/4, 4<<20)
-		if s.env.Broker.TryBorrow(2 * budget) {
-			s.extMem = 2 * budget
+		// The merge reads its runs through buffers of about 135 KiB
+		// each: a quarter of what is left to lend (at least 4 MiB) lets
+		// it read dozens at once.
+		mergeMem := max(s.env.Broker.Available()/4, 4<<20)
+		if s.env.MergeFanIn > 0 {
+			mergeMem = spill.MergeMem(s.env.MergeFanIn)
 		}
-		s.dir, s.ext = dir, dir.NewSorter(budget, CompareRows)
+		if s.env.Broker.TryBorrow(mergeMem) {
+			s.extMem = mergeMem
+		}
+		s.dir, s.ext = dir, dir.NewSorter(mergeMem, CompareRows, keyOf)
 		s.spilled = true
 	}
 	before := s.dir.Bytes()
-	for i := range r.keys {
-		if err := s.ext.Add(r.row(i)); err != nil {
+	var rows int64
+	s.mu.Lock()
+	done := s.done
+	s.done = nil
+	s.mu.Unlock()
+	if len(done) > 0 {
+		var freed int64
+		runs := make([]sortedRows, len(done))
+		for i, r := range done {
+			runs[i] = *r
+			rows += int64(len(r.keys))
+			freed += r.memBytes()
+		}
+		err := s.ext.WriteRun(func(yield func([]byte) bool) {
+			mergeRuns(runs, func(p int, ref uint64) bool { return yield(runs[p].arena.Get(ref)) })
+		})
+		if err != nil {
 			return err
 		}
+		s.mem.Add(-freed)
 	}
-	s.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: s.op, RowsIn: int64(len(r.keys)), Bytes: s.dir.Bytes() - before, At: time.Now()})
-	*r = sortedRows{}
+	if w >= 0 && s.cur[w] != nil && len(s.cur[w].keys) > 0 {
+		r := s.cur[w]
+		if s.topN > 0 {
+			r.keepFirst(s.topN)
+		} else {
+			r.sort()
+		}
+		rows += int64(len(r.keys))
+		if err := s.ext.WriteRun(r.rows()); err != nil {
+			return err
+		}
+		s.cur[w] = nil
+		s.mem.Add(-s.curMem[w])
+		s.curMem[w] = 0
+	}
+	s.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: s.op, RowsIn: rows, Bytes: s.dir.Bytes() - before, At: time.Now()})
 	return nil
+}
+
+// keyOf is the merge Key of an encoded row: its order section's first 16
+// bytes.
+func keyOf(row []byte) spill.Key {
+	var b [16]byte
+	copy(b[:], orderOf(row))
+	return spill.Key{Hi: binary.BigEndian.Uint64(b[:8]), Lo: binary.BigEndian.Uint64(b[8:])}
 }
 
 // Spilled reports whether rows went to the external sort: the source then
@@ -147,24 +205,79 @@ func (s *Sort) Spilled() bool { return s.spilled }
 // then the source of its rows in order.
 func (s *Sort) Finish(schema plan.Schema) (exec.Source, error) {
 	s.schema = schema
-	s.mu.Lock()
-	if len(s.runs) > 0 {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("BUG: sorter: %d morsels did not end", len(s.runs))
-	}
-	s.mu.Unlock()
-	if s.ext != nil {
-		// One merge: the runs still in memory join the external sort.
-		for _, r := range s.done {
-			if err := s.spill(r); err != nil {
-				return nil, err
+	for w, r := range s.cur {
+		if r != nil && len(r.keys) > 0 {
+			if s.topN > 0 {
+				r.keepFirst(s.topN)
+			} else {
+				r.sort()
 			}
+			s.done = append(s.done, r)
 		}
-		s.done = nil
+		s.cur[w] = nil
+	}
+	if widened := Widened(s.encs); slices.Contains(widened, true) {
+		if err := s.reorder(widened); err != nil {
+			return nil, err
+		}
+	}
+	if s.ext != nil {
+		// One merge: the runs still in memory go to disk too.
+		if err := s.spill(-1); err != nil {
+			return nil, err
+		}
 		s.loan.Release()
 		s.mem.Store(0)
 	}
 	return s, nil
+}
+
+// reorder sorts every row again, its order made again with the keys in
+// widened ordered bytewise: the rare case of a key column that was
+// numbers in some batches and not in others. Every row goes to disk
+// first, so the memory it takes is the sort's as before.
+func (s *Sort) reorder(widened []bool) error {
+	if err := s.spill(-1); err != nil {
+		return err
+	}
+	old := s.ext
+	s.ext = nil
+	it, err := old.Sort()
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	s.loan.Release()
+	s.mem.Store(0)
+	enc := s.encs[0]
+	suffix := enc.Suffix()
+	r := &sortedRows{}
+	s.cur[0] = r
+	for n := 1; it.Next(); n++ {
+		r.add(enc.Reorder(it.Row(), widened, suffix))
+		if n%plan.BatchSize == 0 {
+			if err := s.account(0); err != nil {
+				return err
+			}
+			if s.cur[0] == nil {
+				r = &sortedRows{}
+				s.cur[0] = r
+			}
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if s.topN > 0 {
+		r.keepFirst(s.topN)
+	} else {
+		r.sort()
+	}
+	s.cur[0] = nil
+	if len(r.keys) > 0 {
+		s.done = append(s.done, r)
+	}
+	return nil
 }
 
 func (s *Sort) Morsels() int                { return 1 }
@@ -172,10 +285,6 @@ func (s *Sort) Ordered() bool               { return true }
 func (s *Sort) Schema() (plan.Schema, bool) { return s.schema, true }
 
 func (s *Sort) Run(ctx context.Context, _, _ int, push func(*exec.Batch) error) error {
-	start := time.Now()
-	defer func() {
-		s.env.Events.Event(exec.Event{Kind: exec.EvMerge, Op: s.op, Level: 1, Dur: time.Since(start), At: time.Now()})
-	}()
 	if s.ext != nil {
 		return s.runExternal(ctx, push)
 	}
@@ -185,6 +294,7 @@ func (s *Sort) Run(ctx context.Context, _, _ int, push func(*exec.Batch) error) 
 // Close frees the runs and the external sort's files.
 func (s *Sort) Close() error {
 	s.done = nil
+	s.cur = nil
 	s.loan.Release()
 	s.extMu.Lock()
 	defer s.extMu.Unlock()
@@ -199,13 +309,19 @@ func (s *Sort) Close() error {
 
 // runExternal pushes the external sort's rows in order, a batch at a time.
 func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) error {
-	it, err := s.ext.Sort()
+	start := time.Now()
+	ext := s.ext
+	it, err := ext.Sort()
 	s.ext = nil // the iterator owns its files now
 	if err != nil {
 		return err
 	}
 	defer it.Close()
-	dec := NewDecoder(s.schema, s.text)
+	var merged int64
+	defer func() {
+		s.env.Events.Event(exec.Event{Kind: exec.EvMerge, Op: s.op, RowsIn: merged, Level: ext.Levels() + 1, Dur: time.Since(start), At: time.Now()})
+	}()
+	dec := NewDecoder(s.schema, s.cells)
 	var arena []byte
 	rows := make([][]byte, 0, plan.BatchSize)
 	flush := func() error {
@@ -218,6 +334,7 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 	}
 	n := 0
 	for it.Next() {
+		merged++
 		// The iterator's row is valid until the next Next: copy it.
 		start := len(arena)
 		arena = append(arena, it.Row()...)
@@ -256,7 +373,7 @@ func (s *Sort) runMerged(ctx context.Context, push func(*exec.Batch) error) erro
 	// Three decoders: a batch is valid until its decoder's next Decode.
 	decoders := make(chan *Decoder, 3)
 	for range cap(decoders) {
-		decoders <- NewDecoder(s.schema, s.text)
+		decoders <- NewDecoder(s.schema, s.cells)
 	}
 	type out struct {
 		dec *Decoder

@@ -38,7 +38,7 @@ var sortSchema = plan.Schema{{Name: "k", Type: plan.Int}, {Name: "s", Type: plan
 // source gives, and whether the sort spilled.
 func sortAll(t *testing.T, env *exec.Env, vals []int64, morsels int, keys []plan.SortKey, topN int64) ([]int64, bool) {
 	t.Helper()
-	s := NewSort(env, 0, keys, topN, false)
+	s := NewSort(env, 0, keys, TiesByBytes, topN, CellsTyped)
 	defer s.Close()
 	per := (len(vals) + morsels - 1) / morsels
 	for m := range morsels {
@@ -48,7 +48,7 @@ func sortAll(t *testing.T, env *exec.Env, vals []int64, morsels int, keys []plan
 				t.Fatal(err)
 			}
 			if topN > 0 {
-				if r := s.runs[m]; r != nil && int64(len(r.keys)) > 2*topN+2*plan.BatchSize {
+				if r := s.cur[m%env.Workers]; r != nil && int64(len(r.keys)) > 2*topN+2*plan.BatchSize {
 					t.Fatalf("top %d: a run holds %d rows", topN, len(r.keys))
 				}
 			}
@@ -108,8 +108,8 @@ func TestSort(t *testing.T) {
 	} {
 		env := testEnv(t, 3, tc.memory)
 		got, spilled := sortAll(t, env, vals, tc.morsels, tc.keys, tc.topN)
-		if tc.topN > 0 && int64(len(got)) > tc.topN*int64(tc.morsels) {
-			t.Errorf("%s: %d rows from %d runs of top %d", tc.name, len(got), tc.morsels, tc.topN)
+		if tc.topN > 0 && int64(len(got)) > tc.topN*int64(env.Workers) {
+			t.Errorf("%s: %d rows from %d workers' runs of top %d", tc.name, len(got), env.Workers, tc.topN)
 		}
 		if tc.topN > 0 {
 			got = got[:min(len(got), int(tc.topN))]
@@ -124,7 +124,7 @@ func TestSort(t *testing.T) {
 // no goroutine behind (a hang fails the test).
 func TestSortStopsOnError(t *testing.T) {
 	env := testEnv(t, 2, 1<<30)
-	s := NewSort(env, 0, []plan.SortKey{{Col: 0}}, 0, false)
+	s := NewSort(env, 0, []plan.SortKey{{Col: 0}}, TiesByBytes, 0, CellsTyped)
 	defer s.Close()
 	vals := make([]int64, 50_000)
 	for i := range vals {

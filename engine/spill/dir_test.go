@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,12 +42,8 @@ func TestDirLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Add(1, []byte("k"), []byte("s"))
-	s := d.NewSorter(64, bytes.Compare)
-	for range 100 {
-		if err := s.Add([]byte("a row of some length")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := d.NewSorter(64, bytes.Compare, nil)
+	writeRuns(t, s, slices.Repeat([][]byte{[]byte("a row of some length")}, 100), 10, bytes.Compare)
 	if des, _ := os.ReadDir(d.Path()); len(des) < 3 {
 		t.Fatalf("%d files in the spill directory, want at least 3", len(des))
 	}
@@ -178,11 +175,16 @@ func TestDiskFullSorter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	s := d.NewSorter(16<<10, bytes.Compare)
-	for _, e := range incompressible(100000) {
-		if err = s.Add(e.key); err != nil {
-			break
-		}
+	s := d.NewSorter(16<<10, bytes.Compare, nil)
+	es := incompressible(100000)
+	for i := 0; i < len(es) && err == nil; i += 1000 {
+		err = s.WriteRun(func(yield func([]byte) bool) {
+			for _, e := range es[i : i+1000] {
+				if !yield(e.key) {
+					return
+				}
+			}
+		})
 	}
 	checkDiskFull(t, d, err)
 	assertEmpty(t, d.Path())
@@ -200,12 +202,12 @@ func TestDiskFullSorter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	s = d.NewSorter(4<<10, bytes.Compare)
+	s = d.NewSorter(4<<10, bytes.Compare, nil)
+	var rows [][]byte
 	for _, e := range incompressible(20000) {
-		if err := s.Add(e.key); err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, e.key)
 	}
+	writeRuns(t, s, rows, 200, bytes.Compare)
 	ffs.mu.Lock()
 	ffs.Limit = ffs.written + 100<<10
 	ffs.mu.Unlock()

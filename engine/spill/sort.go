@@ -1,55 +1,37 @@
 package spill
 
 import (
-	"cmp"
 	"errors"
-	"slices"
-	"unsafe"
+	"iter"
 )
-
-// rowOverhead is what a buffered row costs beyond its bytes: its bufRow.
-const rowOverhead = int64(unsafe.Sizeof(bufRow{}))
 
 // maxFanIn caps how many sorted runs one merge reads at once.
 const maxFanIn = 128
 
-// Sorter is an external merge sort of rows (opaque byte records) ordered by
-// cmp; rows that compare equal keep the order they were added in.
+// Sorter is the disk side of gdask's external merge sort: the caller
+// sorts rows (opaque byte records ordered by cmp) in memory, a run at a
+// time, and writes each run here; Sort merges the runs into one ordered
+// stream, through intermediate passes when there are more runs than the
+// merge may read at once. Rows that compare equal come in the order of
+// their runs, so runs of a stable sort written in input order merge
+// stably.
 //
-// Memory: rows are copied into arena chunks and counted as len(row)+32 bytes;
-// when the next row would take the count over the memory limit the buffered
-// rows are sorted and written to a sorted run, and the chunks are reused.
-// So a Sorter holds about memLimit plus one chunk (memLimit/4, between 4 KiB
-// and 1 MiB), plus a writer's ~170 KiB while it writes a run. Sort merges
-// at most F = memLimit/135 KiB runs at once (2 <= F <= 128), each read through
-// ~135 KiB of buffers (more while a row is longer than 32 KiB), so during Sort
-// and iteration the total is at most about 2 × memLimit (for memLimits above
-// ~300 KiB); with more than F runs, intermediate passes first merge groups of
-// F consecutive runs into one.
+// Memory: a merge reads F = mergeMem/135 KiB runs at once (2 <= F <= 128),
+// each through ~135 KiB of buffers (more while a row is longer than 32
+// KiB), so merging holds about mergeMem; with more than F runs,
+// intermediate passes first merge groups of F consecutive runs into one.
 //
 // A Sorter and its SortedIter are used by one goroutine.
 type Sorter struct {
 	d        *Dir
-	memLimit int64
+	mergeMem int64
 	cmp      func(a, b []byte) int
-
-	rows      []bufRow
-	chunks    [][]byte // arena; rows point into chunks[:cur+1]
-	cur       int
-	chunkSize int
-	bigBytes  int64 // rows longer than chunkSize, allocated alone
-	used      int64 // Σ len(row)+rowOverhead of rows
+	key      func(row []byte) Key
 
 	runs   []*sortRun
+	levels int // merge passes made before the last merge
 	err    error
 	sorted bool
-}
-
-// bufRow is a buffered row and its position among the rows buffered with
-// it, which breaks ties so that an unstable sort gives the stable order.
-type bufRow struct {
-	b   []byte
-	seq int
 }
 
 type sortRun struct {
@@ -57,107 +39,52 @@ type sortRun struct {
 	s    stream
 }
 
-// NewSorter returns a Sorter that buffers up to memLimit bytes of rows in
-// memory and orders rows by cmp (negative when a sorts before b). cmp is
-// called from the goroutine using the Sorter and must not keep a or b.
-func (d *Dir) NewSorter(memLimit int64, cmp func(a, b []byte) int) *Sorter {
-	return &Sorter{
-		d:         d,
-		memLimit:  memLimit,
-		cmp:       cmp,
-		chunkSize: int(min(max(memLimit/4, 4<<10), 1<<20)),
+// NewSorter returns a Sorter whose merges hold about mergeMem bytes and
+// order rows by cmp (negative when a sorts before b). key, when not nil,
+// gives a row's Key, which must order as cmp does as far as it goes (see
+// Merge); cmp then decides only ties. cmp and key are called from the
+// goroutine using the Sorter and must not keep the rows.
+func (d *Dir) NewSorter(mergeMem int64, cmp func(a, b []byte) int, key func(row []byte) Key) *Sorter {
+	if key == nil {
+		key = func([]byte) Key { return Key{} }
 	}
+	return &Sorter{d: d, mergeMem: mergeMem, cmp: cmp, key: key}
 }
 
-// MemBytes returns the memory the Sorter holds for buffered rows: arena
-// chunks, rows too long for a chunk and the slice of row headers.
-func (s *Sorter) MemBytes() int64 {
-	n := s.bigBytes + int64(cap(s.rows))*rowOverhead
-	for _, c := range s.chunks {
-		n += int64(cap(c))
-	}
-	return n
-}
+// Runs is how many sorted runs were written.
+func (s *Sorter) Runs() int { return len(s.runs) }
 
-// Spilled returns how many sorted runs have been written so far.
-func (s *Sorter) Spilled() int { return len(s.runs) }
+// Levels is how many merge passes Sort made before the last merge.
+func (s *Sorter) Levels() int { return s.levels }
 
-// Add copies row into the Sorter, first writing the buffered rows out as a
-// sorted run if row would take them over the memory limit. After an error the
-// Sorter has removed its files and returns the error again. Add must not be
-// called after Sort.
-func (s *Sorter) Add(row []byte) error {
+// WriteRun writes rows, which come in order, as one sorted run. After an
+// error the Sorter has removed its files and returns the error again.
+// WriteRun must not be called after Sort.
+func (s *Sorter) WriteRun(rows iter.Seq[[]byte]) error {
 	if s.sorted {
-		panic("BUG: spill: Sorter.Add after Sort")
+		panic("BUG: spill: Sorter.WriteRun after Sort")
 	}
 	if s.err != nil {
 		return s.err
 	}
-	cost := int64(len(row)) + rowOverhead
-	if s.used+cost > s.memLimit && len(s.rows) > 0 {
-		if err := s.spill(); err != nil {
-			return err
-		}
-	}
-	s.rows = append(s.rows, bufRow{b: s.copyRow(row), seq: len(s.rows)})
-	s.used += cost
-	return nil
-}
-
-func (s *Sorter) copyRow(row []byte) []byte {
-	if len(row) > s.chunkSize {
-		s.bigBytes += int64(len(row))
-		return slices.Clone(row)
-	}
-	if len(s.chunks) == 0 {
-		s.chunks = append(s.chunks, make([]byte, 0, s.chunkSize))
-	}
-	if c := s.chunks[s.cur]; cap(c)-len(c) < len(row) {
-		s.cur++
-		if s.cur == len(s.chunks) {
-			s.chunks = append(s.chunks, make([]byte, 0, s.chunkSize))
-		}
-	}
-	c := s.chunks[s.cur]
-	start := len(c)
-	c = append(c, row...)
-	s.chunks[s.cur] = c
-	return c[start:len(c):len(c)]
-}
-
-// sortRows sorts the buffered rows stably: the order of sort.SliceStable by
-// cmp, in O(n log n) comparisons rather than a stable sort's O(n log² n).
-func (s *Sorter) sortRows() {
-	slices.SortFunc(s.rows, func(x, y bufRow) int {
-		if c := s.cmp(x.b, y.b); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.seq, y.seq)
-	})
-}
-
-// spill writes the buffered rows as a sorted run and empties the buffer.
-func (s *Sorter) spill() error {
-	s.sortRows()
 	w, err := newWriter(s.d, "sort", 1)
 	if err != nil {
 		return s.fail(err)
 	}
-	for _, row := range s.rows {
-		if err := w.addRow(row.b); err != nil {
-			return s.fail(err)
+	for row := range rows {
+		if err = w.addRow(row); err != nil {
+			break
 		}
 	}
-	if err := w.close(); err != nil {
+	if err == nil {
+		err = w.close()
+	} else {
+		w.abort()
+	}
+	if err != nil {
 		return s.fail(err)
 	}
 	s.runs = append(s.runs, &sortRun{name: w.f.Name(), s: w.streams[0]})
-	clear(s.rows) // drop pointers into long rows
-	s.rows = s.rows[:0]
-	for i := range s.chunks {
-		s.chunks[i] = s.chunks[i][:0]
-	}
-	s.cur, s.used, s.bigBytes = 0, 0, 0
 	return nil
 }
 
@@ -168,28 +95,29 @@ func (s *Sorter) fail(err error) error {
 	return err
 }
 
-// Abort removes the Sorter's files and drops its rows; for a caller that
-// gives up before Sort (or before the SortedIter exists).
+// Abort removes the Sorter's files; for a caller that gives up before
+// Sort (or before the SortedIter exists).
 func (s *Sorter) Abort() {
 	for _, r := range s.runs {
 		s.d.fs.Remove(r.name)
 	}
 	s.runs = nil
-	s.rows, s.chunks, s.bigBytes, s.used, s.cur = nil, nil, 0, 0, 0
 	if s.err == nil {
 		s.err = errAborted
 	}
 }
 
+// MergeMem is the mergeMem of a Sorter whose merges read f runs at once.
+func MergeMem(f int) int64 { return int64(f) * readerMem }
+
 // fanIn is how many runs one merge reads at once.
 func (s *Sorter) fanIn() int {
-	return int(min(max(s.memLimit/readerMem, 2), maxFanIn))
+	return int(min(max(s.mergeMem/readerMem, 2), maxFanIn))
 }
 
-// Sort finishes adding and returns the rows in order: straight from memory if
-// nothing was spilled, else a k-way merge of the sorted runs and the
-// in-memory rest. The SortedIter owns the Sorter's files and memory from then
-// on; close it to remove them.
+// Sort returns the rows of every run in order: a k-way merge of the runs,
+// after as many passes as it takes to leave F. The SortedIter owns the
+// Sorter's files from then on; close it to remove them.
 func (s *Sorter) Sort() (*SortedIter, error) {
 	if s.sorted {
 		panic("BUG: spill: Sorter.Sort called twice")
@@ -198,14 +126,14 @@ func (s *Sorter) Sort() (*SortedIter, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	s.sortRows()
 	f := s.fanIn()
 	for len(s.runs) > f {
 		if err := s.mergePass(f); err != nil {
 			return nil, s.fail(err)
 		}
+		s.levels++
 	}
-	srcs := make([]mergeSrc, 0, len(s.runs)+1)
+	srcs := make([]mergeSrc, 0, len(s.runs))
 	it := &SortedIter{s: s}
 	for _, r := range s.runs {
 		rd, err := openStream(s.d, r.name, &r.s)
@@ -216,8 +144,7 @@ func (s *Sorter) Sort() (*SortedIter, error) {
 		}
 		srcs = append(srcs, mergeSrc{rd: rd})
 	}
-	srcs = append(srcs, mergeSrc{rows: s.rows})
-	it.m = newMerger(srcs, s.cmp)
+	it.m = newMerger(srcs, s.cmp, s.key)
 	if it.m.err != nil {
 		err := it.m.err
 		it.Close()
@@ -270,7 +197,7 @@ func (s *Sorter) mergeRuns(group []*sortRun) (run *sortRun, err error) {
 	if err != nil {
 		return nil, err
 	}
-	m := newMerger(srcs, s.cmp)
+	m := newMerger(srcs, s.cmp, s.key)
 	for m.next() {
 		if err := w.addRow(m.row); err != nil {
 			return nil, err
@@ -324,33 +251,30 @@ func (it *SortedIter) Close() error {
 		}
 	}
 	s.runs = nil
-	s.rows, s.chunks = nil, nil
 	it.m.srcs, it.m.row = nil, nil
 	return errors.Join(errs...)
 }
 
-// merger merges sorted sources, the runs on disk and the rows in memory,
-// through a Merge. A tie goes to the lower source index, so merging
-// consecutive stable runs in order is stable.
+// merger merges sorted runs through a Merge. A tie goes to the lower
+// source index, so merging consecutive stable runs in order is stable.
 type merger struct {
 	srcs    []mergeSrc
 	m       *Merge
 	cmp     func(a, b []byte) int
+	key     func(row []byte) Key
 	started bool
 	row     []byte
 	err     error
 }
 
-// mergeSrc is a sorted run on disk (rd) or the sorted rows in memory.
+// mergeSrc is a sorted run being read.
 type mergeSrc struct {
-	rd   *reader
-	rows []bufRow
-	row  []byte // the current row
+	rd  *reader
+	row []byte // the current row
 }
 
-func newMerger(srcs []mergeSrc, cmp func(a, b []byte) int) *merger {
-	m := &merger{srcs: srcs, cmp: cmp}
-	// The tree's Keys are all zero: every match is decided by cmp.
+func newMerger(srcs []mergeSrc, cmp func(a, b []byte) int, key func(row []byte) Key) *merger {
+	m := &merger{srcs: srcs, cmp: cmp, key: key}
 	m.m = NewMerge(len(srcs), m.advance, func(a, b int) int { return cmp(m.srcs[a].row, m.srcs[b].row) })
 	return m
 }
@@ -358,13 +282,6 @@ func newMerger(srcs []mergeSrc, cmp func(a, b []byte) int) *merger {
 // advance moves source i to its next row.
 func (m *merger) advance(i int) Key {
 	src := &m.srcs[i]
-	if src.rd == nil {
-		if len(src.rows) == 0 {
-			return Key{Done: true}
-		}
-		src.row, src.rows = src.rows[0].b, src.rows[1:]
-		return Key{}
-	}
 	row, ok := src.rd.nextRow()
 	if !ok {
 		if src.rd.err != nil && m.err == nil {
@@ -373,7 +290,7 @@ func (m *merger) advance(i int) Key {
 		return Key{Done: true}
 	}
 	src.row = row
-	return Key{}
+	return m.key(row)
 }
 
 func (m *merger) next() bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -28,23 +29,47 @@ func sortAll(t *testing.T, s *Sorter) [][]byte {
 	return got
 }
 
+// writeRuns writes rows as sorted runs of at most runRows rows each, each
+// sorted stably by cmp, in input order.
+func writeRuns(t testing.TB, s *Sorter, rows [][]byte, runRows int, cmp func(a, b []byte) int) {
+	t.Helper()
+	for len(rows) > 0 {
+		run := slices.Clone(rows[:min(runRows, len(rows))])
+		rows = rows[len(run):]
+		slices.SortStableFunc(run, cmp)
+		if err := s.WriteRun(slices.Values(run)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestSorter(t *testing.T) {
 	// byPrefix compares the first two bytes only, so most rows tie and the
 	// order of ties (the sequence number after them) checks stability.
 	byPrefix := func(a, b []byte) int { return bytes.Compare(a[:min(2, len(a))], b[:min(2, len(b))]) }
+	prefixKey := func(row []byte) Key {
+		var b [16]byte
+		copy(b[:], row[:min(2, len(row))])
+		return Key{Hi: binary.BigEndian.Uint64(b[:8])}
+	}
 	for _, c := range []struct {
-		name      string
-		rows      int
-		memLimit  int64
-		cmp       func(a, b []byte) int
-		minSpills int
+		name     string
+		rows     int
+		runRows  int
+		mergeMem int64
+		cmp      func(a, b []byte) int
+		key      func([]byte) Key
+		levels   int
 	}{
-		{"memory", 5000, 1 << 30, bytes.Compare, 0},
-		{"memory-stable", 5000, 1 << 30, byPrefix, 0},
-		{"spill-one-pass", 20000, 256 << 10, bytes.Compare, 3},
-		{"spill-many-passes", 20000, 4 << 10, bytes.Compare, 100},
-		{"spill-stable", 20000, 4 << 10, byPrefix, 100},
-		{"spill-long-rows", 100, 64 << 10, byPrefix, 5},
+		{"one-run", 5000, 5000, 1 << 30, bytes.Compare, nil, 0},
+		{"one-run-stable", 5000, 5000, 1 << 30, byPrefix, nil, 0},
+		{"one-pass", 20000, 2000, 1 << 30, bytes.Compare, nil, 0},
+		{"one-pass-keys", 20000, 2000, 1 << 30, byPrefix, prefixKey, 0},
+		{"one-level", 20000, 500, 16 * readerMem, bytes.Compare, nil, 1},
+		{"two-levels", 20000, 50, 16 * readerMem, bytes.Compare, nil, 2},
+		{"stable-levels", 20000, 50, 16 * readerMem, byPrefix, prefixKey, 2},
+		{"fan-in-two", 2000, 50, 4 << 10, byPrefix, prefixKey, 5},
+		{"long-rows", 100, 10, 1 << 30, byPrefix, nil, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, uint64(c.rows)))
@@ -62,25 +87,12 @@ func TestSorter(t *testing.T) {
 				rows[i] = row
 			}
 			d := newTestDir(t, nil)
-			s := d.NewSorter(c.memLimit, c.cmp)
-			for _, row := range rows {
-				if err := s.Add(row); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if s.Spilled() < c.minSpills || (c.minSpills == 0 && s.Spilled() > 0) {
-				t.Fatalf("%d sorted runs, want at least %d", s.Spilled(), c.minSpills)
-			}
-			longest := 0
-			for _, row := range rows {
-				longest = max(longest, len(row))
-			}
-			// The limit, the chunk being filled, a row longer than the
-			// limit, and the row headers' slice growing by doubling.
-			if limit := 2*c.memLimit + int64(s.chunkSize+longest); s.MemBytes() > limit {
-				t.Errorf("MemBytes = %d with memLimit %d", s.MemBytes(), c.memLimit)
-			}
+			s := d.NewSorter(c.mergeMem, c.cmp, c.key)
+			writeRuns(t, s, rows, c.runRows, c.cmp)
 			got := sortAll(t, s)
+			if s.Levels() != c.levels {
+				t.Errorf("%d merge passes before the last, want %d", s.Levels(), c.levels)
+			}
 			want := bytes2(rows)
 			sort.SliceStable(want, func(i, j int) bool { return c.cmp(want[i], want[j]) < 0 })
 			if len(got) != len(want) {
@@ -100,7 +112,7 @@ func bytes2(rows [][]byte) [][]byte { return append([][]byte(nil), rows...) }
 
 func TestSorterEmpty(t *testing.T) {
 	d := newTestDir(t, nil)
-	if got := sortAll(t, d.NewSorter(1<<20, bytes.Compare)); len(got) != 0 {
+	if got := sortAll(t, d.NewSorter(1<<20, bytes.Compare, nil)); len(got) != 0 {
 		t.Errorf("%d rows from an empty Sorter", len(got))
 	}
 }
@@ -108,12 +120,12 @@ func TestSorterEmpty(t *testing.T) {
 // TestSorterEarlyClose: closing the iterator half way removes the runs.
 func TestSorterEarlyClose(t *testing.T) {
 	d := newTestDir(t, nil)
-	s := d.NewSorter(4<<10, bytes.Compare)
+	s := d.NewSorter(4<<10, bytes.Compare, nil)
+	var rows [][]byte
 	for i := range 5000 {
-		if err := s.Add(fmt.Appendf(nil, "row %d", i*7919%5000)); err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, fmt.Appendf(nil, "row %d", i*7919%5000))
 	}
+	writeRuns(t, s, rows, 100, bytes.Compare)
 	it, err := s.Sort()
 	if err != nil {
 		t.Fatal(err)
