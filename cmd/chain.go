@@ -51,6 +51,9 @@ func init() {
 		"groupby": func(app *App, runF func(step) error) *cobra.Command {
 			return newGroupByCmd(app, func(o *groupByOptions) error { return runF(o) })
 		},
+		"sort": func(app *App, runF func(step) error) *cobra.Command {
+			return newSortCmd(app, func(o *sortOptions) error { return runF(o) })
+		},
 		"head": func(app *App, runF func(step) error) *cobra.Command {
 			return newHeadCmd(app, func(o *headOptions) error { return runF(o) })
 		},

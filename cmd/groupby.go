@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/plan"
@@ -75,11 +73,9 @@ endsWith, == nil.`,
 			opts.Where, _ = f.GetString("where")
 			opts.Having, _ = f.GetString("having")
 			opts.Sort = flagList(f, "sort")
-			limit, _ := f.GetInt64("limit")
-			if limit < -1 {
-				return usagef("invalid --limit %d: must be 0 or more", limit)
+			if opts.Limit, err = limitFlag(f); err != nil {
+				return err
 			}
-			opts.Limit = limit
 			return runF(opts)
 		},
 	}
@@ -173,27 +169,6 @@ func (o *groupByOptions) apply(child plan.Node) (plan.Node, error) {
 		node = plan.NewLimit(node, o.Limit)
 	}
 	return node, nil
-}
-
-// parseSortKeys reads col[:desc] items over schema.
-func parseSortKeys(items []string, schema plan.Schema, flag string) ([]plan.SortKey, error) {
-	var keys []plan.SortKey
-	for _, s := range items {
-		name, dir, _ := strings.Cut(s, ":")
-		i, err := schema.Lookup(name, flag)
-		if err != nil {
-			return nil, &usageError{err}
-		}
-		switch dir {
-		case "", "asc":
-			keys = append(keys, plan.SortKey{Col: i})
-		case "desc":
-			keys = append(keys, plan.SortKey{Col: i, Desc: true})
-		default:
-			return nil, usagef("invalid %s %q: want col or col:desc", flag, s)
-		}
-	}
-	return keys, nil
 }
 
 func sortsBy(keys []plan.SortKey, col int) bool {
