@@ -39,6 +39,10 @@ type aggWorker struct {
 	texts      []*exec.Text // per key: its text in the batch
 	keyTexts   []exec.Text  // per key: its text made from its values, for a key column that has none
 	keyBytes   []byte       // their bytes
+	// Each worker has one, made one after another: the pad keeps this
+	// one's fields and the next one's off a common cache line, which two
+	// cores would take from each other on every row (false sharing).
+	_ [64]byte
 }
 
 func newAggWorker(a *Aggregate) *aggWorker {

@@ -61,6 +61,7 @@ type Encoder struct {
 	ties   Ties
 	cells  Cells
 	order  []byte
+	first  []byte // the first key's encoding, for After
 	row    []byte
 	num    []byte
 	seq    uint64 // rows encoded, for TiesByArrival
@@ -69,6 +70,10 @@ type Encoder struct {
 	// widened to string part way (a value that is not a number after
 	// numbers) had both: its order must be made again, bytewise.
 	sawNum, sawStr []bool
+	// Each worker has one, made one after another: the pad keeps this
+	// one's fields and the next one's off a common cache line, which two
+	// cores would take from each other on every row (false sharing).
+	_ [64]byte
 }
 
 // NewEncoder encodes rows ordered by keys, ties broken as ties says, their
@@ -77,18 +82,27 @@ func NewEncoder(keys []plan.SortKey, ties Ties, cells Cells) *Encoder {
 	return &Encoder{keys: keys, ties: ties, cells: cells, sawNum: make([]bool, len(keys)), sawStr: make([]bool, len(keys))}
 }
 
+// See notes the types of b's key columns, before its rows are encoded:
+// a key that came as numbers in some batches and as strings in others
+// must be ordered again (Widened).
+func (e *Encoder) See(b *exec.Batch) {
+	for i, k := range e.keys {
+		switch v := b.Cols[k.Col]; {
+		case v == nil:
+		case v.Type == plan.String:
+			e.sawStr[i] = true
+		case v.Type.Numeric():
+			e.sawNum[i] = true
+		}
+	}
+}
+
 // Order returns the order section of row r of b, valid until the next
 // call: what sorting compares, before the row is encoded whole.
 func (e *Encoder) Order(b *exec.Batch, r int) []byte {
 	order := e.order[:0]
-	for i, k := range e.keys {
-		v := b.Cols[k.Col]
-		if v != nil && v.Type == plan.String {
-			e.sawStr[i] = true
-		} else if v != nil && v.Type.Numeric() {
-			e.sawNum[i] = true
-		}
-		order = appendOrdered(order, v, r, k)
+	for _, k := range e.keys {
+		order = appendOrdered(order, b.Cols[k.Col], r, k)
 	}
 	switch e.ties {
 	case TiesByPosition:
@@ -101,6 +115,18 @@ func (e *Encoder) Order(b *exec.Batch, r int) []byte {
 	}
 	e.order = order
 	return order
+}
+
+// After reports whether row r of b orders after cut, an order section:
+// from its first key alone when that decides, as it does for most rows
+// once a top-N has its N.
+func (e *Encoder) After(b *exec.Batch, r int, cut []byte) bool {
+	first := appendOrdered(e.first[:0], b.Cols[e.keys[0].Col], r, e.keys[0])
+	e.first = first
+	if c := bytes.Compare(first, cut[:min(len(first), len(cut))]); c != 0 {
+		return c > 0 // a key's encoding is never a prefix of another's
+	}
+	return bytes.Compare(e.Order(b, r), cut) > 0
 }
 
 // Skip counts row r as encoded without encoding it: a top-N that knows
@@ -280,26 +306,29 @@ func appendNullOrder(dst []byte, k plan.SortKey) []byte {
 }
 
 func appendIntOrder(dst []byte, i int64, k plan.SortKey) []byte {
-	dst = append(dst, orderValue)
-	start := len(dst)
-	dst = binary.BigEndian.AppendUint64(dst, orderFloat(float64(i)))
-	dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
-	return invert(dst, start, k.Desc)
+	return appendNumberOrder(dst, orderFloat(float64(i)), uint64(i)^1<<63, k.Desc)
 }
 
 func appendFloatOrder(dst []byte, f float64, k plan.SortKey) []byte {
 	if math.IsNaN(f) {
 		return appendNullOrder(dst, k) // NaN is null (DESIGN §5)
 	}
-	dst = append(dst, orderValue)
-	start := len(dst)
 	var i int64
 	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
 		i = int64(f)
 	}
-	dst = binary.BigEndian.AppendUint64(dst, orderFloat(f))
-	dst = binary.BigEndian.AppendUint64(dst, uint64(i)^1<<63)
-	return invert(dst, start, k.Desc)
+	return appendNumberOrder(dst, orderFloat(f), uint64(i)^1<<63, k.Desc)
+}
+
+// appendNumberOrder appends a number's order: its value's order, then its
+// exact integer's.
+func appendNumberOrder(dst []byte, value, exact uint64, desc bool) []byte {
+	if desc {
+		value, exact = ^value, ^exact
+	}
+	dst = append(dst, orderValue)
+	dst = binary.BigEndian.AppendUint64(dst, value)
+	return binary.BigEndian.AppendUint64(dst, exact)
 }
 
 func appendStringOrder(dst, s []byte, k plan.SortKey) []byte {

@@ -1,7 +1,6 @@
 package sorter
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"slices"
@@ -84,11 +83,13 @@ func (s *Sort) Consume(w, _ int, b *exec.Batch) error {
 		s.cur[w] = r
 	}
 	enc, cut := s.encs[w], s.cuts[w]
+	enc.See(b)
 	for i := range b.N {
-		if order := enc.Order(b, i); cut != nil && bytes.Compare(order, cut) > 0 {
+		if cut != nil && enc.After(b, i, cut) {
 			enc.Skip() // after the TopN-th row: not among the first TopN
 			continue
 		}
+		enc.Order(b, i)
 		r.add(enc.Encode(b, i))
 	}
 	if s.topN > 0 && int64(len(r.keys)) > 2*s.topN+plan.BatchSize {
