@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/internal/cacheline"
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
@@ -91,7 +92,7 @@ func newMaterializer(spec *scanSpec, d *readers.Dialect) *materializer {
 		m.where = spec.pred.Compile()
 	}
 	m.kinds = make([]readers.Kind, plan.BatchSize*(len(spec.numeric)+len(spec.dynamic)))
-	m.text = make([]bool, len(spec.dynamic))
+	m.text = cacheline.Slice[bool](len(spec.dynamic), 0) // written every row
 	return m
 }
 

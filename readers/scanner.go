@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/gdask/gdask/internal/cacheline"
 	"io"
 	"math/bits"
 )
@@ -67,7 +68,7 @@ func NewScanner(r io.Reader, d Dialect, file string, base, limit int64, startLin
 		limit = 1<<63 - 1
 	}
 	return &Scanner{r: r, d: d, file: file, buf: make([]byte, bufferSize(d)), base: base, limit: limit,
-		line: startLine, nextQuote: -1, nextCR: -1}
+		line: startLine, nextQuote: -1, nextCR: -1, fields: cacheline.Slice[[]byte](0, 16)}
 }
 
 // bufferSize is the initial read buffer for d: big enough for a record of

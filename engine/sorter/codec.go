@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/internal/cacheline"
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
@@ -50,8 +51,7 @@ const (
 	CellsText
 	// CellsRaw: the rows are the input's records, unchanged, and go to an
 	// output that writes records as they are (Batch.Raw): the record is
-	// one more cell after the columns, of which only the sort keys are
-	// kept (the rest come null: the scan did not materialise them).
+	// the row's one cell.
 	CellsRaw
 )
 
@@ -60,6 +60,7 @@ type Encoder struct {
 	keys   []plan.SortKey
 	ties   Ties
 	cells  Cells
+	fields func(record []byte) [][]byte
 	order  []byte
 	first  []byte // the first key's encoding, for After
 	row    []byte
@@ -77,9 +78,12 @@ type Encoder struct {
 }
 
 // NewEncoder encodes rows ordered by keys, ties broken as ties says, their
-// cells as cells says.
-func NewEncoder(keys []plan.SortKey, ties Ties, cells Cells) *Encoder {
-	return &Encoder{keys: keys, ties: ties, cells: cells, sawNum: make([]bool, len(keys)), sawStr: make([]bool, len(keys))}
+// cells as cells says. fields splits a record into its fields (nil for a
+// null one), for Reorder of CellsRaw rows.
+func NewEncoder(keys []plan.SortKey, ties Ties, cells Cells, fields func(record []byte) [][]byte) *Encoder {
+	// The buffers written on every row start on cache lines of their own.
+	return &Encoder{keys: keys, ties: ties, cells: cells, fields: fields, sawNum: make([]bool, len(keys)), sawStr: make([]bool, len(keys)),
+		order: cacheline.Slice[byte](0, 256), first: cacheline.Slice[byte](0, 64), row: cacheline.Slice[byte](0, 256)}
 }
 
 // See notes the types of b's key columns, before its rows are encoded:
@@ -140,6 +144,11 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 	e.seq++
 	row := binary.AppendUvarint(e.row[:0], uint64(len(order)))
 	row = append(row, order...)
+	if e.cells == CellsRaw {
+		row = appendText(row, b.Raw[r])
+		e.row = row
+		return row
+	}
 	for c, v := range b.Cols {
 		var t *exec.Text
 		if c < len(b.Text) {
@@ -174,9 +183,6 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 			row = append(row, cellNull) // a column null throughout the batch
 		}
 	}
-	if e.cells == CellsRaw {
-		row = appendText(row, b.Raw[r])
-	}
 	e.row = row
 	return row
 }
@@ -203,9 +209,23 @@ func (e *Encoder) Reorder(row []byte, strings []bool, suffix int) []byte {
 	n, w := binary.Uvarint(row)
 	old := row[w : w+int(n)]
 	cells := row[w+int(n):]
+	var fields [][]byte
+	if e.cells == CellsRaw {
+		_, record := cellAt(cells, 0)
+		fields = e.fields(record)
+	}
 	order := e.order[:0]
 	for i, k := range e.keys {
-		tag, val := cellAt(cells, k.Col)
+		var tag byte
+		var val []byte
+		switch {
+		case fields == nil:
+			tag, val = cellAt(cells, k.Col)
+		case fields[k.Col] == nil:
+			tag = cellNull
+		default:
+			tag, val = cellText, fields[k.Col]
+		}
 		switch {
 		case tag == cellNull:
 			order = appendNullOrder(order, k)
@@ -306,28 +326,45 @@ func appendNullOrder(dst []byte, k plan.SortKey) []byte {
 }
 
 func appendIntOrder(dst []byte, i int64, k plan.SortKey) []byte {
-	return appendNumberOrder(dst, orderFloat(float64(i)), uint64(i)^1<<63, k.Desc)
+	return appendNumberOrder(dst, float64(i), i, k.Desc)
 }
 
 func appendFloatOrder(dst []byte, f float64, k plan.SortKey) []byte {
 	if math.IsNaN(f) {
 		return appendNullOrder(dst, k) // NaN is null (DESIGN §5)
 	}
-	var i int64
-	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+	var i int64 // the integer of f, saturated: it matters only past 2^53
+	switch {
+	case f >= 1<<63:
+		i = math.MaxInt64
+	case f < -1<<63:
+		i = math.MinInt64
+	case f == math.Trunc(f):
 		i = int64(f)
 	}
-	return appendNumberOrder(dst, orderFloat(f), uint64(i)^1<<63, k.Desc)
+	return appendNumberOrder(dst, f, i, k.Desc)
 }
 
-// appendNumberOrder appends a number's order: its value's order, then its
-// exact integer's.
-func appendNumberOrder(dst []byte, value, exact uint64, desc bool) []byte {
+// appendNumberOrder appends a number's order: its value's (f, -0 as 0),
+// then, where floats are too coarse to tell integers apart (from 2^53
+// on), its exact integer's (i). Two numbers whose values order apart
+// differ in the first eight bytes; two of equal value both have the
+// second word or neither, so the encoding is prefix-free, and short
+// for the numbers most keys hold.
+func appendNumberOrder(dst []byte, f float64, i int64, desc bool) []byte {
+	value := orderFloat(f)
 	if desc {
-		value, exact = ^value, ^exact
+		value = ^value
 	}
 	dst = append(dst, orderValue)
 	dst = binary.BigEndian.AppendUint64(dst, value)
+	if math.Abs(f) < 1<<53 {
+		return dst
+	}
+	exact := uint64(i) ^ 1<<63
+	if desc {
+		exact = ^exact
+	}
 	return binary.BigEndian.AppendUint64(dst, exact)
 }
 
@@ -545,7 +582,7 @@ func (d *Decoder) decodeText(rows [][]byte) *exec.Batch {
 	return b
 }
 
-// decodeRaw slices each row's record, the cell after its columns.
+// decodeRaw slices each row's record, its one cell.
 func (d *Decoder) decodeRaw(rows [][]byte) *exec.Batch {
 	b := &d.batch
 	b.Raw = plan.Grow(d.raws, len(rows))
@@ -553,7 +590,7 @@ func (d *Decoder) decodeRaw(rows [][]byte) *exec.Batch {
 	for r, row := range rows {
 		k, w := binary.Uvarint(row)
 		cells := row[w+int(k):]
-		_, b.Raw[r] = cellAt(cells, len(d.schema))
+		_, b.Raw[r] = cellAt(cells, 0)
 	}
 	return b
 }
