@@ -281,7 +281,7 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			case final && plan.Node(n) == r.top && len(s.ops) == 0:
 				cells = sorter.CellsText
 			}
-			srt := sorter.NewSort(r.env, id, n.Keys, ties, n.TopN, cells)
+			srt := sorter.NewSort(r.env, id, sorter.Spec{Keys: n.Keys, Ties: ties, TopN: n.TopN, Cells: cells, Fields: r.ds.recordFields})
 			r.closers = append(r.closers, srt.Close)
 			if err := r.drain(ctx, s, srt, id, nil); err != nil {
 				return nil, err

@@ -195,3 +195,20 @@ func (ds *Dataset) Paths() []string {
 	}
 	return out
 }
+
+// recordFields splits one record, as a scan kept it (Batch.Raw), into its
+// fields, nil for a null one: for the rare operator that needs a field of
+// a record it kept whole.
+func (ds *Dataset) recordFields(record []byte) [][]byte {
+	d := ds.cfg.Dialect
+	fields := make([][]byte, len(ds.Names)) // a short record's missing fields are null
+	sc := readers.NewBytesScanner(record, d, "", 0, 1)
+	if sc.Next() { // it was read once: it parses
+		for i, f := range sc.Fields()[:min(len(sc.Fields()), len(fields))] {
+			if !d.IsNull(f) {
+				fields[i] = f
+			}
+		}
+	}
+	return fields
+}

@@ -192,7 +192,7 @@ func TestSortReference(t *testing.T) {
 			{2, 1 << 10, 1 << 30, 0, -1},
 			{8, 64 << 10, 1 << 30, 0, -1},
 			{2, 64 << 10, tightLimit(2), 0, 0},
-			{2, 16 << 10, tightLimit(2), 4, 1},
+			{2, 16 << 10, tightLimit(2), 8, 1},
 			{8, 16 << 10, tightLimit(8), 2, 2},
 			{1, 1 << 10, tightLimit(1), 2, 2},
 		} {

@@ -19,7 +19,11 @@ import (
 // tie: most comparisons then touch no row at all.
 type sortedRows struct {
 	arena paged.Arena
-	keys  []rowKey
+	// flat holds the rows once compact has copied them in order; a key's
+	// ref is then the row's offset in it << 24 | its length.
+	flat    []byte
+	keys    []rowKey
+	touched byte // what compact's loads read, kept so they are not optimised away
 }
 
 type rowKey struct {
@@ -27,14 +31,26 @@ type rowKey struct {
 	ref    uint64 // the row in arena
 }
 
-// add copies row into the run.
+// add copies row into the run (not compacted).
 func (s *sortedRows) add(row []byte) {
 	var b [16]byte
 	copy(b[:], orderOf(row))
 	s.keys = append(s.keys, rowKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), s.arena.Add(row)})
 }
 
-func (s *sortedRows) row(i int) []byte { return s.arena.Get(s.keys[i].ref) }
+func (s *sortedRows) row(i int) []byte { return s.get(s.keys[i].ref) }
+
+// get returns the row of a key's ref.
+func (s *sortedRows) get(ref uint64) []byte {
+	if s.flat != nil {
+		off, n := ref>>flatLenBits, ref&(1<<flatLenBits-1)
+		return s.flat[off : off+n : off+n]
+	}
+	return s.arena.Get(ref)
+}
+
+// flatLenBits is how many bits of a flat ref hold the row's length.
+const flatLenBits = 24
 
 // rows yields the run's rows in the order of its keys.
 func (s *sortedRows) rows() iter.Seq[[]byte] {
@@ -49,7 +65,7 @@ func (s *sortedRows) rows() iter.Seq[[]byte] {
 
 // memBytes is what the run holds.
 func (s *sortedRows) memBytes() int64 {
-	return s.arena.MemBytes() + int64(cap(s.keys))*int64(unsafe.Sizeof(rowKey{}))
+	return s.arena.MemBytes() + int64(cap(s.flat)) + int64(cap(s.keys))*int64(unsafe.Sizeof(rowKey{}))
 }
 
 // keepFirst sorts the run and keeps its first n rows, in a fresh arena.
@@ -62,7 +78,39 @@ func (s *sortedRows) keepFirst(n int64) {
 	for i := range int(n) {
 		kept.add(s.row(i))
 	}
-	*s = kept
+	*s = kept // a run that goes on taking rows: in an arena
+}
+
+// compact copies the rows, in the order of their keys, into one slice: a
+// sorted run that stays in memory is then read in order by the merge, one
+// stream per run, instead of a cache miss per row. A run with a row too
+// long for a flat ref stays as it is. The run takes no rows after.
+func (s *sortedRows) compact() {
+	total := 0
+	for i := range s.keys {
+		n := len(s.row(i))
+		if n >= 1<<flatLenBits {
+			return
+		}
+		total += n
+	}
+	flat := make([]byte, 0, total)
+	var touch byte
+	for lo := 0; lo < len(s.keys); lo += 16 {
+		keys := s.keys[lo:min(lo+16, len(s.keys))]
+		// The rows are all over the old arena: touch the next sixteen
+		// first, loads that do not wait on each other, so their cache
+		// misses overlap; the copies then find them in the cache.
+		for i := range keys {
+			touch ^= s.get(keys[i].ref)[0]
+		}
+		for i := range keys {
+			row := s.get(keys[i].ref)
+			keys[i].ref = uint64(len(flat))<<flatLenBits | uint64(len(row))
+			flat = append(flat, row...)
+		}
+	}
+	s.arena, s.flat, s.touched = paged.Arena{}, flat, touch
 }
 
 // compareKeys orders a and b, rows of s and t, as CompareRows does.
@@ -73,15 +121,69 @@ func compareKeys(s *sortedRows, a *rowKey, t *sortedRows, b *rowKey) int {
 	if c := cmp.Compare(a.lo, b.lo); c != 0 {
 		return c
 	}
-	return CompareRows(s.arena.Get(a.ref), t.arena.Get(b.ref))
+	return CompareRows(s.get(a.ref), t.get(b.ref))
 }
 
-// sort orders the run's keys: a quicksort whose comparisons of the two
-// integers are inline, which slices.SortFunc's comparison function cannot
-// be; that call was most of the sort. A range that partitions badly too
-// often falls back to slices.SortFunc.
+// sort orders the run's keys: a radix sort on the 16 bytes the keys
+// hold, most significant first, down to ranges small enough for a
+// quicksort, which also orders keys whose 16 bytes are equal by their
+// rows. Comparison sorts of random keys are bound by branches the CPU
+// cannot predict; a radix pass has none.
 func (s *sortedRows) sort() {
-	s.quicksort(s.keys, 2*bits.Len(uint(len(s.keys))))
+	if len(s.keys) <= radixMin {
+		s.quicksort(s.keys, 2*bits.Len(uint(len(s.keys))))
+		return
+	}
+	s.radix(s.keys, make([]rowKey, len(s.keys)), 0)
+}
+
+// byteAt is byte b of the key's 16 (0: hi's most significant).
+func (r *rowKey) byteAt(b int) byte {
+	if b < 8 {
+		return byte(r.hi >> (56 - 8*b))
+	}
+	return byte(r.lo >> (120 - 8*b))
+}
+
+// radixMin is the shortest range a radix pass is worth.
+const radixMin = 256
+
+// radix sorts k by their bytes from byte b of the 16 on (0 is hi's most
+// significant), with tmp as long as k to scatter into.
+func (s *sortedRows) radix(k, tmp []rowKey, b int) {
+	for ; b < 16; b++ {
+		var count [256]int
+		for i := range k {
+			count[k[i].byteAt(b)]++
+		}
+		if count[k[0].byteAt(b)] == len(k) {
+			continue // one value of this byte: the next decides
+		}
+		var start [256]int
+		for d, sum := 0, 0; d < 256; d++ {
+			start[d], sum = sum, sum+count[d]
+		}
+		next := start
+		for i := range k {
+			d := k[i].byteAt(b)
+			tmp[next[d]] = k[i]
+			next[d]++
+		}
+		copy(k, tmp)
+		for d := range 256 {
+			lo, hi := start[d], start[d]+count[d]
+			switch {
+			case hi-lo <= 1:
+			case hi-lo <= radixMin:
+				s.quicksort(k[lo:hi], 2*bits.Len(uint(hi-lo)))
+			default:
+				s.radix(k[lo:hi], tmp[lo:hi], b+1)
+			}
+		}
+		return
+	}
+	// The 16 bytes are equal throughout: the rows decide.
+	s.quicksort(k, 2*bits.Len(uint(len(k))))
 }
 
 // less reports whether a sorts before b.
@@ -92,7 +194,7 @@ func (s *sortedRows) less(a, b *rowKey) bool {
 	if a.lo != b.lo {
 		return a.lo < b.lo
 	}
-	return CompareRows(s.arena.Get(a.ref), s.arena.Get(b.ref)) < 0
+	return CompareRows(s.get(a.ref), s.get(b.ref)) < 0
 }
 
 func (s *sortedRows) quicksort(k []rowKey, depth int) {

@@ -37,14 +37,15 @@ type Sort struct {
 	topN  int64
 	cells Cells
 
-	encs   []*Encoder    // per worker
-	cur    []*sortedRows // per worker: the run being filled
-	curMem []int64       // per worker: cur's bytes, as counted in mem
-	cuts   [][]byte      // per worker, with TopN: the order section of cur's TopN-th row, once it has TopN
-	mu     sync.Mutex
-	done   []*sortedRows // sorted runs in memory
-	mem    atomic.Int64  // bytes of the runs in memory, cur and done
-	loan   *exec.Loan
+	encs    []*Encoder    // per worker
+	cur     []*sortedRows // per worker: the run being filled
+	curMem  []int64       // per worker: cur's bytes, as counted in mem
+	lastRun []int         // per worker: the rows of its last run
+	cuts    [][]byte      // per worker, with TopN: the order section of cur's TopN-th row, once it has TopN
+	mu      sync.Mutex
+	done    []*sortedRows // sorted runs in memory
+	mem     atomic.Int64  // bytes of the runs in memory, cur and done
+	loan    *exec.Loan
 
 	extMu   sync.Mutex
 	ext     *spill.Sorter // the external sort, once runs did not fit
@@ -55,17 +56,28 @@ type Sort struct {
 	schema plan.Schema // the final types, given by Finish
 }
 
-// NewSort sorts by keys, ties broken as ties says; topN > 0 keeps only the
-// first topN rows. cells says how rows are kept (CellsText and CellsRaw:
-// for an output).
-func NewSort(env *exec.Env, op int, keys []plan.SortKey, ties Ties, topN int64, cells Cells) *Sort {
-	s := &Sort{env: env, op: op, keys: keys, topN: topN, cells: cells}
+// Spec is what a Sort does.
+type Spec struct {
+	Keys []plan.SortKey
+	Ties Ties
+	TopN int64 // > 0: keep only the first TopN rows
+	// Cells says how rows are kept (CellsText and CellsRaw: for an
+	// output). Fields splits a CellsRaw record into its fields, nil for
+	// a null one.
+	Cells  Cells
+	Fields func(record []byte) [][]byte
+}
+
+// NewSort makes the Sort of node op.
+func NewSort(env *exec.Env, op int, spec Spec) *Sort {
+	s := &Sort{env: env, op: op, keys: spec.Keys, topN: spec.TopN, cells: spec.Cells}
 	s.encs = make([]*Encoder, env.Workers)
 	for w := range s.encs {
-		s.encs[w] = NewEncoder(keys, ties, cells)
+		s.encs[w] = NewEncoder(spec.Keys, spec.Ties, spec.Cells, spec.Fields)
 	}
 	s.cur = make([]*sortedRows, env.Workers)
 	s.curMem = make([]int64, env.Workers)
+	s.lastRun = make([]int, env.Workers)
 	s.cuts = make([][]byte, env.Workers)
 	// The runs in memory may take a quarter of what the broker has to
 	// lend: the operators that feed the sort (a hash aggregate merging its
@@ -79,7 +91,9 @@ func NewSort(env *exec.Env, op int, keys []plan.SortKey, ties Ties, topN int64, 
 func (s *Sort) Consume(w, _ int, b *exec.Batch) error {
 	r := s.cur[w]
 	if r == nil {
-		r = &sortedRows{}
+		// As many rows as the worker's last run had, less what the
+		// keys' doubling would copy: runs of one input come alike.
+		r = &sortedRows{keys: make([]rowKey, 0, s.lastRun[w]+s.lastRun[w]/8)}
 		s.cur[w] = r
 	}
 	enc, cut := s.encs[w], s.cuts[w]
@@ -105,10 +119,10 @@ func (s *Sort) account(w int) error {
 	n := s.cur[w].memBytes()
 	total := s.mem.Add(n - s.curMem[w])
 	s.curMem[w] = n
-	if s.loan.Cover(total) {
-		return nil
+	if !s.loan.Cover(total) {
+		return s.spill(w)
 	}
-	return s.spill(w)
+	return nil
 }
 
 // EndMorsel sorts worker w's run and keeps it with the finished runs (a
@@ -119,6 +133,8 @@ func (s *Sort) EndMorsel(w, _ int) error {
 		return nil
 	}
 	r.sort()
+	r.compact()
+	s.lastRun[w] = len(r.keys)
 	s.cur[w], s.curMem[w] = nil, 0 // its bytes stay counted, as a finished run's
 	s.mu.Lock()
 	s.done = append(s.done, r)
@@ -164,7 +180,7 @@ func (s *Sort) spill(w int) error {
 			freed += r.memBytes()
 		}
 		err := s.ext.WriteRun(func(yield func([]byte) bool) {
-			mergeRuns(runs, func(p int, ref uint64) bool { return yield(runs[p].arena.Get(ref)) })
+			mergeRuns(runs, func(p int, ref uint64) bool { return yield(runs[p].get(ref)) })
 		})
 		if err != nil {
 			return err
@@ -212,6 +228,7 @@ func (s *Sort) Finish(schema plan.Schema) (exec.Source, error) {
 				r.keepFirst(s.topN)
 			} else {
 				r.sort()
+				r.compact()
 			}
 			s.done = append(s.done, r)
 		}
@@ -416,7 +433,7 @@ func (s *Sort) runMerged(ctx context.Context, push func(*exec.Batch) error) erro
 			// cache misses overlap.
 			rows = rows[:0]
 			for _, rr := range b {
-				rows = append(rows, runs[rr.run].arena.Get(rr.ref))
+				rows = append(rows, runs[rr.run].get(rr.ref))
 			}
 			picked.free <- b[:0]
 			select {

@@ -38,7 +38,7 @@ var sortSchema = plan.Schema{{Name: "k", Type: plan.Int}, {Name: "s", Type: plan
 // source gives, and whether the sort spilled.
 func sortAll(t *testing.T, env *exec.Env, vals []int64, morsels int, keys []plan.SortKey, topN int64) ([]int64, bool) {
 	t.Helper()
-	s := NewSort(env, 0, keys, TiesByBytes, topN, CellsTyped)
+	s := NewSort(env, 0, Spec{Keys: keys, TopN: topN})
 	defer s.Close()
 	per := (len(vals) + morsels - 1) / morsels
 	for m := range morsels {
@@ -124,7 +124,7 @@ func TestSort(t *testing.T) {
 // no goroutine behind (a hang fails the test).
 func TestSortStopsOnError(t *testing.T) {
 	env := testEnv(t, 2, 1<<30)
-	s := NewSort(env, 0, []plan.SortKey{{Col: 0}}, TiesByBytes, 0, CellsTyped)
+	s := NewSort(env, 0, Spec{Keys: []plan.SortKey{{Col: 0}}})
 	defer s.Close()
 	vals := make([]int64, 50_000)
 	for i := range vals {
