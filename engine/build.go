@@ -114,7 +114,8 @@ type runner struct {
 	scans   []*scanSource
 	aggs    []*hashagg.Aggregate
 	closers []func() error
-	spilled bool // rows of the output come back from spill files
+	aggOf   map[plan.Node]*hashagg.Aggregate // each Aggregate node's operator
+	spilled bool                             // rows of the output come back from spill files
 }
 
 func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opts RunOptions, modes []splitMode) (_ *RunStats, err error) {
@@ -126,7 +127,7 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 			ds.cfg.MemoryLimit, max(ds.cfg.Workers, 1), (over+(1<<20)-1)>>20)
 	}
 	temp := exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir)
-	r := &runner{ds: ds, opts: opts, out: out, ids: NodeIDs(root), modes: modes,
+	r := &runner{ds: ds, opts: opts, out: out, ids: NodeIDs(root), modes: modes, aggOf: map[plan.Node]*hashagg.Aggregate{},
 		env: &exec.Env{Workers: max(ds.cfg.Workers, 1), Broker: broker, Events: ev, Temp: temp, MergeFanIn: ds.cfg.MergeFanIn}}
 	defer func() {
 		for i := len(r.closers) - 1; i >= 0; i-- {
@@ -246,6 +247,7 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 				return nil, err
 			}
 			r.aggs = append(r.aggs, a)
+			r.aggOf[n] = a
 			if err := r.drain(ctx, s, a, id, nil); err != nil {
 				return nil, err
 			}
@@ -259,43 +261,25 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 		})
 	case *plan.Sort:
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
-			// Types settled before the rows come, and rows that go to the
-			// output as they are: encode each cell as its output text.
-			final := s.scan != nil
-			if s.src != nil {
-				_, final = s.src.Schema()
+			spec := r.sortSpec(s, n)
+			spec.Keys, spec.TopN = n.Keys, n.TopN
+			return r.sortRows(ctx, s, id, id, spec)
+		})
+	case *plan.Distinct:
+		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
+			return r.distinct(ctx, n, id, s)
+		})
+	case *plan.Normalize:
+		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
+			agg, _ := plan.NormalizedAggregate(n.Child, n.Col)
+			a := r.aggOf[agg]
+			if a == nil {
+				return nil, fmt.Errorf("BUG: Normalize before its aggregate ran")
 			}
-			// Ties keep the input order: rows from a scan carry their
-			// positions, rows from one ordered source come in order.
-			ties := sorter.TiesByBytes
-			switch {
-			case s.scan != nil:
-				ties = sorter.TiesByPosition
-			case s.serial():
-				ties = sorter.TiesByArrival
-			}
-			cells := sorter.CellsTyped
-			switch {
-			case s.scan != nil && s.scan.spec.raw:
-				cells = sorter.CellsRaw // the roles made this sort the root's, over records as they are
-			case final && plan.Node(n) == r.top && len(s.ops) == 0:
-				cells = sorter.CellsText
-			}
-			srt := sorter.NewSort(r.env, id, sorter.Spec{Keys: n.Keys, Ties: ties, TopN: n.TopN, Cells: cells, Fields: r.ds.recordFields})
-			r.closers = append(r.closers, srt.Close)
-			if err := r.drain(ctx, s, srt, id, nil); err != nil {
-				return nil, err
-			}
-			schema := s.schema
-			if s.src != nil && len(s.ops) == 0 {
-				schema, _ = s.src.Schema() // settled now that every morsel ran
-			}
-			src, err := srt.Finish(schema)
-			if err != nil {
-				return nil, err
-			}
-			r.spilled = r.spilled || srt.Spilled()
-			return &rowStream{src: src, srcOp: id, schema: schema, raw: cells == sorter.CellsRaw}, nil
+			total := a.RowsIn()
+			s.ops = append(s.ops, opStage{id, func() exec.Operator { return stream.NewShare(n.Col, total) }})
+			s.schema = n.Schema()
+			return s, nil
 		})
 	case *plan.Count:
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
@@ -330,6 +314,79 @@ func (r *runner) over(child plan.Node, next func(ctx context.Context, s *rowStre
 		}
 		return next(ctx, s)
 	}}, nil
+}
+
+// sortSpec is how a Sort of node n sorts the rows of s: ties keep their
+// input order (rows from a scan carry their positions, rows from one
+// ordered source come in order), and they are kept as the output will
+// read them when n is the root.
+func (r *runner) sortSpec(s *rowStream, n plan.Node) sorter.Spec {
+	spec := sorter.Spec{Fields: r.ds.recordFields}
+	switch {
+	case s.scan != nil:
+		spec.Ties = sorter.TiesByPosition
+	case s.serial():
+		spec.Ties = sorter.TiesByArrival
+	}
+	// Types settled before the rows come, and rows that go to the output
+	// as they are: each cell as its output text.
+	final := s.scan != nil
+	if s.src != nil {
+		_, final = s.src.Schema()
+	}
+	switch {
+	case s.raw || s.scan != nil && s.scan.spec.raw:
+		spec.Cells = sorter.CellsRaw // the roles made this the root's, over records as they are
+	case final && n == r.top && len(s.ops) == 0:
+		spec.Cells = sorter.CellsText
+	}
+	return spec
+}
+
+// sortRows runs s into a Sort made of spec, the Sort of node id, and
+// returns its rows; the pipeline into it reports as node in's.
+func (r *runner) sortRows(ctx context.Context, s *rowStream, id, in int, spec sorter.Spec) (*rowStream, error) {
+	srt := sorter.NewSort(r.env, id, spec)
+	r.closers = append(r.closers, srt.Close)
+	if err := r.drain(ctx, s, srt, in, nil); err != nil {
+		return nil, err
+	}
+	schema := s.schema
+	if s.src != nil && len(s.ops) == 0 {
+		schema, _ = s.src.Schema() // settled now that every morsel ran
+	}
+	src, err := srt.Finish(schema)
+	if err != nil {
+		return nil, err
+	}
+	r.spilled = r.spilled || srt.Spilled()
+	return &rowStream{src: src, srcOp: id, schema: schema, raw: spec.Cells == sorter.CellsRaw}, nil
+}
+
+// distinct runs a Distinct of the rows of s as two sorts: by its keys,
+// ties in input order (last first for keep=last), keeping the first row
+// of each key; then the kept rows by their input order. Both are the
+// external sort, so any number of distinct rows fits the memory limit.
+func (r *runner) distinct(ctx context.Context, n *plan.Distinct, id int, s *rowStream) (*rowStream, error) {
+	first := r.sortSpec(s, nil)
+	if first.Cells == sorter.CellsText {
+		first.Cells = sorter.CellsTyped
+	}
+	for _, k := range n.KeyCols() {
+		first.Keys = append(first.Keys, plan.SortKey{Col: k})
+	}
+	first.Unique, first.TiesDesc, first.Positions = true, n.KeepLast, true
+	kept, err := r.sortRows(ctx, s, id, id, first)
+	if err != nil || first.Ties == sorter.TiesByBytes {
+		return kept, err // rows of no defined order: they stay in key order
+	}
+	kept.srcOp = -1 // the Distinct's rows out are the second sort's
+	again := r.sortSpec(kept, n)
+	again.Ties = sorter.TiesByPosition // the ties the first sort gave back
+	if first.Cells == sorter.CellsRaw {
+		again.Cells = sorter.CellsRaw
+	}
+	return r.sortRows(ctx, kept, id, -1, again)
 }
 
 // drain runs the pipeline of s into sink (the node id's), in any order,

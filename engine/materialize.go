@@ -226,7 +226,6 @@ func (m *materializer) flush() *exec.Batch {
 			}
 		}
 		v.Nulls, v.Ints, v.Floats = v.Nulls[:n], v.Ints[:n], v.Floats[:n]
-		v.IntsToo = v.Type == plan.Float
 		b.Cols[c] = v
 	}
 	if m.spec.raw {

@@ -40,10 +40,13 @@ func rolesOf(top plan.Node, rawOut bool) *scanRoles {
 }
 
 // rowsUnchanged reports whether the rows of n are a Scan's records as
-// they are: a Scan under Filters, and a Sort of those.
+// they are: a Scan under Filters, and a Sort or a Distinct of those.
 func rowsUnchanged(n plan.Node) bool {
-	if s, ok := n.(*plan.Sort); ok {
-		n = s.Child
+	switch c := n.(type) {
+	case *plan.Sort:
+		n = c.Child
+	case *plan.Distinct:
+		n = c.Child
 	}
 	return overScan(n, func(n plan.Node) bool { _, ok := n.(*plan.Filter); return ok })
 }
@@ -96,6 +99,14 @@ func (r *scanRoles) walk(n plan.Node, rd reads) {
 		}
 		if streamsFromScan(n.Child) {
 			r.pos = true // ties keep input order
+		}
+		r.walk(n.Child, rd)
+	case *plan.Distinct:
+		for _, k := range n.KeyCols() {
+			rd.order[k], rd.text[k] = true, true
+		}
+		if streamsFromScan(n.Child) {
+			r.pos = true // the first (or last) in input order, and the input order kept
 		}
 		r.walk(n.Child, rd)
 	case *plan.Limit:

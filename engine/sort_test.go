@@ -79,9 +79,9 @@ func refNumber(s string) refValue {
 	return v
 }
 
-// refSort is sort.SliceStable over the parsed rows: numbers by value (-0
-// equal to 0, then the exact integer), strings bytewise, nulls last (or
-// first) in both directions.
+// refSort is sort.SliceStable over the parsed rows: numbers by value as
+// floats (-0 equal to 0; the numeric columns hold floats), strings
+// bytewise, nulls last (or first) in both directions.
 func refSort(recs [][]string, keys []plan.SortKey, numeric []bool) [][]string {
 	out := slices.Clone(recs)
 	val := func(rec []string, c int) refValue {
@@ -102,10 +102,7 @@ func refSort(recs [][]string, keys []plan.SortKey, numeric []bool) [][]string {
 				}
 				return 1
 			}
-			c := cmp.Compare(va.f, vb.f)
-			if c == 0 {
-				c = cmp.Compare(va.i, vb.i)
-			}
+			c := cmp.Compare(va.f, vb.f) // the columns hold floats: values compare as floats
 			if c == 0 {
 				c = strings.Compare(va.s, vb.s)
 			}
@@ -181,31 +178,42 @@ func TestSortReference(t *testing.T) {
 	for _, tc := range cases {
 		want := append([][]string{{"id", "num", "str", "pay"}}, refSort(recs, tc.keys, numeric)...)
 		var first string
+		passesSeen := map[int]bool{}
 		for _, run := range []struct {
 			workers   int
 			blocksize int64
 			memory    int64
 			fanIn     int
-			levels    int // merge passes before the last; -1: nothing spilled
+			spill     bool
 		}{
-			{1, 0, 1 << 30, 0, -1},
-			{2, 1 << 10, 1 << 30, 0, -1},
-			{8, 64 << 10, 1 << 30, 0, -1},
-			{2, 64 << 10, tightLimit(2), 0, 0},
-			{2, 16 << 10, tightLimit(2), 8, 1},
-			{8, 16 << 10, tightLimit(8), 2, 2},
-			{1, 1 << 10, tightLimit(1), 2, 2},
+			{1, 0, 1 << 30, 0, false},
+			{2, 1 << 10, 1 << 30, 0, false},
+			{8, 64 << 10, 1 << 30, 0, false},
+			{2, 64 << 10, tightLimit(2), 64, true},
+			{2, 16 << 10, tightLimit(2), 8, true},
+			{2, 16 << 10, tightLimit(2), 4, true},
+			{8, 16 << 10, tightLimit(8), 2, true},
+			{1, 1 << 10, tightLimit(1), 2, true},
 		} {
 			cfg := DefaultConfig()
 			cfg.Workers, cfg.Blocksize, cfg.MemoryLimit, cfg.MergeFanIn = run.workers, run.blocksize, run.memory, run.fanIn
 			cfg.TempDir = t.TempDir()
 			got, op := sortRun(t, cfg, path, tc.keys, -1)
 			label := fmt.Sprintf("%s, workers %d, blocksize %d, memory %d, fan-in %d", tc.name, run.workers, run.blocksize, run.memory, run.fanIn)
-			switch {
-			case run.levels < 0 && op.SpilledRows > 0:
-				t.Errorf("%s: spilled %d rows", label, op.SpilledRows)
-			case run.levels == 2 && op.MergeLevels < 3, run.levels >= 0 && run.levels < 2 && op.MergeLevels != run.levels+1:
-				t.Errorf("%s: merged in %d levels, want %d", label, op.MergeLevels, run.levels+1)
+			if spilled := op.SpilledRows > 0; spilled != run.spill {
+				t.Errorf("%s: spilled %v (%d runs)", label, spilled, op.SpilledRuns)
+			}
+			if run.spill {
+				// Passes before the last merge: groups of fan-in runs
+				// merged into one until no more than fan-in are left.
+				passes := 0
+				for r := op.SpilledRuns; r > run.fanIn; r = (r + run.fanIn - 1) / run.fanIn {
+					passes++
+				}
+				if op.MergeLevels != passes+1 {
+					t.Errorf("%s: %d runs merged in %d levels, want %d", label, op.SpilledRuns, op.MergeLevels, passes+1)
+				}
+				passesSeen[min(passes, 2)] = true
 			}
 			emptyDir(t, cfg.TempDir)
 			if first == "" {
@@ -221,6 +229,9 @@ func TestSortReference(t *testing.T) {
 			} else if got != first {
 				t.Fatalf("%s: output differs from the first run's (%s)", label, firstDiff(got, first))
 			}
+		}
+		if !passesSeen[0] || !passesSeen[1] || !passesSeen[2] {
+			t.Errorf("%s: merges with 0, 1 and 2 or more passes before the last not all seen: %v", tc.name, passesSeen)
 		}
 		// The rows as cells rather than records: as output text (tsv),
 		// and typed, through a Project that reverses the columns.
@@ -381,3 +392,48 @@ func TestSortCleanupOnErrorAndSignal(t *testing.T) {
 type eventFunc func(exec.Event)
 
 func (f eventFunc) Event(e exec.Event) { f(e) }
+
+// Integers past 2^53 order exactly in a column of integers, and as floats
+// (equal when their floats are, then in input order) in a column that
+// also holds a float, however the batches fall.
+func TestSortBigIntegers(t *testing.T) {
+	var buf bytes.Buffer
+	buf.WriteString("i,x,n\n")
+	r := rand.New(rand.NewPCG(2, 2))
+	var ints []int64
+	for n := range 5000 {
+		v := int64(1)<<60 + r.Int64N(64)
+		ints = append(ints, v)
+		x := strconv.FormatInt(v, 10)
+		if n == 4000 {
+			x = "1.5" // the x column holds a float, late
+		}
+		fmt.Fprintf(&buf, "%d,%s,%d\n", v, x, n)
+	}
+	path := filepath.Join(t.TempDir(), "big.csv")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, memory := range []int64{1 << 30, tightLimit(2)} {
+		cfg := DefaultConfig()
+		cfg.Workers, cfg.Blocksize, cfg.MemoryLimit, cfg.SampleBytes = 2, 4<<10, memory, 1<<10
+		got, _ := sortRun(t, cfg, path, []plan.SortKey{{Col: 0}}, -1)
+		want := slices.Clone(ints)
+		slices.Sort(want)
+		for i, rec := range parseCSV(t, got)[1:] {
+			if rec[0] != strconv.FormatInt(want[i], 10) {
+				t.Fatalf("memory %d, by i: row %d is %s, want %d", memory, i, rec[0], want[i])
+			}
+		}
+		got, _ = sortRun(t, cfg, path, []plan.SortKey{{Col: 1}}, -1)
+		prevF, prevN := -1.0, -1
+		for i, rec := range parseCSV(t, got)[1:] {
+			f, _ := strconv.ParseFloat(rec[1], 64)
+			n, _ := strconv.Atoi(rec[2])
+			if f < prevF || f == prevF && n < prevN {
+				t.Fatalf("memory %d, by x: row %d (%s, row %d) after (%v, row %d)", memory, i, rec[1], n, prevF, prevN)
+			}
+			prevF, prevN = f, n
+		}
+	}
+}

@@ -21,17 +21,11 @@ type Vector struct {
 	Ints   []int64
 	Floats []float64
 	Strs   [][]byte
-	// IntsToo marks a Float vector whose Ints also hold, for each row
-	// written as an integer, that integer (a scan's: float64(Ints[r]) ==
-	// Floats[r] for those rows): integers a float cannot tell apart still
-	// order exactly.
-	IntsToo bool
 }
 
 // Reset empties v for n rows of type t, reusing its storage.
 func (v *Vector) Reset(t Type, n int) {
 	v.Type = t
-	v.IntsToo = false
 	v.Nulls = Grow(v.Nulls, n)
 	clear(v.Nulls)
 	switch t {

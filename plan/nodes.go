@@ -24,6 +24,8 @@ var (
 	_ Node = (*Sort)(nil)
 	_ Node = (*Limit)(nil)
 	_ Node = (*Count)(nil)
+	_ Node = (*Distinct)(nil)
+	_ Node = (*Normalize)(nil)
 )
 
 // Transform rewrites the tree bottom-up: each node's children first, then
@@ -374,3 +376,103 @@ func (c *Count) WithChildren(children ...Node) Node {
 }
 func (c *Count) Schema() Schema { return Schema{{Name: "count", Type: Int}} }
 func (c *Count) String() string { return "Count" }
+
+// Distinct keeps one row of each set of rows equal on Keys (every column
+// when Keys is nil), by typed value as a Sort orders them (numbers by
+// value, nulls equal): the first in input order, or the last with
+// KeepLast. The kept rows come in input order.
+type Distinct struct {
+	Child    Node
+	Keys     []int
+	KeepLast bool
+}
+
+func NewDistinct(child Node, keys []int, keepLast bool) *Distinct {
+	return &Distinct{Child: child, Keys: keys, KeepLast: keepLast}
+}
+func (d *Distinct) Children() []Node { return []Node{d.Child} }
+func (d *Distinct) WithChildren(children ...Node) Node {
+	c := *d
+	c.Child = oneChild(d, children)
+	return &c
+}
+func (d *Distinct) Schema() Schema { return d.Child.Schema() }
+
+// KeyCols is the columns rows are compared on.
+func (d *Distinct) KeyCols() []int {
+	if d.Keys != nil {
+		return d.Keys
+	}
+	all := make([]int, len(d.Child.Schema()))
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
+func (d *Distinct) String() string {
+	keep := "first"
+	if d.KeepLast {
+		keep = "last"
+	}
+	if d.Keys == nil {
+		return "Distinct keep=" + keep
+	}
+	sch := d.Child.Schema()
+	ks := make([]string, len(d.Keys))
+	for i, k := range d.Keys {
+		ks[i] = sch[k].Name
+	}
+	return fmt.Sprintf("Distinct by [%s] keep=%s", strings.Join(ks, ", "), keep)
+}
+
+// Normalize turns the count(*) column Col of the Aggregate below it
+// (through Sorts and Limits) into the share of the rows that Aggregate
+// grouped: Dask's value_counts(normalize=True). The column becomes a
+// Float named Name.
+type Normalize struct {
+	Child Node
+	Col   int
+	Name  string
+}
+
+// NewNormalize checks that col is the count of an Aggregate under child.
+func NewNormalize(child Node, col int, name string) (*Normalize, error) {
+	if _, ok := NormalizedAggregate(child, col); !ok {
+		return nil, fmt.Errorf("BUG: Normalize of column %d, not the count of an aggregate below", col)
+	}
+	return &Normalize{Child: child, Col: col, Name: name}, nil
+}
+
+// NormalizedAggregate is the Aggregate whose count column col of n is,
+// through Sorts and Limits.
+func NormalizedAggregate(n Node, col int) (*Aggregate, bool) {
+	for {
+		switch c := n.(type) {
+		case *Sort:
+			n = c.Child
+		case *Limit:
+			n = c.Child
+		case *Aggregate:
+			i := col - len(c.Keys)
+			return c, i >= 0 && i < len(c.Aggs) && c.Aggs[i].Kind == AggCount && c.Aggs[i].Col < 0
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (n *Normalize) Children() []Node { return []Node{n.Child} }
+func (n *Normalize) WithChildren(children ...Node) Node {
+	c := *n
+	c.Child = oneChild(n, children)
+	return &c
+}
+func (n *Normalize) Schema() Schema {
+	s := slices.Clone(n.Child.Schema())
+	s[n.Col] = Column{Name: n.Name, Type: Float}
+	return s
+}
+func (n *Normalize) String() string {
+	return fmt.Sprintf("Normalize %s as %s", n.Child.Schema()[n.Col].Name, n.Name)
+}

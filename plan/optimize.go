@@ -9,6 +9,9 @@ import "slices"
 //     Aggregate goes, and so does a Project under a Count;
 //   - two sorts are one: a Sort over a Sort orders by its keys, then by
 //     the keys of the one below (which its stable sort would keep);
+//   - a count of distinct rows is a count of groups: Count over Distinct
+//     counts the groups of an Aggregate by the distinct keys, with no
+//     rows kept and no order restored;
 //   - predicate pushdown: a Filter moves below a Sort and below a Project
 //     whose columns it reads are passed through, merges with a Filter
 //     below it, and ends in the Scan;
@@ -24,6 +27,7 @@ func Optimize(n Node) Node {
 	n = Transform(n, pushFilter)
 	n = Transform(n, dropUnreadOrder)
 	n = Transform(n, mergeSorts)
+	n = Transform(n, countDistinct)
 	n = Transform(n, foldProject)
 	n = Transform(n, pushLimit)
 	need := make([]bool, len(n.Schema()))
@@ -84,6 +88,24 @@ func mergeSorts(n Node) Node {
 		}
 	}
 	return &c
+}
+
+// countDistinct makes Count over Distinct a count of the Distinct's key
+// groups.
+func countDistinct(n Node) Node {
+	c, ok := n.(*Count)
+	if !ok {
+		return n
+	}
+	d, ok := c.Child.(*Distinct)
+	if !ok {
+		return n
+	}
+	a, err := NewAggregate(d.Child, d.KeyCols(), []AggFunc{{Kind: AggCount, Col: -1}})
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	return c.WithChildren(a)
 }
 
 // pushFilter moves a Filter as far down as it can go.
@@ -270,6 +292,26 @@ func prune(n Node, need []bool) (Node, []int) {
 	case *Limit:
 		child, m := prune(n.Child, need)
 		return n.WithChildren(child), m
+	case *Distinct:
+		cols := append([]bool(nil), need...)
+		mark(cols, n.KeyCols())
+		child, m := prune(n.Child, cols)
+		c := *n
+		c.Child = child
+		if n.Keys != nil {
+			c.Keys = make([]int, len(n.Keys))
+			for i, k := range n.Keys {
+				c.Keys[i] = movedTo(m, k)
+			}
+		}
+		return &c, m
+	case *Normalize:
+		cols := append([]bool(nil), need...)
+		cols[n.Col] = true
+		child, m := prune(n.Child, cols)
+		c := *n
+		c.Child, c.Col = child, movedTo(m, n.Col)
+		return &c, m
 	case *Count:
 		child, _ := prune(n.Child, make([]bool, len(n.Child.Schema())))
 		return n.WithChildren(child), nil

@@ -21,11 +21,11 @@ const (
 	// Worker: RowsIn rows came in, RowsOut went on, Bytes of input were
 	// read (scans only), in Dur of the operator's own time.
 	EvMorselEnd
-	// EvSpill: operator Op wrote Bytes to spill files (runs, sorted
-	// runs), Rows rows in them.
+	// EvSpill: operator Op wrote Bytes to spill files, RowsIn rows in
+	// Runs runs (hash partitioned runs, sorted runs).
 	EvSpill
-	// EvMerge: operator Op merged Rows rows of spilled runs in Dur;
-	// Level is the merge level (1 for the first).
+	// EvMerge: operator Op merged RowsIn rows of Runs spilled runs in Dur;
+	// Level is how many merge levels it took (1: the runs at once).
 	EvMerge
 	// EvMemory: the broker lends Bytes in all now.
 	EvMemory
@@ -42,6 +42,7 @@ type Event struct {
 	RowsOut int64
 	Bytes   int64
 	Level   int
+	Runs    int
 	Dur     time.Duration
 	At      time.Time
 }
@@ -75,6 +76,7 @@ type OpStats struct {
 	Time            time.Duration // summed over workers
 	SpilledBytes    int64
 	SpilledRows     int64
+	SpilledRuns     int
 	MergeLevels     int
 }
 
@@ -115,6 +117,7 @@ func (s *Stats) Event(e Event) {
 	case EvSpill:
 		o.SpilledBytes += e.Bytes
 		o.SpilledRows += e.RowsIn
+		o.SpilledRuns += e.Runs
 	case EvMerge:
 		o.MergeLevels = max(o.MergeLevels, e.Level)
 		o.Time += e.Dur

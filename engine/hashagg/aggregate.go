@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/engine/spill"
@@ -28,6 +29,7 @@ type Aggregate struct {
 	sp     *spillState
 
 	workers []*aggWorker
+	rowsIn  atomic.Int64 // added once a batch
 
 	// Set by Finish.
 	keyTypes []plan.Type
@@ -70,7 +72,13 @@ func New(env *exec.Env, op int, a *plan.Aggregate) (*Aggregate, error) {
 }
 
 // Consume groups the rows of b on worker w.
-func (a *Aggregate) Consume(w, _ int, b *exec.Batch) error { return a.workers[w].consume(b) }
+func (a *Aggregate) Consume(w, _ int, b *exec.Batch) error {
+	a.rowsIn.Add(int64(b.N))
+	return a.workers[w].consume(b)
+}
+
+// RowsIn is how many rows the Aggregate grouped.
+func (a *Aggregate) RowsIn() int64 { return a.rowsIn.Load() }
 
 func (a *Aggregate) EndMorsel(int, int) error { return nil }
 

@@ -115,7 +115,7 @@ func (w *aggWorker) closeRun(rw *spill.RunWriter) (*spill.Run, error) {
 		n += run.Size(p)
 		groups += run.Len(p)
 	}
-	w.a.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: w.a.op, RowsIn: groups, Bytes: n, At: time.Now()})
+	w.a.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: w.a.op, RowsIn: groups, Runs: 1, Bytes: n, At: time.Now()})
 	return run, nil
 }
 

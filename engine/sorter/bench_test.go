@@ -45,7 +45,7 @@ func BenchmarkSortRun(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 2))
 			keys := []plan.SortKey{{Col: 1}, {Col: 0}}
-			enc := NewEncoder(keys, TiesByPosition, CellsRaw, nil)
+			enc := NewEncoder(Spec{Keys: keys, Ties: TiesByPosition, Cells: CellsRaw})
 			batch := highcardBatch(r, n)
 			var sorting, compacting time.Duration
 			b.ResetTimer()

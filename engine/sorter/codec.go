@@ -57,32 +57,37 @@ const (
 
 // Encoder encodes batch rows. Not safe for concurrent use.
 type Encoder struct {
-	keys   []plan.SortKey
-	ties   Ties
-	cells  Cells
-	fields func(record []byte) [][]byte
-	order  []byte
-	first  []byte // the first key's encoding, for After
-	row    []byte
-	num    []byte
-	seq    uint64 // rows encoded, for TiesByArrival
-	hadPos bool   // the batches carried positions, for TiesByPosition
+	keys     []plan.SortKey
+	ties     Ties
+	tiesDesc bool
+	cells    Cells
+	fields   func(record []byte) [][]byte
+	order    []byte
+	first    []byte // the first key's encoding, for After
+	row      []byte
+	num      []byte
+	seq      uint64 // rows encoded, for TiesByArrival
+	hadPos   bool   // the batches carried positions, for TiesByPosition
 	// Per key: a batch had it as numbers, as strings. A column whose type
 	// widened to string part way (a value that is not a number after
 	// numbers) had both: its order must be made again, bytewise.
 	sawNum, sawStr []bool
+	// Per key: a batch had it as floats, an integer past 2^53 (which
+	// orders exactly, as in an integer column, but not in a float one).
+	sawFloat, sawBig []bool
 	// Each worker has one, made one after another: the pad keeps this
 	// one's fields and the next one's off a common cache line, which two
 	// cores would take from each other on every row (false sharing).
 	_ [64]byte
 }
 
-// NewEncoder encodes rows ordered by keys, ties broken as ties says, their
-// cells as cells says. fields splits a record into its fields (nil for a
-// null one), for Reorder of CellsRaw rows.
-func NewEncoder(keys []plan.SortKey, ties Ties, cells Cells, fields func(record []byte) [][]byte) *Encoder {
+// NewEncoder encodes rows as spec says: ordered by its keys, ties broken
+// as its Ties say, its cells as its Cells.
+func NewEncoder(spec Spec) *Encoder {
+	keys := spec.Keys
 	// The buffers written on every row start on cache lines of their own.
-	return &Encoder{keys: keys, ties: ties, cells: cells, fields: fields, sawNum: make([]bool, len(keys)), sawStr: make([]bool, len(keys)),
+	return &Encoder{keys: keys, ties: spec.Ties, tiesDesc: spec.TiesDesc, cells: spec.Cells, fields: spec.Fields,
+		sawNum: make([]bool, len(keys)), sawStr: make([]bool, len(keys)), sawFloat: make([]bool, len(keys)), sawBig: make([]bool, len(keys)),
 		order: cacheline.Slice[byte](0, 256), first: cacheline.Slice[byte](0, 64), row: cacheline.Slice[byte](0, 256)}
 }
 
@@ -95,8 +100,18 @@ func (e *Encoder) See(b *exec.Batch) {
 		case v == nil:
 		case v.Type == plan.String:
 			e.sawStr[i] = true
+		case v.Type == plan.Float:
+			e.sawNum[i], e.sawFloat[i] = true, true
 		case v.Type.Numeric():
 			e.sawNum[i] = true
+			if !e.sawBig[i] {
+				for r := range b.N {
+					if x := v.Ints[r]; (x > 1<<53 || x < -1<<53) && !v.Nulls[r] {
+						e.sawBig[i] = true
+						break
+					}
+				}
+			}
 		}
 	}
 }
@@ -108,15 +123,21 @@ func (e *Encoder) Order(b *exec.Batch, r int) []byte {
 	for _, k := range e.keys {
 		order = appendOrdered(order, b.Cols[k.Col], r, k)
 	}
-	switch e.ties {
-	case TiesByPosition:
-		if b.Pos != nil {
-			order = binary.BigEndian.AppendUint64(order, b.Pos[r])
-			e.hadPos = true
-		}
-	case TiesByArrival:
-		order = binary.BigEndian.AppendUint64(order, e.seq)
+	var tie uint64
+	switch {
+	case e.ties == TiesByPosition && b.Pos != nil:
+		tie = b.Pos[r]
+		e.hadPos = true
+	case e.ties == TiesByArrival:
+		tie = e.seq
+	default:
+		e.order = order
+		return order
 	}
+	if e.tiesDesc {
+		tie = ^tie
+	}
+	order = binary.BigEndian.AppendUint64(order, tie)
 	e.order = order
 	return order
 }
@@ -187,25 +208,51 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 	return row
 }
 
-// Widened reports the keys that came as numbers in some batches and as
-// strings in others, over every encoder of a sort.
-func Widened(encs []*Encoder) []bool {
-	w := make([]bool, len(encs[0].keys))
-	for i := range w {
-		var num, str bool
+// Reordering says how Finish must make a key's order again, when the
+// types the key's batches came in do not agree with the order they made.
+type Reordering uint8
+
+const (
+	AsMade Reordering = iota
+	// Bytewise: numbers in some batches, strings in others (a column
+	// that widened to string part way): every value orders as its text.
+	Bytewise
+	// AsFloats: integers from 2^53 on, ordered exactly, in a column with
+	// floats in other batches: a float column's values order as floats,
+	// as groupby groups them.
+	AsFloats
+)
+
+// Reorderings are the keys' Reorderings over every encoder of a sort
+// (nil: every key as made).
+func Reorderings(encs []*Encoder) []Reordering {
+	var out []Reordering
+	for i := range encs[0].keys {
+		var num, str, float, big bool
 		for _, e := range encs {
-			num, str = num || e.sawNum[i], str || e.sawStr[i]
+			num, str, float, big = num || e.sawNum[i], str || e.sawStr[i], float || e.sawFloat[i], big || e.sawBig[i]
 		}
-		w[i] = num && str
+		r := AsMade
+		switch {
+		case num && str:
+			r = Bytewise
+		case float && big:
+			r = AsFloats
+		}
+		if r != AsMade && out == nil {
+			out = make([]Reordering, len(encs[0].keys))
+		}
+		if out != nil {
+			out[i] = r
+		}
 	}
-	return w
+	return out
 }
 
 // Reorder returns row with its order section made again from its cells,
-// the keys marked in strings compared bytewise (a column that was part
-// numbers, part not); the last suffix bytes of the old order section (its
-// ties) are kept. Valid until the next call.
-func (e *Encoder) Reorder(row []byte, strings []bool, suffix int) []byte {
+// each key as how says; the last suffix bytes of the old order section
+// (its ties) are kept. Valid until the next call.
+func (e *Encoder) Reorder(row []byte, how []Reordering, suffix int) []byte {
 	n, w := binary.Uvarint(row)
 	old := row[w : w+int(n)]
 	cells := row[w+int(n):]
@@ -226,22 +273,27 @@ func (e *Encoder) Reorder(row []byte, strings []bool, suffix int) []byte {
 		default:
 			tag, val = cellText, fields[k.Col]
 		}
+		floats := how[i] == AsFloats
 		switch {
 		case tag == cellNull:
 			order = appendNullOrder(order, k)
+		case tag == cellInt && floats:
+			order = appendFloatOrder(order, float64(int64(binary.BigEndian.Uint64(val))), k)
 		case tag == cellInt:
 			order = appendIntOrder(order, int64(binary.BigEndian.Uint64(val)), k)
 		case tag == cellFloat:
 			order = appendFloatOrder(order, math.Float64frombits(binary.BigEndian.Uint64(val)), k)
-		case strings[i]:
+		case how[i] == Bytewise:
 			order = appendStringOrder(order, val, k)
 		default:
-			switch kind, in, f := readers.ParseNumber(val); kind {
-			case readers.KindNull:
+			switch kind, in, f := readers.ParseNumber(val); {
+			case kind == readers.KindNull:
 				order = appendNullOrder(order, k)
-			case readers.KindInt:
+			case kind == readers.KindInt && floats:
+				order = appendFloatOrder(order, float64(in), k)
+			case kind == readers.KindInt:
 				order = appendIntOrder(order, in, k)
-			case readers.KindFloat:
+			case kind == readers.KindFloat:
 				order = appendFloatOrder(order, f, k)
 			default:
 				order = appendStringOrder(order, val, k)
@@ -310,9 +362,6 @@ func appendOrdered(dst []byte, v *plan.Vector, r int, k plan.SortKey) []byte {
 	case v.Type == plan.Int:
 		return appendIntOrder(dst, v.Ints[r], k)
 	case v.Type == plan.Float:
-		if f := v.Floats[r]; v.IntsToo && float64(v.Ints[r]) == f {
-			return appendIntOrder(dst, v.Ints[r], k) // written as an integer
-		}
 		return appendFloatOrder(dst, v.Floats[r], k)
 	}
 	return appendStringOrder(dst, v.Strs[r], k)
@@ -434,6 +483,11 @@ type Decoder struct {
 	hasTxt []bool // per column: some row of the batch has a text cell
 	raws   [][]byte
 	num    []byte // numbers formatted for a column whose other rows are text
+	// Positions: each row's tie (an input position or arrival) comes
+	// back as Batch.Pos, from the end of its order section, flipped back
+	// when ties were descending.
+	positions, tiesDesc bool
+	pos                 []uint64
 }
 
 // NewDecoder decodes rows of schema whose cells an Encoder wrote as cells
@@ -451,6 +505,17 @@ func (d *Decoder) Decode(rows [][]byte) *exec.Batch {
 	b := &d.batch
 	b.Reset(len(d.schema))
 	b.N = n
+	if d.positions {
+		d.pos = plan.Grow(d.pos, n)
+		for r, row := range rows {
+			order := orderOf(row)
+			d.pos[r] = binary.BigEndian.Uint64(order[len(order)-8:])
+			if d.tiesDesc {
+				d.pos[r] = ^d.pos[r]
+			}
+		}
+		b.Pos = d.pos
+	}
 	switch d.cells {
 	case CellsText:
 		return d.decodeText(rows)

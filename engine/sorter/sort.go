@@ -1,9 +1,9 @@
 package sorter
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,12 +28,14 @@ import (
 // passed by without being encoded.
 //
 // Keys read as numbers in some batches and as strings in others (a
-// column whose type widened part way) are ordered bytewise, all of them:
-// Finish makes such rows' order again (see reorder).
+// column whose type widened part way) are ordered bytewise, all of them,
+// and integers past 2^53 in a column that also holds floats order as
+// floats: Finish makes such rows' order again (see reorder).
 type Sort struct {
 	env   *exec.Env
 	op    int
 	keys  []plan.SortKey
+	spec  Spec
 	topN  int64
 	cells Cells
 
@@ -60,7 +62,15 @@ type Sort struct {
 type Spec struct {
 	Keys []plan.SortKey
 	Ties Ties
-	TopN int64 // > 0: keep only the first TopN rows
+	// TiesDesc breaks ties last input row first. Positions gives the
+	// source's batches their rows' ties as Batch.Pos (input positions, or
+	// arrivals), for a sort of them by input order after this one.
+	TiesDesc, Positions bool
+	// Unique keeps only the first row of each run of rows whose keys are
+	// equal (their order sections but the ties): with ties by input
+	// order, the first of each, or with TiesDesc the last.
+	Unique bool
+	TopN   int64 // > 0: keep only the first TopN rows
 	// Cells says how rows are kept (CellsText and CellsRaw: for an
 	// output). Fields splits a CellsRaw record into its fields, nil for
 	// a null one.
@@ -70,10 +80,10 @@ type Spec struct {
 
 // NewSort makes the Sort of node op.
 func NewSort(env *exec.Env, op int, spec Spec) *Sort {
-	s := &Sort{env: env, op: op, keys: spec.Keys, topN: spec.TopN, cells: spec.Cells}
+	s := &Sort{env: env, op: op, spec: spec, keys: spec.Keys, topN: spec.TopN, cells: spec.Cells}
 	s.encs = make([]*Encoder, env.Workers)
 	for w := range s.encs {
-		s.encs[w] = NewEncoder(spec.Keys, spec.Ties, spec.Cells, spec.Fields)
+		s.encs[w] = NewEncoder(spec)
 	}
 	s.cur = make([]*sortedRows, env.Workers)
 	s.curMem = make([]int64, env.Workers)
@@ -165,7 +175,7 @@ func (s *Sort) spill(w int) error {
 		s.dir, s.ext = dir, dir.NewSorter(mergeMem, CompareRows, keyOf)
 		s.spilled = true
 	}
-	before := s.dir.Bytes()
+	before, runsBefore := s.dir.Bytes(), s.ext.Runs()
 	var rows int64
 	s.mu.Lock()
 	done := s.done
@@ -202,7 +212,7 @@ func (s *Sort) spill(w int) error {
 		s.mem.Add(-s.curMem[w])
 		s.curMem[w] = 0
 	}
-	s.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: s.op, RowsIn: rows, Bytes: s.dir.Bytes() - before, At: time.Now()})
+	s.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: s.op, RowsIn: rows, Runs: s.ext.Runs() - runsBefore, Bytes: s.dir.Bytes() - before, At: time.Now()})
 	return nil
 }
 
@@ -234,8 +244,8 @@ func (s *Sort) Finish(schema plan.Schema) (exec.Source, error) {
 		}
 		s.cur[w] = nil
 	}
-	if widened := Widened(s.encs); slices.Contains(widened, true) {
-		if err := s.reorder(widened); err != nil {
+	if how := Reorderings(s.encs); how != nil {
+		if err := s.reorder(how); err != nil {
 			return nil, err
 		}
 	}
@@ -250,11 +260,12 @@ func (s *Sort) Finish(schema plan.Schema) (exec.Source, error) {
 	return s, nil
 }
 
-// reorder sorts every row again, its order made again with the keys in
-// widened ordered bytewise: the rare case of a key column that was
-// numbers in some batches and not in others. Every row goes to disk
-// first, so the memory it takes is the sort's as before.
-func (s *Sort) reorder(widened []bool) error {
+// reorder sorts every row again, its order made again with each key as
+// how says: the rare case of a key column whose batches came in types
+// that order its values apart (numbers then strings, integers past 2^53
+// then floats). Every row goes to disk first, so the memory it takes is
+// the sort's as before.
+func (s *Sort) reorder(how []Reordering) error {
 	if err := s.spill(-1); err != nil {
 		return err
 	}
@@ -268,11 +279,11 @@ func (s *Sort) reorder(widened []bool) error {
 	s.loan.Release()
 	s.mem.Store(0)
 	enc := s.encs[0]
-	suffix := enc.Suffix()
+	suffix := s.suffix()
 	r := &sortedRows{}
 	s.cur[0] = r
 	for n := 1; it.Next(); n++ {
-		r.add(enc.Reorder(it.Row(), widened, suffix))
+		r.add(enc.Reorder(it.Row(), how, suffix))
 		if n%plan.BatchSize == 0 {
 			if err := s.account(0); err != nil {
 				return err
@@ -309,6 +320,44 @@ func (s *Sort) Run(ctx context.Context, _, _ int, push func(*exec.Batch) error) 
 	return s.runMerged(ctx, push)
 }
 
+// suffix is how many bytes of ties end the rows' order sections: the same
+// for every row, as every encoder that saw a batch made them.
+func (s *Sort) suffix() int {
+	n := 0
+	for _, e := range s.encs {
+		n = max(n, e.Suffix())
+	}
+	return n
+}
+
+// decoder makes a Decoder of the Sort's rows.
+func (s *Sort) decoder() *Decoder {
+	d := NewDecoder(s.schema, s.cells)
+	d.positions, d.tiesDesc = s.spec.Positions && s.suffix() > 0, s.spec.TiesDesc
+	return d
+}
+
+// unique returns the filter of Spec.Unique: whether a row, of rows in
+// order, is the first of its keys; nil when every row is kept.
+func (s *Sort) unique() func(row []byte) bool {
+	if !s.spec.Unique {
+		return nil
+	}
+	suffix := s.suffix()
+	var prev []byte
+	first := true
+	return func(row []byte) bool {
+		order := orderOf(row)
+		keys := order[:len(order)-suffix]
+		if !first && bytes.Equal(keys, prev) {
+			return false
+		}
+		first = false
+		prev = append(prev[:0], keys...)
+		return true
+	}
+}
+
 // Close frees the runs and the external sort's files.
 func (s *Sort) Close() error {
 	s.done = nil
@@ -329,6 +378,7 @@ func (s *Sort) Close() error {
 func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) error {
 	start := time.Now()
 	ext := s.ext
+	runs := ext.Runs()
 	it, err := ext.Sort()
 	s.ext = nil // the iterator owns its files now
 	if err != nil {
@@ -337,9 +387,9 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 	defer it.Close()
 	var merged int64
 	defer func() {
-		s.env.Events.Event(exec.Event{Kind: exec.EvMerge, Op: s.op, RowsIn: merged, Level: ext.Levels() + 1, Dur: time.Since(start), At: time.Now()})
+		s.env.Events.Event(exec.Event{Kind: exec.EvMerge, Op: s.op, RowsIn: merged, Runs: runs, Level: ext.Levels() + 1, Dur: time.Since(start), At: time.Now()})
 	}()
-	dec := NewDecoder(s.schema, s.cells)
+	dec := s.decoder()
 	var arena []byte
 	rows := make([][]byte, 0, plan.BatchSize)
 	flush := func() error {
@@ -351,8 +401,12 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 		return err
 	}
 	n := 0
+	keep := s.unique()
 	for it.Next() {
 		merged++
+		if keep != nil && !keep(it.Row()) {
+			continue
+		}
 		// The iterator's row is valid until the next Next: copy it.
 		start := len(arena)
 		arena = append(arena, it.Row()...)
@@ -391,7 +445,7 @@ func (s *Sort) runMerged(ctx context.Context, push func(*exec.Batch) error) erro
 	// Three decoders: a batch is valid until its decoder's next Decode.
 	decoders := make(chan *Decoder, 3)
 	for range cap(decoders) {
-		decoders <- NewDecoder(s.schema, s.cells)
+		decoders <- s.decoder()
 	}
 	type out struct {
 		dec *Decoder
@@ -405,7 +459,11 @@ func (s *Sort) runMerged(ctx context.Context, push func(*exec.Batch) error) erro
 		if !ok {
 			return
 		}
+		keep := s.unique()
 		mergeRuns(runs, func(run int, ref uint64) bool {
+			if keep != nil && !keep(runs[run].get(ref)) {
+				return true
+			}
 			if b = append(b, rowRef{run, ref}); len(b) < plan.BatchSize {
 				return true
 			}

@@ -77,3 +77,42 @@ func (l *Limit) Process(b *exec.Batch) (*exec.Batch, error) {
 	l.left -= int64(b.N)
 	return b, nil
 }
+
+// Share turns a column of counts into their shares of total: Float
+// count/total (a total of 0 has no rows to share).
+type Share struct {
+	col   int
+	total float64
+	out   plan.Vector
+	batch exec.Batch // what Process returns: b's columns, col replaced
+}
+
+func NewShare(col int, total int64) *Share { return &Share{col: col, total: float64(total)} }
+
+func (s *Share) Process(b *exec.Batch) (*exec.Batch, error) {
+	v := b.Cols[s.col]
+	s.out.Reset(plan.Float, b.N)
+	for r := range b.N {
+		switch {
+		case v.Nulls[r]:
+			s.out.Nulls[r] = true
+		case v.Type == plan.Float:
+			s.out.Floats[r] = v.Floats[r] / s.total
+		default:
+			s.out.Floats[r] = float64(v.Ints[r]) / s.total
+		}
+	}
+	// A batch of its own: b's slices belong to its producer, which
+	// reuses them.
+	out := &s.batch
+	out.Reset(len(b.Cols))
+	out.N, out.Pos = b.N, b.Pos
+	copy(out.Cols, b.Cols)
+	out.Cols[s.col] = &s.out
+	for i := range out.Text {
+		if i < len(b.Text) && i != s.col {
+			out.Text[i] = b.Text[i]
+		}
+	}
+	return out, nil
+}
