@@ -54,6 +54,12 @@ func init() {
 		"sort": func(app *App, runF func(step) error) *cobra.Command {
 			return newSortCmd(app, func(o *sortOptions) error { return runF(o) })
 		},
+		"distinct": func(app *App, runF func(step) error) *cobra.Command {
+			return newDistinctCmd(app, func(o *distinctOptions) error { return runF(o) })
+		},
+		"value-counts": func(app *App, runF func(step) error) *cobra.Command {
+			return newValueCountsCmd(app, func(o *valueCountsOptions) error { return runF(o) })
+		},
 		"head": func(app *App, runF func(step) error) *cobra.Command {
 			return newHeadCmd(app, func(o *headOptions) error { return runF(o) })
 		},
@@ -161,7 +167,7 @@ func (app *App) laterSteps(root *cobra.Command) ([]step, error) {
 		c.SilenceErrors, c.SilenceUsage = true, true
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{fmt.Errorf("then %s: %w", verb, err)} })
 		c.Args = func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 && verb != "select" {
+			if len(args) > 0 && verb != "select" && verb != "value-counts" { // their column lists are arguments
 				return usagef("then %s takes no inputs (%s): only the first verb of a chain names them", verb, strings.Join(args, " "))
 			}
 			return nil
@@ -408,7 +414,10 @@ func explainAnalyze(root plan.Node, env plan.ExplainEnv, stats *exec.Stats, rs *
 		}
 		note += fmt.Sprintf(", time %s", s.Time.Round(time.Microsecond))
 		if s.SpilledBytes > 0 {
-			note += fmt.Sprintf(", spilled %s in %d rows", formatSize(s.SpilledBytes), s.SpilledRows)
+			note += fmt.Sprintf(", spilled %s in %d rows, %d runs", formatSize(s.SpilledBytes), s.SpilledRows, s.SpilledRuns)
+		}
+		if s.MergeLevels > 0 {
+			note += fmt.Sprintf(", merge levels %d", s.MergeLevels)
 		}
 		return note
 	}))
