@@ -109,7 +109,7 @@ type runner struct {
 	ids     map[plan.Node]int
 	top     plan.Node // the root below its Limits: its rows go to the output as they are
 	limits  []int     // the root's Limit nodes, run by the output
-	roles   *scanRoles
+	roles   map[*plan.Scan]*scanRoles
 	modes   []splitMode
 	scans   []*scanSource
 	aggs    []*hashagg.Aggregate

@@ -22,21 +22,28 @@ func newReads(n int) reads {
 	return reads{make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)}
 }
 
-// rolesOf works out how the plan reads its scan's columns, from the root
+// rolesOf works out how the plan reads each scan's columns, from the root
 // down: which output columns are read as text and as numbers, mapped
 // through every node to the scan's. top is the root below its limits;
 // rawOut says the output can write records as the input has them (csv
 // from a comma-separated input).
-func rolesOf(top plan.Node, rawOut bool) *scanRoles {
+func rolesOf(top plan.Node, rawOut bool) map[*plan.Scan]*scanRoles {
 	rd := newReads(len(top.Schema()))
-	r := &scanRoles{raw: rawOut && rowsUnchanged(top)}
-	if _, ok := top.(*plan.Count); !ok && !r.raw {
+	raw := rawOut && rowsUnchanged(top)
+	if _, ok := top.(*plan.Count); !ok && !raw {
 		for i := range rd.text {
 			rd.text[i] = true // the output's columns; raw rows need none
 		}
 	}
-	r.walk(top, rd)
-	return r
+	w := &rolesWalk{roles: map[*plan.Scan]*scanRoles{}, raw: raw}
+	w.walk(top, rd, false)
+	return w.roles
+}
+
+// rolesWalk collects the roles of the plan's scans.
+type rolesWalk struct {
+	roles map[*plan.Scan]*scanRoles
+	raw   bool
 }
 
 // rowsUnchanged reports whether the rows of n are a Scan's records as
@@ -83,34 +90,32 @@ func (rd reads) exprReads(e *plan.Expr) {
 	}
 }
 
-func (r *scanRoles) walk(n plan.Node, rd reads) {
+// walk marks what n's reads rd mean for the scans below n; pos says an
+// operator above wants rows in input order (positions).
+func (w *rolesWalk) walk(n plan.Node, rd reads, pos bool) {
 	switch n := n.(type) {
 	case *plan.Scan:
 		if n.Pred != nil {
 			rd.exprReads(n.Pred)
 		}
-		r.numeric, r.expr, r.sums, r.text, r.order = rd.numeric, rd.expr, rd.sums, rd.text, rd.order
+		w.roles[n] = &scanRoles{numeric: rd.numeric, expr: rd.expr, sums: rd.sums, text: rd.text, order: rd.order, raw: w.raw, pos: pos}
 	case *plan.Filter:
 		rd.exprReads(n.Pred)
-		r.walk(n.Child, rd)
+		w.walk(n.Child, rd, pos)
 	case *plan.Sort:
 		for _, k := range n.Keys {
 			rd.order[k.Col], rd.text[k.Col] = true, true
 		}
-		if streamsFromScan(n.Child) {
-			r.pos = true // ties keep input order
-		}
-		r.walk(n.Child, rd)
+		// Ties keep input order.
+		w.walk(n.Child, rd, pos || streamsFromScan(n.Child))
 	case *plan.Distinct:
 		for _, k := range n.KeyCols() {
 			rd.order[k], rd.text[k] = true, true
 		}
-		if streamsFromScan(n.Child) {
-			r.pos = true // the first (or last) in input order, and the input order kept
-		}
-		r.walk(n.Child, rd)
+		// The first (or last) in input order, and the input order kept.
+		w.walk(n.Child, rd, pos || streamsFromScan(n.Child))
 	case *plan.Limit:
-		r.walk(n.Child, rd)
+		w.walk(n.Child, rd, pos)
 	case *plan.Project:
 		c := newReads(len(n.Child.Schema()))
 		for i, pc := range n.Cols {
@@ -125,7 +130,7 @@ func (r *scanRoles) walk(n plan.Node, rd reads) {
 			c.sums[j] = c.sums[j] || rd.sums[i]
 			c.order[j] = c.order[j] || rd.order[i]
 		}
-		r.walk(n.Child, c)
+		w.walk(n.Child, c, pos)
 	case *plan.Aggregate:
 		c := newReads(len(n.Child.Schema()))
 		for _, k := range n.Keys {
@@ -137,15 +142,19 @@ func (r *scanRoles) walk(n plan.Node, rd reads) {
 				c.sums[f.Col] = c.sums[f.Col] || f.Kind.NumericOnly()
 			}
 			if f.Kind == plan.AggFirst || f.Kind == plan.AggLast {
-				r.pos = true
+				pos = true
 			}
 		}
-		r.walk(n.Child, c)
+		w.walk(n.Child, c, pos)
 	case *plan.Count:
-		r.walk(n.Child, newReads(len(n.Child.Schema())))
+		w.walk(n.Child, newReads(len(n.Child.Schema())), false)
 	default:
 		for _, c := range n.Children() {
-			r.walk(c, newReads(len(c.Schema())))
+			all := newReads(len(c.Schema()))
+			for i := range all.text {
+				all.text[i] = true
+			}
+			w.walk(c, all, false)
 		}
 	}
 }
@@ -154,7 +163,7 @@ func (r *scanRoles) walk(n plan.Node, rd reads) {
 // reads (n.Columns), numbers for those read as numbers whose type is
 // numeric, text for strings, keys and columns that reach the output.
 func (r *runner) scanSpec(n *plan.Scan) *scanSpec {
-	roles := r.roles
+	roles := r.roles[n]
 	spec := &scanSpec{input: n.Input, pred: n.Pred, skipBad: r.opts.SkipBadRows, pos: roles.pos}
 	for _, c := range n.Materialised() {
 		switch t := n.Input[c].Type; {
