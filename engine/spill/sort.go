@@ -28,15 +28,10 @@ type Sorter struct {
 	cmp      func(a, b []byte) int
 	key      func(row []byte) Key
 
-	runs   []*sortRun
+	runs   []*Rows
 	levels int // merge passes made before the last merge
 	err    error
 	sorted bool
-}
-
-type sortRun struct {
-	name string
-	s    stream
 }
 
 // NewSorter returns a Sorter whose merges hold about mergeMem bytes and
@@ -67,24 +62,11 @@ func (s *Sorter) WriteRun(rows iter.Seq[[]byte]) error {
 	if s.err != nil {
 		return s.err
 	}
-	w, err := newWriter(s.d, "sort", 1)
+	r, err := s.d.WriteRows("sort", rows)
 	if err != nil {
 		return s.fail(err)
 	}
-	for row := range rows {
-		if err = w.addRow(row); err != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = w.close()
-	} else {
-		w.abort()
-	}
-	if err != nil {
-		return s.fail(err)
-	}
-	s.runs = append(s.runs, &sortRun{name: w.f.Name(), s: w.streams[0]})
+	s.runs = append(s.runs, r)
 	return nil
 }
 
@@ -99,7 +81,7 @@ func (s *Sorter) fail(err error) error {
 // Sort (or before the SortedIter exists).
 func (s *Sorter) Abort() {
 	for _, r := range s.runs {
-		s.d.fs.Remove(r.name)
+		r.Remove()
 	}
 	s.runs = nil
 	if s.err == nil {
@@ -136,7 +118,7 @@ func (s *Sorter) Sort() (*SortedIter, error) {
 	srcs := make([]mergeSrc, 0, len(s.runs))
 	it := &SortedIter{s: s}
 	for _, r := range s.runs {
-		rd, err := openStream(s.d, r.name, &r.s)
+		rd, err := r.open()
 		if err != nil {
 			it.m = &merger{srcs: srcs}
 			it.Close()
@@ -155,7 +137,7 @@ func (s *Sorter) Sort() (*SortedIter, error) {
 
 // mergePass merges each group of f consecutive runs into one run.
 func (s *Sorter) mergePass(f int) error {
-	var next []*sortRun
+	var next []*Rows
 	for len(s.runs) > 0 {
 		k := min(f, len(s.runs))
 		group := s.runs[:k]
@@ -170,7 +152,7 @@ func (s *Sorter) mergePass(f int) error {
 			return err
 		}
 		for _, g := range group {
-			s.d.fs.Remove(g.name)
+			g.Remove()
 		}
 		next = append(next, r)
 		s.runs = s.runs[k:]
@@ -179,7 +161,7 @@ func (s *Sorter) mergePass(f int) error {
 	return nil
 }
 
-func (s *Sorter) mergeRuns(group []*sortRun) (run *sortRun, err error) {
+func (s *Sorter) mergeRuns(group []*Rows) (run *Rows, err error) {
 	srcs := make([]mergeSrc, 0, len(group))
 	defer func() {
 		for _, src := range srcs {
@@ -187,30 +169,22 @@ func (s *Sorter) mergeRuns(group []*sortRun) (run *sortRun, err error) {
 		}
 	}()
 	for _, r := range group {
-		rd, err := openStream(s.d, r.name, &r.s)
+		rd, err := r.open()
 		if err != nil {
 			return nil, err
 		}
 		srcs = append(srcs, mergeSrc{rd: rd})
 	}
-	w, err := newWriter(s.d, "sort", 1)
-	if err != nil {
-		return nil, err
-	}
 	m := newMerger(srcs, s.cmp, s.key)
-	for m.next() {
-		if err := w.addRow(m.row); err != nil {
-			return nil, err
+	run, err = s.d.WriteRows("sort", func(yield func([]byte) bool) {
+		for m.next() && yield(m.row) {
 		}
-	}
-	if m.err != nil {
-		w.abort()
+	})
+	if err == nil && m.err != nil {
+		run.Remove()
 		return nil, m.err
 	}
-	if err := w.close(); err != nil {
-		return nil, err
-	}
-	return &sortRun{name: w.f.Name(), s: w.streams[0]}, nil
+	return run, err
 }
 
 // SortedIter returns the rows of a Sorter in order. It is used by one
@@ -246,8 +220,8 @@ func (it *SortedIter) Close() error {
 	}
 	s := it.s
 	for _, r := range s.runs {
-		if err := s.d.fs.Remove(r.name); err != nil && !isNotExist(err) {
-			errs = append(errs, newError("remove spill file", s.d.path, err))
+		if err := r.Remove(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	s.runs = nil
