@@ -34,6 +34,9 @@ func (ds *Dataset) Run(ctx context.Context, root plan.Node, out *Output, opts Ru
 	modes := make([]splitMode, len(ds.inputs))
 	for {
 		st, err := ds.runOnce(ctx, root, out, opts, modes)
+		if cerr := ds.checkInputs(); cerr != nil {
+			return nil, cerr
+		}
 		var se *splitError
 		if errors.As(err, &se) && modes[se.input] < splitSerial {
 			// A seam did not hold, or an error came from a partition whose
@@ -60,6 +63,9 @@ func (ds *Dataset) scanAll(ctx context.Context, spec *scanSpec, newSink func() e
 		s := newScanSource(ds, spec, 0, env, modes)
 		sink := newSink()
 		err := s.runUnordered(ctx, &pipeline{env: env, sink: sink, sinkID: -1, ops: make([][]exec.Operator, env.Workers), stats: statsFor(env.Workers, 0)})
+		if cerr := ds.checkInputs(); cerr != nil {
+			return nil, cerr
+		}
 		var se *splitError
 		if errors.As(err, &se) && modes[se.input] < splitSerial {
 			modes[se.input]++
@@ -67,6 +73,18 @@ func (ds *Dataset) scanAll(ctx context.Context, spec *scanSpec, newSink func() e
 		}
 		return s, err
 	}
+}
+
+// newBroker returns the run's memory broker with the run's fixed
+// overhead already taken, or an error when --memory-limit leaves nothing
+// to lend.
+func (ds *Dataset) newBroker(ev exec.Events) (*exec.Broker, error) {
+	broker := exec.NewBroker(ds.cfg.MemoryLimit, ev)
+	if over := ds.fixedOverhead(); !broker.TryBorrow(over) {
+		return nil, fmt.Errorf("--memory-limit %d bytes is too small to run at all: with %d workers this run needs at least %d MiB (raise it, or lower --workers)",
+			ds.cfg.MemoryLimit, max(ds.cfg.Workers, 1), (over+(1<<20)-1)>>20)
+	}
+	return broker, nil
 }
 
 // fixedOverhead is memory a run needs whatever the data: the Go runtime
@@ -121,10 +139,9 @@ type runner struct {
 func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opts RunOptions, modes []splitMode) (_ *RunStats, err error) {
 	ev := ds.events()
 	ev.Event(exec.Event{Kind: exec.EvRunStart, Op: -1, At: time.Now()})
-	broker := exec.NewBroker(ds.cfg.MemoryLimit, ev)
-	if over := ds.fixedOverhead(); !broker.TryBorrow(over) {
-		return nil, fmt.Errorf("--memory-limit %d bytes is too small to run at all: with %d workers this run needs at least %d MiB (raise it, or lower --workers)",
-			ds.cfg.MemoryLimit, max(ds.cfg.Workers, 1), (over+(1<<20)-1)>>20)
+	broker, err := ds.newBroker(ev)
+	if err != nil {
+		return nil, err
 	}
 	temp := exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir)
 	r := &runner{ds: ds, opts: opts, out: out, ids: NodeIDs(root), modes: modes, aggOf: map[plan.Node]*hashagg.Aggregate{},

@@ -93,6 +93,9 @@ func (s *scanSource) countRows(ctx context.Context) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
+		if testHookRead != nil {
+			testHookRead(src.in.Path)
+		}
 		if lay.Plain(ds.cfg.Dialect.MaxRecordSize) {
 			n := lay.PlainRecords()
 			m := int(next.Add(1) - 1)

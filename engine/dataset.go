@@ -147,6 +147,19 @@ func openSource(cfg *Config, path string) (*source, error) {
 	return src, nil
 }
 
+// checkInputs returns a *readers.ChangedError for the first input file
+// that changed since it was opened. A run checks after it reads: whatever
+// it found (an answer, or an error that a change may have caused) cannot be
+// trusted if the file moved under it.
+func (ds *Dataset) checkInputs() error {
+	for _, s := range ds.inputs {
+		if err := s.in.Changed(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func displayName(path string) string {
 	if path == readers.Stdin {
 		return "<stdin>"

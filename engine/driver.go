@@ -419,6 +419,9 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 					sc.SetFieldCount(len(ds.Names))
 					scanErr, pushErr := s.scan(ctx, p, w, m, sc, fi, t)
 					s.endMorsel(w, m, t, part.End-part.Start)
+					if testHookRead != nil {
+						testHookRead(src.in.Path)
+					}
 					if pushErr != nil {
 						return pushErr
 					}
@@ -434,6 +437,9 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 			next = first + taken
 			var seam *seamError
 			if errors.As(err, &seam) {
+				if err := ds.checkInputs(); err != nil {
+					return err // the seam moved because the file did
+				}
 				// Partitions up to the seam's went out; the rest of the file
 				// is split again, more carefully, from where they ended.
 				start, line, next = seam.end, seam.line, seam.morsel+1
@@ -447,6 +453,11 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 	}
 	return nil
 }
+
+// testHookRead, when set by a test, is called after each partition of a
+// file and each chunk of a stream is read: a test changes the file there,
+// between two reads, rather than racing a timer.
+var testHookRead func(path string)
 
 // scanMode says how scanPartition reads a partition.
 type scanMode uint8
@@ -504,7 +515,11 @@ func (ds *Dataset) scanPartitionWith(ctx context.Context, sc *readers.Scanner, s
 	if mode&checkFields != 0 {
 		sc.SetFieldCount(len(ds.Names))
 	}
-	if err := fn(sc); err != nil {
+	err := fn(sc)
+	if testHookRead != nil {
+		testHookRead(s.in.Path)
+	}
+	if err != nil {
 		var pe *pipelineError
 		if !first && !whole && !errors.Is(err, context.Canceled) && !errors.As(err, &pe) {
 			return errSplit
@@ -513,7 +528,12 @@ func (ds *Dataset) scanPartitionWith(ctx context.Context, sc *readers.Scanner, s
 	}
 	if sc.Offset() != p.End {
 		if whole {
-			panic(fmt.Sprintf("BUG: serial scan of %s stopped at %d, not %d", p.Path, sc.Offset(), p.End))
+			// A serial scan reads to its end unless the file shrank
+			// under it, or changed where it was read.
+			if err := s.in.Changed(); err != nil {
+				return err
+			}
+			return &readers.ChangedError{Path: displayName(s.in.Path), Size: s.in.Size, Now: sc.Offset(), SameLength: true}
 		}
 		return errSplit
 	}
@@ -562,6 +582,9 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 				return
 			}
 			ch, err := s.chunker.Next(buf)
+			if testHookRead != nil {
+				testHookRead(s.in.Path)
+			}
 			if err == io.EOF {
 				return
 			}
@@ -618,6 +641,9 @@ func (ds *Dataset) eachStreamChunk(ctx context.Context, s *source, fn func(ch re
 			return err
 		}
 		ch, err := s.chunker.Next(buf)
+		if testHookRead != nil {
+			testHookRead(s.in.Path)
+		}
 		if err == io.EOF {
 			return nil
 		}

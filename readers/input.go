@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
@@ -42,6 +43,7 @@ type Input struct {
 	Compression Compression
 	File        *os.File // nil for stdin
 	stream      io.Reader
+	modTime     time.Time // when File was last written, as opened
 }
 
 // Splittable reports whether the input can be read by offset.
@@ -91,7 +93,7 @@ func Open(path string, stdin io.Reader) (*Input, error) {
 		f.Close()
 		return nil, fmt.Errorf("cannot read %s: is a directory (give a file or a glob such as '%s/*.csv')", path, strings.TrimRight(path, "/"))
 	}
-	in := &Input{Path: path, Size: st.Size(), File: f}
+	in := &Input{Path: path, Size: st.Size(), File: f, modTime: st.ModTime()}
 	var magic [4]byte
 	n, err := f.ReadAt(magic[:], 0)
 	if err != nil && err != io.EOF {
@@ -104,6 +106,40 @@ func Open(path string, stdin io.Reader) (*Input, error) {
 		return nil, fmt.Errorf("cannot read %s: file is empty", path)
 	}
 	return in, nil
+}
+
+// ChangedError is a file whose size or modification time moved while it
+// was read: what was read may mix two versions of it, so no answer from it
+// can be trusted.
+type ChangedError struct {
+	Path       string
+	Size, Now  int64 // bytes when opened, and when it was found changed
+	SameLength bool  // only the modification time moved
+}
+
+func (e *ChangedError) Error() string {
+	if e.SameLength {
+		return fmt.Sprintf("%s: changed while being read (written to during the run); run again once nothing writes to it", e.Path)
+	}
+	return fmt.Sprintf("%s: changed while being read (%d bytes when opened, %d now); run again once nothing writes to it", e.Path, e.Size, e.Now)
+}
+
+// Changed returns a *ChangedError when the file is not as it was opened
+// (its size or modification time moved), nil when it is, or is a stream.
+// A file replaced by rename is not changed: the open file is the old one,
+// read whole.
+func (in *Input) Changed() error {
+	if in.File == nil {
+		return nil
+	}
+	st, err := in.File.Stat()
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", in.Path, err)
+	}
+	if st.Size() != in.Size || !st.ModTime().Equal(in.modTime) {
+		return &ChangedError{Path: in.Path, Size: in.Size, Now: st.Size(), SameLength: st.Size() == in.Size}
+	}
+	return nil
 }
 
 func openError(path string, err error) error {
