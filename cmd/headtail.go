@@ -96,32 +96,42 @@ func tailRun(ctx context.Context, app *App, opts *tailOptions) error {
 		return err
 	}
 	defer j.close()
-	rows, err := j.ds.Tail(ctx, opts.N)
+	rows, err := j.ds.Tail(ctx, int64(opts.N))
 	if err != nil {
 		return err
 	}
-	d := &j.cfg.Dialect
+	defer rows.Close()
+	// The typed formats type each column by the rows printed, so the
+	// rows are read twice: to type them, then to write them. csv and tsv
+	// print fields as the file has them and need one pass.
+	res, d := j.res, &j.cfg.Dialect
+	typed := res.format != "csv" && res.format != "tsv"
 	inf := j.ds.NewInferrer()
-	for _, r := range rows {
-		inf.Add(r)
-	}
-	return j.res.table(columns(j.ds.Names, inf.Types), nullify(rows, d, j.res.format))
-}
-
-// nullify marks null fields for typed formats (json, ndjson, table); csv
-// and tsv print fields exactly as the file has them.
-func nullify(rows [][][]byte, d *readers.Dialect, format string) [][][]byte {
-	if format == "csv" || format == "tsv" {
-		return rows
-	}
-	for _, r := range rows {
-		for i, f := range r {
-			if d.IsNull(f) {
-				r[i] = nil
-			}
+	if typed {
+		if err := rows.Each(ctx, func(fields [][]byte) error { inf.Add(fields); return nil }); err != nil {
+			return err
 		}
 	}
-	return rows
+	if err := res.w.Begin(columns(j.ds.Names, inf.Types)); err != nil {
+		return err
+	}
+	err = rows.Each(ctx, func(fields [][]byte) error {
+		if typed {
+			for i, f := range fields {
+				if d.IsNull(f) {
+					fields[i] = nil
+				}
+			}
+		}
+		return res.w.Row(fields)
+	})
+	if err != nil {
+		return err
+	}
+	if err := res.w.End(); err != nil {
+		return err
+	}
+	return res.commit()
 }
 
 // columns pairs names with writer types.

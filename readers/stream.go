@@ -199,8 +199,7 @@ func CountRecords(data []byte, d Dialect, path string, base, line int64) (int64,
 	if len(data) == 0 {
 		return 0, nil
 	}
-	if data[0] != '\n' && bytes.IndexByte(data, '"') < 0 && bytes.IndexByte(data, '\r') < 0 &&
-		bytes.Index(data, []byte("\n\n")) < 0 && !tooLong(data, d.MaxRecordSize) {
+	if plainLines(data) && !tooLong(data, d.MaxRecordSize) {
 		n := int64(bytes.Count(data, nl))
 		if data[len(data)-1] != '\n' {
 			n++
@@ -213,6 +212,50 @@ func CountRecords(data []byte, d Dialect, path string, base, line int64) (int64,
 		n++
 	}
 	return n, s.Err()
+}
+
+// RecordStart returns where record k (from 0) of whole-record data (a
+// chunk) starts, as an index into data, and its line (data's first record
+// is on line). Data with no quote, CR or blank line is searched by its
+// line ends alone, from whichever end is nearer.
+func RecordStart(data []byte, d Dialect, path string, base, line int64, k int64) (int, int64, error) {
+	if k == 0 {
+		return 0, line, nil
+	}
+	if plainLines(data) {
+		at := 0
+		nls := int64(bytes.Count(data, nl))
+		if k <= nls/2 {
+			for range k {
+				at += bytes.IndexByte(data[at:], '\n') + 1
+			}
+			return at, line + k, nil
+		}
+		// Record k starts after line end k; from the end, that is line
+		// end nls-k+1 (1-based), counted back.
+		end := len(data)
+		for range nls - k + 1 {
+			end = bytes.LastIndexByte(data[:end], '\n')
+		}
+		return end + 1, line + k, nil
+	}
+	s := NewBytesScanner(data, d, path, base, line)
+	for i := int64(0); i <= k; i++ {
+		if !s.Next() {
+			if err := s.Err(); err != nil {
+				return 0, 0, err
+			}
+			return len(data), line, nil
+		}
+	}
+	return int(s.RecordOffset() - base), s.Line(), nil
+}
+
+// plainLines reports whether data's records are its lines: no quote, CR
+// or blank line.
+func plainLines(data []byte) bool {
+	return data[0] != '\n' && bytes.IndexByte(data, '"') < 0 && bytes.IndexByte(data, '\r') < 0 &&
+		bytes.Index(data, []byte("\n\n")) < 0
 }
 
 // tooLong reports whether some line of data is longer than max: only then
