@@ -345,7 +345,7 @@ func (o *chainOutput) open(cols []writers.Column, how engine.Delivery) (writers.
 	if err != nil {
 		return nil, err
 	}
-	return writers.New(o.res.format, dst)
+	return o.res.writerTo(dst)
 }
 
 // destination is stdout, or the --output file's temp file.

@@ -92,8 +92,17 @@ func (app *App) newResult() (*result, error) {
 	}
 	r := &result{app: app, path: s.str(flagOutput), format: format}
 	r.buf.dir = s.str(flagTempDir)
-	r.w, err = writers.New(format, &r.buf)
+	r.w, err = r.writerTo(&r.buf)
 	return r, err
+}
+
+// writerTo returns a writer of the result's format to dst. A table keeps
+// its rows until the end, past a few MiB in --temp-dir.
+func (r *result) writerTo(dst io.Writer) (writers.Writer, error) {
+	if r.format == "table" {
+		return writers.NewTable(dst, r.buf.dir), nil
+	}
+	return writers.New(r.format, dst)
 }
 
 // commit writes the buffered answer to its destination.

@@ -3,11 +3,13 @@ package cmd
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -265,6 +267,83 @@ func TestMemoryBound(t *testing.T) {
 	if len(ents) != 0 {
 		t.Errorf("left behind in --temp-dir: %v", ents)
 	}
+}
+
+// head and tail hold --memory-limit whatever the rows they print: head
+// streams them (a table keeps them in --temp-dir), tail keeps a file's as a
+// byte range and a stream's in spill files. The input is several times the
+// limit, and every row is printed.
+func TestHeadTailMemoryBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("prints 6M rows five times")
+	}
+	const limit, slack, rows = 64_000_000, 16 << 20, 6_000_000
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "gdask")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	plain, zst := filepath.Join(dir, "d.csv"), filepath.Join(dir, "d.csv.zst")
+	for _, p := range []string{plain, zst} {
+		if out, err := gdask(t, "gen-data", p, "--rows", strconv.Itoa(rows), "--categories", "1000000").CombinedOutput(); err != nil {
+			t.Fatalf("gen-data: %v: %s", err, out)
+		}
+	}
+	data, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 2*limit {
+		t.Fatalf("the input is %d bytes, want well over the limit", len(data))
+	}
+	want := sha256.Sum256(data)
+	n := strconv.Itoa(rows + 1)
+	for _, args := range [][]string{
+		{"head", plain, "-n", n, "-o", "csv"},
+		{"head", plain, "-n", n, "-o", "table"},
+		{"tail", plain, "-n", n, "-o", "csv"},
+		{"tail", zst, "-n", n, "-o", "csv"},
+		{"tail", zst, "-n", n, "-o", "table"},
+	} {
+		t.Run(strings.Join([]string{args[0], filepath.Base(args[1]), args[5]}, "_"), func(t *testing.T) {
+			c := exec.Command(os.Args[0], append([]string{bin, "--memory-limit", "64MB", "--workers", "2", "--temp-dir", dir}, args...)...)
+			c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
+			var stderr bytes.Buffer
+			h := sha256.New()
+			lines := &lineCounter{}
+			c.Stdout, c.Stderr = io.MultiWriter(h, lines), &stderr
+			if err := c.Run(); err != nil {
+				t.Fatalf("%v: %v: %s", args, err, stderr.String())
+			}
+			var kib int64
+			msgs := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if _, err := fmt.Sscanf(msgs[len(msgs)-1], "maxrss=%d", &kib); err != nil {
+				t.Fatalf("no maxrss in %q", stderr.String())
+			}
+			if rss := kib << 10; rss > limit+slack {
+				t.Errorf("peak RSS %d MiB under --memory-limit 64MB, want at most %d MiB", rss>>20, (limit+slack)>>20)
+			}
+			t.Logf("peak RSS %.1f MiB", float64(kib)/1024)
+			if args[5] == "csv" && !bytes.Equal(h.Sum(nil), want[:]) {
+				t.Errorf("the output is not the input's %d rows", rows)
+			}
+			if args[5] == "table" && lines.n != rows+2 {
+				t.Errorf("the table has %d lines, want %d", lines.n, rows+2)
+			}
+			ents, _ := filepath.Glob(filepath.Join(dir, "gdask-[rst]*"))
+			if len(ents) != 0 {
+				t.Errorf("left behind in --temp-dir: %v", ents)
+			}
+		})
+	}
+}
+
+// lineCounter counts the line ends written to it.
+type lineCounter struct{ n int }
+
+func (l *lineCounter) Write(p []byte) (int, error) {
+	l.n += bytes.Count(p, []byte{'\n'})
+	return len(p), nil
 }
 
 // SIGINT during a groupby that spills stops the workers, removes the spill

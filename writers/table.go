@@ -1,7 +1,13 @@
 package writers
 
 import (
+	"bufio"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -11,13 +17,27 @@ import (
 // left-aligned; widths count runes. Control characters are shown escaped so
 // every row stays on one line, and null is shown as an empty cell.
 //
-// Widths are known only after the last row, so rows are copied into one
-// growing buffer and written by End.
+// Widths are known only after the last row, so rows are kept until End:
+// the first tableMem bytes of cells in memory, the rest in an unlinked
+// temp file in tempDir, so a long table holds bounded memory.
 type tableWriter struct {
 	out
-	data   []byte // the bytes of every cell, back to back
-	ends   []int  // ends[k] is where cell k ends in data
-	widths []int  // display width of each column
+	tempDir string
+	data    []byte   // the bytes of the cells in memory, back to back
+	ends    []uint32 // ends[k] is where cell k ends in data
+	widths  []int    // display width of each column
+	file    *os.File
+	fw      *bufio.Writer // cells after the first tableMem bytes: uvarint length, bytes
+	varint  [binary.MaxVarintLen64]byte
+}
+
+// tableMem is how many bytes of cells a table holds in memory.
+var tableMem = 1 << 20 // a variable so tests can make tables spill
+
+// NewTable returns a table writer whose rows past the first MiB wait
+// in a temp file in tempDir ("": the system's) until End.
+func NewTable(w io.Writer, tempDir string) Writer {
+	return &tableWriter{out: newOut(w), tempDir: tempDir}
 }
 
 func (w *tableWriter) Begin(cols []Column) error {
@@ -36,13 +56,33 @@ func (w *tableWriter) Row(fields [][]byte) error {
 		return err
 	}
 	for i, f := range fields {
-		w.data = append(w.data, f...)
-		w.ends = append(w.ends, len(w.data))
 		if n := displayWidth(f); n > w.widths[i] {
 			w.widths[i] = n
 		}
 	}
 	w.rows++
+	if w.file == nil && len(w.data) < tableMem {
+		for _, f := range fields {
+			w.data = append(w.data, f...)
+			w.ends = append(w.ends, uint32(len(w.data)))
+		}
+		return nil
+	}
+	if w.file == nil {
+		f, err := os.CreateTemp(w.tempDir, "gdask-table-*")
+		if err != nil {
+			return fmt.Errorf("cannot hold the table's rows in %s: %w (set --temp-dir, or use -o csv)", w.tempDir, err)
+		}
+		os.Remove(f.Name()) // unlinked: gone with the process whatever happens
+		w.file, w.fw = f, bufio.NewWriterSize(f, bufferSize)
+	}
+	for _, f := range fields {
+		n := binary.PutUvarint(w.varint[:], uint64(len(f)))
+		w.fw.Write(w.varint[:n])
+		if _, err := w.fw.Write(f); err != nil {
+			return fmt.Errorf("cannot hold the table's rows in %s: %w (set --temp-dir, or use -o csv)", w.tempDir, err)
+		}
+	}
 	return nil
 }
 
@@ -52,6 +92,9 @@ func (w *tableWriter) WriteEncoded([]byte, int64) error {
 }
 
 func (w *tableWriter) End() error {
+	if w.file != nil {
+		defer w.file.Close()
+	}
 	if w.state != 1 {
 		return w.end(nil)
 	}
@@ -75,7 +118,7 @@ func (w *tableWriter) End() error {
 		if err := w.writeLine(b); err != nil {
 			return err
 		}
-		start := 0
+		start := uint32(0)
 		for r := 0; r < len(w.ends); r += len(w.cols) {
 			b = b[:0]
 			for i, end := range w.ends[r : r+len(w.cols)] {
@@ -86,10 +129,52 @@ func (w *tableWriter) End() error {
 				return err
 			}
 		}
+		w.data, w.ends = nil, nil
+		if w.file != nil {
+			var err error
+			if b, err = w.spilledRows(b); err != nil {
+				return err
+			}
+		}
 		w.buf = b
 	}
 	w.data, w.ends = nil, nil
 	return w.end(nil)
+}
+
+// spilledRows writes the rows held in the temp file; b is scratch.
+func (w *tableWriter) spilledRows(b []byte) ([]byte, error) {
+	fail := func(err error) ([]byte, error) {
+		return b, fmt.Errorf("cannot read back the table's rows from %s: %w", w.tempDir, err)
+	}
+	if err := w.fw.Flush(); err != nil {
+		return fail(err)
+	}
+	if _, err := w.file.Seek(0, io.SeekStart); err != nil {
+		return fail(err)
+	}
+	br := bufio.NewReaderSize(w.file, bufferSize)
+	var cell []byte
+	for {
+		b = b[:0]
+		for i := range w.cols {
+			n, err := binary.ReadUvarint(br)
+			if err == io.EOF && i == 0 {
+				return b, nil
+			}
+			if err != nil {
+				return fail(err)
+			}
+			cell = slices.Grow(cell[:0], int(n))[:n]
+			if _, err := io.ReadFull(br, cell); err != nil {
+				return fail(err)
+			}
+			b = w.appendCell(b, i, cell)
+		}
+		if err := w.writeLine(b); err != nil {
+			return b, err
+		}
+	}
 }
 
 // appendCell appends the separator before column i and the cell f, padded to

@@ -1,6 +1,7 @@
 package writers
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -109,5 +110,47 @@ func TestDisplayWidth(t *testing.T) {
 		if got, want := displayWidth([]byte(s)), len([]rune(string(shown))); got != want {
 			t.Errorf("displayWidth(%q) = %d, but %q has %d runes", s, got, shown, want)
 		}
+	}
+}
+
+// A table longer than tableMem keeps its later rows in a temp file: the
+// output is the same as a table held wholly in memory.
+func TestTableSpillsLongTables(t *testing.T) {
+	cols := []Column{{Name: "id", Type: Int}, {Name: "name"}, {Name: "note"}}
+	var rows [][][]byte
+	for i := range 2000 {
+		name := strings.Repeat("é", i%7) + "x\n\t" + strings.Repeat("w", i%13)
+		note := ""
+		if i%5 != 0 {
+			note = strings.Repeat("n", i%31)
+		}
+		rows = append(rows, [][]byte{[]byte(strconv.Itoa(i * 37)), []byte(name), []byte(note)})
+	}
+	write := func() string {
+		var b strings.Builder
+		w := NewTable(&b, t.TempDir())
+		if err := w.Begin(cols); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if err := w.Row(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.End(); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	want := write()
+	defer func(m int) { tableMem = m }(tableMem)
+	for _, m := range []int{0, 1, 100, 5000} {
+		tableMem = m
+		if got := write(); got != want {
+			t.Fatalf("tableMem %d: the table differs from the one held in memory", m)
+		}
+	}
+	if n := strings.Count(want, "\n"); n != len(rows)+2 {
+		t.Fatalf("%d lines, want %d", n, len(rows)+2)
 	}
 }

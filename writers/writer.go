@@ -96,7 +96,7 @@ func Default(stdoutIsTerminal bool) string {
 func New(format string, w io.Writer) (Writer, error) {
 	switch format {
 	case "table":
-		return &tableWriter{out: newOut(w)}, nil
+		return NewTable(w, ""), nil
 	case "csv":
 		return &csvWriter{out: newOut(w)}, nil
 	case "tsv":
