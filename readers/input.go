@@ -48,11 +48,14 @@ type Input struct {
 func (in *Input) Splittable() bool { return in.File != nil && in.Compression == None }
 
 // Expand turns the command-line inputs into paths: globs are expanded
-// (sorted), "-" stays. A glob with no match is an error.
+// (sorted), "-" stays. A path that exists is itself, even when its name
+// holds *, ? or [ (data[1].csv names that file, never data1.csv); only a
+// path that does not exist is read as a glob. A glob with no match is an
+// error.
 func Expand(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
-		if a == Stdin || !strings.ContainsAny(a, "*?[") {
+		if a == Stdin || !strings.ContainsAny(a, "*?[") || exists(a) {
 			out = append(out, a)
 			continue
 		}
@@ -66,6 +69,13 @@ func Expand(args []string) ([]string, error) {
 		out = append(out, m...)
 	}
 	return out, nil
+}
+
+// exists reports whether path names something on disk, a dangling
+// symbolic link included: such a name is the user's file, not a pattern.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // Open opens path ("-" for stdin) and sniffs its compression.
