@@ -182,7 +182,7 @@ a flag wins over the environment, which wins over the file.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
-			s, err := loadSettings(c)
+			s, err := loadSettings(c, app.IO.Err)
 			if err != nil {
 				return err
 			}
