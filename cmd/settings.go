@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/readers"
 	"github.com/gdask/gdask/writers"
 )
@@ -115,9 +116,9 @@ func loadSettings(c *cobra.Command, stderr io.Writer) (*settings, error) {
 			s.configFile = path
 		case !explicit && errors.Is(err, fs.ErrNotExist):
 		case !explicit && pe != nil:
-			fmt.Fprintf(stderr, "gdask: warning: cannot read config file %s: %v (going on without it)\n", path, err)
+			fmt.Fprintf(stderr, "gdask: warning: cannot read config file %s: %v (going on without it)\n", fsname.Quote(path), err)
 		default:
-			return nil, usagef("cannot read config file %s: %v", path, err)
+			return nil, usagef("cannot read config file %s: %v", fsname.Quote(path), err)
 		}
 	}
 	var bindErr error
@@ -136,7 +137,7 @@ func loadSettings(c *cobra.Command, stderr io.Writer) (*settings, error) {
 	known := flagNames(c.Root())
 	for _, k := range v.AllKeys() {
 		if v.InConfig(k) && !known[k] {
-			return nil, usagef("config file %s: unknown setting %q", path, k)
+			return nil, usagef("config file %s: unknown setting %q", fsname.Quote(path), k)
 		}
 	}
 	return s, nil

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // Compression of an input, detected by magic bytes.
@@ -99,7 +100,7 @@ func Open(path string, stdin io.Reader) (*Input, error) {
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, fmt.Errorf("cannot read %s: is a directory (give a file or a glob such as '%s/*.csv')", path, strings.TrimRight(path, "/"))
+		return nil, fmt.Errorf("cannot read %s: is a directory (give a file or a glob such as %s)", fsname.Quote(path), globHint(path))
 	}
 	in := &Input{Path: path, Size: st.Size(), File: f}
 	var magic [4]byte
@@ -111,17 +112,24 @@ func Open(path string, stdin io.Reader) (*Input, error) {
 	in.Compression = sniff(magic[:n])
 	if st.Size() == 0 {
 		f.Close()
-		return nil, fmt.Errorf("cannot read %s: file is empty", path)
+		return nil, fmt.Errorf("cannot read %s: file is empty", fsname.Quote(path))
 	}
 	return in, nil
 }
 
 func openError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
+	return fmt.Errorf("cannot open %s: %w", fsname.Quote(path), fsname.Cause(err))
+}
+
+// globHint is a glob for the CSV files in directory dir, as a user would
+// type it in a shell: in single quotes, or quoted by fsname when the name
+// holds characters that do not print.
+func globHint(dir string) string {
+	g := strings.TrimRight(dir, "/") + "/*.csv"
+	if q := fsname.Quote(g); q != g {
+		return q
 	}
-	return fmt.Errorf("cannot open %s: %w", path, err)
+	return "'" + g + "'"
 }
 
 func sniff(magic []byte) Compression {
@@ -158,13 +166,13 @@ func (in *Input) Reader(consumed *CountingReader) (io.Reader, func(), error) {
 	case Gzip:
 		zr, err := gzip.NewReader(bufio.NewReaderSize(consumed, 256<<10))
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot read %s: corrupt gzip data: %w", in.Path, err)
+			return nil, nil, fmt.Errorf("cannot read %s: corrupt gzip data: %w", fsname.Quote(in.Path), fsname.Cause(err))
 		}
 		return &decompressErr{r: zr, path: in.Path, kind: "gzip"}, func() { zr.Close() }, nil
 	case Zstd:
 		zr, err := zstd.NewReader(consumed, zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderConcurrency(1))
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot read %s: corrupt zstd data: %w", in.Path, err)
+			return nil, nil, fmt.Errorf("cannot read %s: corrupt zstd data: %w", fsname.Quote(in.Path), fsname.Cause(err))
 		}
 		return &decompressErr{r: zr, path: in.Path, kind: "zstd"}, zr.Close, nil
 	}
@@ -223,7 +231,7 @@ func ReadHeader(s *Scanner, d Dialect, path string) (Header, error) {
 		if err := s.Err(); err != nil {
 			return h, err
 		}
-		return h, fmt.Errorf("cannot read %s: no header line (the file holds only blank lines)", path)
+		return h, fmt.Errorf("cannot read %s: no header line (the file holds only blank lines)", fsname.Quote(path))
 	}
 	fields := s.Fields()
 	h.Names = make([]string, len(fields))
@@ -237,7 +245,7 @@ func ReadHeader(s *Scanner, d Dialect, path string) (Header, error) {
 	seen := make(map[string]int, len(fields))
 	for i, f := range fields {
 		if !utf8.Valid(f) {
-			return h, fmt.Errorf("%s:1:%d: header name %s is not valid UTF-8 (re-encode the file as UTF-8)", path, i+1, strconv.Quote(string(f)))
+			return h, fmt.Errorf("%s:1:%d: header name %s is not valid UTF-8 (re-encode the file as UTF-8)", fsname.Quote(path), i+1, strconv.Quote(string(f)))
 		}
 		name := strings.TrimSpace(string(f))
 		if name == "" {
@@ -287,7 +295,7 @@ func OpenFileScanner(in *Input, d Dialect) (*Scanner, error) {
 	var magic [3]byte
 	n, err := in.File.ReadAt(magic[:], 0)
 	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("cannot read %s: %w", in.Path, err)
+		return nil, fmt.Errorf("cannot read %s: %w", fsname.Quote(in.Path), fsname.Cause(err))
 	}
 	bom := BOMLen(magic[:n])
 	sr := io.NewSectionReader(in.File, bom, in.Size-bom)

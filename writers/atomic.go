@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // AtomicFile is an output file that appears at its path only when Commit
@@ -60,11 +61,11 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	if fi != nil {
 		switch {
 		case fi.IsDir():
-			return nil, fmt.Errorf("cannot create %s: is a directory", path)
+			return nil, fmt.Errorf("cannot create %s: is a directory", fsname.Quote(path))
 		case !fi.Mode().IsRegular():
 			f, err := os.OpenFile(target, os.O_WRONLY|os.O_TRUNC, 0)
 			if err != nil {
-				return nil, fmt.Errorf("cannot create %s: %w", path, err)
+				return nil, fmt.Errorf("cannot create %s: %w", fsname.Quote(path), fsname.Cause(err))
 			}
 			return &AtomicFile{path: target, f: f}, nil
 		}
@@ -77,17 +78,13 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	f, err := createTemp(dir, ".gdask-"+truncateName(base, maxTempBase)+"-", ".tmp")
 	if err != nil {
 		// Name the file the user asked for; the temp name is ours.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot create %s: %w", path, err)
+		return nil, fmt.Errorf("cannot create %s: %w", fsname.Quote(path), fsname.Cause(err))
 	}
 	a := &AtomicFile{path: target, f: f, tmp: f.Name()}
 	if fi != nil {
 		if err := f.Chmod(keepMode); err != nil {
 			a.Abort()
-			return nil, fmt.Errorf("cannot set mode of %s: %w", a.tmp, err)
+			return nil, fmt.Errorf("cannot set mode of %s: %w", fsname.Quote(a.tmp), fsname.Cause(err))
 		}
 	}
 	return a, nil
@@ -118,9 +115,11 @@ func truncateName(s string, n int) string {
 	return s[:n]
 }
 
-// Write writes to the temp file.
+// Write writes to the temp file. An error names no file (the temp name
+// means nothing to a user); the caller's message says what was written.
 func (a *AtomicFile) Write(p []byte) (int, error) {
-	return a.f.Write(p)
+	n, err := a.f.Write(p)
+	return n, fsname.Cause(err)
 }
 
 // TempName returns the name of the temp file, or "" when the target is not a
@@ -141,27 +140,27 @@ func (a *AtomicFile) WriterAt() (io.WriterAt, bool) {
 // On failure the temp file is removed and the target is left as it was.
 func (a *AtomicFile) Commit() error {
 	if a.closed {
-		return fmt.Errorf("cannot commit %s: already committed or aborted", a.path)
+		return fmt.Errorf("cannot commit %s: already committed or aborted", fsname.Quote(a.path))
 	}
 	a.closed = true
 	if a.tmp == "" {
 		if err := a.f.Close(); err != nil {
-			return fmt.Errorf("cannot close %s: %w", a.path, err)
+			return fmt.Errorf("cannot close %s: %w", fsname.Quote(a.path), fsname.Cause(err))
 		}
 		return nil
 	}
 	if err := a.sync(); err != nil {
 		a.f.Close()
 		os.Remove(a.tmp)
-		return fmt.Errorf("cannot sync %s: %w", a.tmp, err)
+		return fmt.Errorf("cannot sync %s: %w", fsname.Quote(a.tmp), fsname.Cause(err))
 	}
 	if err := a.f.Close(); err != nil {
 		os.Remove(a.tmp)
-		return fmt.Errorf("cannot close %s: %w", a.tmp, err)
+		return fmt.Errorf("cannot close %s: %w", fsname.Quote(a.tmp), fsname.Cause(err))
 	}
 	if err := os.Rename(a.tmp, a.path); err != nil {
 		os.Remove(a.tmp)
-		return fmt.Errorf("cannot rename %s to %s: %w", a.tmp, a.path, err)
+		return fmt.Errorf("cannot rename %s to %s: %w", fsname.Quote(a.tmp), fsname.Quote(a.path), fsname.Cause(err))
 	}
 	syncDir(filepath.Dir(a.path))
 	return nil
@@ -177,12 +176,12 @@ func (a *AtomicFile) Abort() error {
 	cerr := a.f.Close()
 	if a.tmp == "" {
 		if cerr != nil {
-			return fmt.Errorf("cannot close %s: %w", a.path, cerr)
+			return fmt.Errorf("cannot close %s: %w", fsname.Quote(a.path), fsname.Cause(cerr))
 		}
 		return nil
 	}
 	if err := os.Remove(a.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("cannot remove %s: %w", a.tmp, err)
+		return fmt.Errorf("cannot remove %s: %w", fsname.Quote(a.tmp), fsname.Cause(err))
 	}
 	return nil
 }
