@@ -110,6 +110,13 @@ func (app *App) newResult() (*result, error) {
 		return nil, err
 	}
 	r := &result{app: app, path: s.str(flagOutput), format: format}
+	if r.path != "" {
+		// Checked before any input is read, as a mistake in a flag: a
+		// run of minutes must not end in "cannot create".
+		if err := writers.CheckCreate(r.path); err != nil {
+			return nil, usagef("invalid --output %s: %w", fsname.Quote(r.path), err)
+		}
+	}
 	r.buf.dir = s.str(flagTempDir)
 	r.w, err = writers.New(format, &r.buf)
 	return r, err

@@ -48,15 +48,7 @@ const maxTempBase = 128
 // CreateAtomic starts writing the file at path. Nothing is visible at path
 // until Commit.
 func CreateAtomic(path string) (*AtomicFile, error) {
-	target := path
-	fi, err := os.Stat(path)
-	if err == nil {
-		// Write where a symbolic link points, as os.Create would, and keep
-		// the link.
-		if real, err := filepath.EvalSymlinks(path); err == nil {
-			target = real
-		}
-	}
+	target, fi := resolve(path)
 	var keepMode os.FileMode
 	if fi != nil {
 		switch {
@@ -88,6 +80,46 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 		}
 	}
 	return a, nil
+}
+
+// resolve returns where a write to path lands and what is there now (nil
+// when nothing is): a symbolic link is written where it points, as
+// os.Create would, and kept.
+func resolve(path string) (target string, fi os.FileInfo) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return path, nil
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real, fi
+	}
+	return path, fi
+}
+
+// CheckCreate reports whether CreateAtomic(path) can start writing, so a
+// command can say so before any work instead of after it: path must not
+// be a directory, and a file must be creatable beside it (one is made and
+// removed at once). A path that names an existing device or FIFO passes:
+// it is opened when written, and opening a FIFO now would wait for its
+// reader. The error says why without naming path; the caller names it.
+func CheckCreate(path string) error {
+	target, fi := resolve(path)
+	if fi != nil {
+		switch {
+		case fi.IsDir():
+			return errors.New("is a directory")
+		case !fi.Mode().IsRegular():
+			return nil
+		}
+	}
+	dir := filepath.Dir(target)
+	f, err := createTemp(dir, ".gdask-check-", ".tmp")
+	if err != nil {
+		return fmt.Errorf("cannot create a file in %s: %w", fsname.Quote(dir), fsname.Cause(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }
 
 // createTemp is os.CreateTemp with the permissions of os.Create (0666 less
