@@ -63,6 +63,10 @@ func TestFileNamesInMessages(t *testing.T) {
 			"gdask: invalid --output " + q(evil+"-nodir/out.csv") + ": cannot create a file in " + q(evil+"-nodir") + ": no such file or directory\n"},
 		{[]string{"gen-data", evil + "-nodir/out.csv", "--rows", "10"}, 1,
 			"gdask: cannot create " + q(evil+"-nodir/out.csv") + ": no such file or directory\n"},
+		{[]string{"version", evil + ".csv"}, 2,
+			"gdask: version takes no arguments, got 1: " + q(evil+".csv") + "\n"},
+		{[]string{"count", "plain.csv", "then", "head", evil + ".csv"}, 2,
+			"gdask: then head takes no inputs (" + q(evil+".csv") + "): only the first verb of a chain names them\n"},
 		{[]string{"count", "plain.csv", "--config", evil + ".yaml"}, 2,
 			"gdask: cannot read config file " + q(evil+".yaml") + ": no such file or directory\n"},
 	} {
