@@ -13,20 +13,22 @@ import (
 // the execution contracts of engine/exec and never import the engine nor
 // each other; the plan never imports the engine.
 var allowedImports = map[string][]string{
-	"cmd":            {"engine", "engine/exec", "plan", "readers", "writers"},
-	"engine":         {"engine/exec", "engine/stream", "engine/hashagg", "engine/sorter", "engine/spill", "plan", "readers", "writers", "internal/cacheline"},
+	"cmd":            {"engine", "engine/exec", "plan", "readers", "writers", "internal/fsname"},
+	"engine":         {"engine/exec", "engine/stream", "engine/hashagg", "engine/sorter", "engine/spill", "plan", "readers", "writers", "internal/cacheline", "internal/fsname"},
 	"engine/exec":    {"engine/spill", "plan"},
 	"engine/stream":  {"engine/exec", "plan"},
-	"engine/hashagg": {"engine/exec", "engine/agg", "engine/paged", "engine/spill", "plan", "readers"},
+	"engine/hashagg": {"engine/exec", "engine/agg", "engine/paged", "engine/spill", "plan", "readers", "internal/fsname"},
 	"engine/sorter":  {"engine/exec", "engine/paged", "engine/spill", "plan", "readers", "internal/cacheline"},
 	"engine/agg":     {"engine/paged", "plan"},
 	"engine/paged":   {},
-	"engine/spill":   {},
-	"plan":           {"readers"},
-	"readers":        {"internal/cacheline"},
-	"writers":        {},
+	"engine/spill":   {"internal/fsname"},
+	"plan":           {"readers", "internal/fsname"},
+	"readers":        {"internal/cacheline", "internal/fsname"},
+	"writers":        {"internal/fsname"},
 	// Allocation of per-worker buffers on cache lines of their own.
 	"internal/cacheline": {},
+	// File names in messages, quoted when they hold bytes that do not print.
+	"internal/fsname": {},
 }
 
 // TestImportGraph checks every import between gdask's packages against

@@ -168,7 +168,7 @@ func (app *App) laterSteps(root *cobra.Command) ([]step, error) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{fmt.Errorf("then %s: %w", verb, err)} })
 		c.Args = func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 && verb != "select" && verb != "value-counts" { // their column lists are arguments
-				return usagef("then %s takes no inputs (%s): only the first verb of a chain names them", verb, strings.Join(args, " "))
+				return usagef("then %s takes no inputs (%s): only the first verb of a chain names them", verb, quoteArgs(args))
 			}
 			return nil
 		}

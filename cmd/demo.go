@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/writers"
 )
@@ -55,7 +56,7 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	}
 	dir, err := os.MkdirTemp(cfg.TempDir, "gdask-demo-")
 	if err != nil {
-		return fmt.Errorf("cannot create demo directory: %w", err)
+		return fmt.Errorf("cannot create demo directory in %s: %w", fsname.Quote(cfg.TempDir), fsname.Cause(err))
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "large_data.csv")
@@ -82,14 +83,14 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 		}
 		defer f.Abort()
 		if err := generateTo(ctx, f, g, cfg.Workers, nil); err != nil {
-			return err
+			return fmt.Errorf("cannot write %s: %w", fsname.Quote(path), fsname.Cause(err))
 		}
 		if err := f.Commit(); err != nil {
 			return err
 		}
 		st, err := os.Stat(path)
 		if err != nil {
-			return err
+			return fmt.Errorf("cannot read %s: %w", fsname.Quote(path), fsname.Cause(err))
 		}
 		_, err = fmt.Fprintf(w, "wrote %d bytes\n", st.Size())
 		return err
@@ -150,7 +151,7 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(out, "removed %s\n", dir)
+	_, err = fmt.Fprintf(out, "removed %s\n", fsname.Quote(dir))
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/writers"
 )
 
@@ -93,11 +94,11 @@ func genDataRun(ctx context.Context, app *App, opts *genDataOptions) error {
 	defer f.Abort() // no-op after Commit
 	f.NoSync = true // the data can be generated again: see AtomicFile.NoSync
 	p := &engine.Progress{}
-	stop := app.startProgress(ctx, p, "writing "+opts.Path)
+	stop := app.startProgress(ctx, p, "writing "+fsname.Quote(opts.Path))
 	err = generateTo(ctx, f, opts, cfg.Workers, p)
 	stop()
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", opts.Path, err)
+		return fmt.Errorf("cannot write %s: %w", fsname.Quote(opts.Path), fsname.Cause(err))
 	}
 	return f.Commit()
 }

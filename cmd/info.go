@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/readers"
 	"github.com/gdask/gdask/writers"
 )
@@ -97,7 +98,7 @@ func rowsText(info *engine.Info) string {
 func infoReport(info *engine.Info) string {
 	var b strings.Builder
 	for _, f := range info.Files {
-		fmt.Fprintf(&b, "file         %s\n", f.Path)
+		fmt.Fprintf(&b, "file         %s\n", fsname.Quote(f.Path))
 		if f.Bytes >= 0 {
 			fmt.Fprintf(&b, "bytes        %d (%s)\n", f.Bytes, formatSize(f.Bytes))
 		}

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/writers"
 )
@@ -49,16 +51,30 @@ func (s *spool) Write(p []byte) (int, error) {
 	if s.file == nil {
 		f, err := os.CreateTemp(s.dir, "gdask-result-*")
 		if err != nil {
-			return 0, fmt.Errorf("cannot hold the result in %s: %w (set --temp-dir)", s.dir, err)
+			return 0, s.fail(err)
 		}
 		os.Remove(f.Name()) // unlinked: gone with the process whatever happens
 		s.file, s.bw = f, bufio.NewWriterSize(f, 1<<20)
 		if _, err := s.bw.Write(s.mem.Bytes()); err != nil {
-			return 0, err
+			return 0, s.fail(err)
 		}
 		s.mem = bytes.Buffer{}
 	}
-	return s.bw.Write(p)
+	n, err := s.bw.Write(p)
+	if err != nil {
+		return n, s.fail(err)
+	}
+	return n, nil
+}
+
+// fail is the error of the spool's temp file: it names the directory, not
+// the file, which the user never sees.
+func (s *spool) fail(err error) error {
+	dir := s.dir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return fmt.Errorf("cannot hold the result in %s: %w (set --temp-dir)", fsname.Quote(dir), fsname.Cause(err))
 }
 
 // writeTo copies everything held to w and releases the temp file.
@@ -69,12 +85,15 @@ func (s *spool) writeTo(w io.Writer) error {
 	}
 	defer s.file.Close()
 	if err := s.bw.Flush(); err != nil {
-		return err
+		return s.fail(err)
 	}
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
-		return err
+		return s.fail(err)
 	}
-	_, err := io.Copy(w, s.file)
+	_, err := io.Copy(w, s.file) // *os.File to *os.File: copy_file_range
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == s.file.Name() {
+		return s.fail(err) // reading back, not writing
+	}
 	return err
 }
 
@@ -91,13 +110,20 @@ func (app *App) newResult() (*result, error) {
 		return nil, err
 	}
 	r := &result{app: app, path: s.str(flagOutput), format: format}
+	if r.path != "" {
+		// Checked before any input is read, as a mistake in a flag: a
+		// run of minutes must not end in "cannot create".
+		if err := writers.CheckCreate(r.path); err != nil {
+			return nil, usagef("invalid --output %s: %w", fsname.Quote(r.path), err)
+		}
+	}
 	r.buf.dir = s.str(flagTempDir)
 	r.w, err = r.writerTo(&r.buf)
 	return r, err
 }
 
 // writerTo returns a writer of the result's format to dst. A table keeps
-// its rows until the end, past a few MiB in --temp-dir.
+// its rows until the end, past the first MiB in --temp-dir.
 func (r *result) writerTo(dst io.Writer) (writers.Writer, error) {
 	if r.format == "table" {
 		return writers.NewTable(dst, r.buf.dir), nil
@@ -220,7 +246,7 @@ func (app *App) open(ctx context.Context, cfg *engine.Config, paths []string) (*
 		return nil, err
 	}
 	for _, p := range empty {
-		fmt.Fprintf(app.IO.Err, "gdask: warning: %s: header only, no rows\n", p)
+		fmt.Fprintf(app.IO.Err, "gdask: warning: %s: header only, no rows\n", fsname.Quote(p))
 	}
 	return ds, nil
 }

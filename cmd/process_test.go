@@ -151,29 +151,7 @@ func TestSignals(t *testing.T) {
 // Root reads every file whatever its mode, so the unreadable-file error
 // is checked as user nobody, through setpriv.
 func TestNoReadPermissionAsNobody(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("not root: testdata/script/noperm.txtar covers this")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv not installed")
-	}
-	dir, err := os.MkdirTemp("", "gdask-perm-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "gdask.test")
-	if err := os.WriteFile(bin, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	setpriv, dir, bin := asNobody(t, "testdata/script/noperm.txtar")
 	secret := filepath.Join(dir, "secret.csv")
 	if err := os.WriteFile(secret, []byte("a,b\n1,2\n"), 0o000); err != nil {
 		t.Fatal(err)
@@ -182,10 +160,84 @@ func TestNoReadPermissionAsNobody(t *testing.T) {
 	c.Env = []string{"GDASK_TEST_MAIN=1", "HOME=" + dir, "PATH=/usr/bin:/bin"}
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
-	err = c.Run()
+	err := c.Run()
 	want := "gdask: cannot open " + secret + ": permission denied\n"
 	if code := exitCode(err); code != 1 || stdout.Len() != 0 || stderr.String() != want {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 1, nothing, %q", code, stdout.String(), stderr.String(), want)
+	}
+}
+
+// asNobody prepares a run as user nobody, for checks that root's
+// permissions would defeat: it returns setpriv, a directory that nobody
+// can enter (removed after the test) and a copy of the test binary in it. It
+// skips the test unless run as root with setpriv installed; covered names
+// the test that checks the same without root.
+func asNobody(t *testing.T, covered string) (setpriv, dir, bin string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("not root: " + covered + " covers this")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv not installed")
+	}
+	dir, err = os.MkdirTemp("", "gdask-perm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(dir, "gdask.test")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return setpriv, dir, bin
+}
+
+// HOME is a directory the user cannot enter (sudo -u, containers that keep
+// HOME=/root): the default config file cannot be read, which warns and goes
+// on; named with --config, the same file is an error. Checked as user
+// nobody, through setpriv, since root reads everything.
+func TestUnreadableDefaultConfigAsNobody(t *testing.T) {
+	setpriv, dir, bin := asNobody(t, "testdata/script/config_unreadable.txtar")
+	data := filepath.Join(dir, "d.csv")
+	if err := os.WriteFile(data, []byte("a,b\n1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(dir, "root")
+	cfg := filepath.Join(home, ".config", "gdask", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("workers: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string, string) {
+		c := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
+		c.Env = []string{"GDASK_TEST_MAIN=1", "HOME=" + home, "PATH=/usr/bin:/bin"}
+		var stdout, stderr bytes.Buffer
+		c.Stdout, c.Stderr = &stdout, &stderr
+		err := c.Run()
+		return exitCode(err), stdout.String(), stderr.String()
+	}
+	code, stdout, stderr := run("count", data)
+	want := "gdask: warning: cannot read config file " + cfg + ": permission denied (going on without it)\n"
+	if code != 0 || stdout != "1\n" || stderr != want {
+		t.Errorf("default config: exit %d, stdout %q, stderr %q; want 0, \"1\\n\", %q", code, stdout, stderr, want)
+	}
+	code, stdout, stderr = run("count", data, "--config", cfg)
+	want = "gdask: cannot read config file " + cfg + ": permission denied\n"
+	if code != 2 || stdout != "" || stderr != want {
+		t.Errorf("--config: exit %d, stdout %q, stderr %q; want 2, nothing, %q", code, stdout, stderr, want)
 	}
 }
 

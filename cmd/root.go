@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/writers"
 )
 
@@ -182,7 +183,7 @@ a flag wins over the environment, which wins over the file.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
-			s, err := loadSettings(c)
+			s, err := loadSettings(c, app.IO.Err)
 			if err != nil {
 				return err
 			}
@@ -217,10 +218,20 @@ func exactArgs(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != n {
 			want := map[int]string{0: "no arguments", 1: "one input file (or - for stdin)"}[n]
-			return usagef("%s takes %s, got %d: %s", c.Name(), want, len(args), strings.Join(args, " "))
+			return usagef("%s takes %s, got %d: %s", c.Name(), want, len(args), quoteArgs(args))
 		}
 		return nil
 	}
+}
+
+// quoteArgs shows command-line arguments, which are often file names, in
+// a message: each as fsname.Quote shows a name, separated by spaces.
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = fsname.Quote(a)
+	}
+	return strings.Join(q, " ")
 }
 
 func minArgs(n int) cobra.PositionalArgs {

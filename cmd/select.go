@@ -46,7 +46,7 @@ be left out (every column).`,
 			case app.inChain && len(args) == 1:
 				opts.Cols, files = cleanList(strings.Split(args[0], ",")), nil
 			case app.inChain && len(args) > 1:
-				return usagef("then select takes one list of columns (a,b,c), got %s", strings.Join(args, " "))
+				return usagef("then select takes one list of columns (a,b,c), got %s", quoteArgs(args))
 			case len(args) > 1 && !statPath(args[len(args)-1]):
 				opts.Cols, files = cleanList(strings.Split(args[len(args)-1], ",")), args[:len(args)-1]
 			}

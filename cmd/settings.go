@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/readers"
 	"github.com/gdask/gdask/writers"
 )
@@ -88,7 +90,13 @@ func configPath(c *cobra.Command) (path string, explicit bool) {
 	return filepath.Join(dir, "gdask", "config.yaml"), false
 }
 
-func loadSettings(c *cobra.Command) (*settings, error) {
+// loadSettings reads the settings of c's invocation. A config file named
+// with --config or GDASK_CONFIG must be readable; the default one may be
+// missing (silently) or unreadable, as when HOME is another user's
+// directory: then a warning goes to stderr and the run goes on without it,
+// as git does. A default file that is read but is not valid stays an
+// error: it is the user's own.
+func loadSettings(c *cobra.Command, stderr io.Writer) (*settings, error) {
 	v := viper.New()
 	v.SetEnvPrefix("GDASK")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
@@ -99,16 +107,18 @@ func loadSettings(c *cobra.Command) (*settings, error) {
 		v.SetConfigFile(path)
 		v.SetConfigType("yaml")
 		err := v.ReadInConfig()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the message names the file
+		}
 		switch {
 		case err == nil:
 			s.configFile = path
 		case !explicit && errors.Is(err, fs.ErrNotExist):
+		case !explicit && pe != nil:
+			fmt.Fprintf(stderr, "gdask: warning: cannot read config file %s: %v (going on without it)\n", fsname.Quote(path), err)
 		default:
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, usagef("cannot read config file %s: %v", path, err)
+			return nil, usagef("cannot read config file %s: %v", fsname.Quote(path), err)
 		}
 	}
 	var bindErr error
@@ -127,7 +137,7 @@ func loadSettings(c *cobra.Command) (*settings, error) {
 	known := flagNames(c.Root())
 	for _, k := range v.AllKeys() {
 		if v.InConfig(k) && !known[k] {
-			return nil, usagef("config file %s: unknown setting %q", path, k)
+			return nil, usagef("config file %s: unknown setting %q", fsname.Quote(path), k)
 		}
 	}
 	return s, nil

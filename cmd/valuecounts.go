@@ -42,7 +42,7 @@ COLS.`,
 			case app.inChain && len(args) == 1:
 				files = nil
 			case app.inChain:
-				return usagef("then value-counts takes one list of columns (a,b), got %s", strings.Join(args, " "))
+				return usagef("then value-counts takes one list of columns (a,b), got %s", quoteArgs(args))
 			case len(args) < 2 || statPath(args[len(args)-1]):
 				return usagef("value-counts needs the columns to count after the inputs: value-counts FILE... COLS")
 			default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
@@ -52,7 +53,7 @@ func Open(ctx context.Context, cfg *Config, paths []string) (*Dataset, error) {
 		if !equalNames(ds.Names, src.header.Names) {
 			ds.Close()
 			return nil, fmt.Errorf("%s: header %q differs from %s's %q (all inputs must have the same columns)",
-				p, strings.Join(src.header.Names, ","), paths[0], strings.Join(ds.Names, ","))
+				fsname.Quote(p), strings.Join(src.header.Names, ","), fsname.Quote(paths[0]), strings.Join(ds.Names, ","))
 		}
 	}
 	names := make(plan.Schema, len(ds.Names))
@@ -137,7 +138,7 @@ func openSource(cfg *Config, path string) (*source, error) {
 		return nil, err
 	} else if empty {
 		src.close()
-		return nil, fmt.Errorf("cannot read %s: input is empty", name)
+		return nil, fmt.Errorf("cannot read %s: input is empty", fsname.Quote(name))
 	}
 	src.header, err = src.chunker.ReadHeader()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/readers"
 )
 
@@ -672,7 +673,7 @@ func (ds *Dataset) eachStreamChunk(ctx context.Context, s *source, fn func(ch re
 func (ds *Dataset) chunkError(s *source, ch readers.Chunk, err error) error {
 	var pe *readers.ParseError
 	if !ch.Last && errors.As(err, &pe) && pe.Err == readers.ErrUnterminatedQuote {
-		return fmt.Errorf("%s:%d: %w", displayName(s.in.Path), pe.Line, readers.ErrAmbiguousSplit)
+		return fmt.Errorf("%s:%d: %w", fsname.Quote(displayName(s.in.Path)), pe.Line, readers.ErrAmbiguousSplit)
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/internal/cacheline"
+	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/readers"
 )
@@ -250,5 +251,5 @@ type ValueError struct {
 
 func (e *ValueError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: value %s in column %q is not a number (--skip-bad-rows skips such rows and reports how many)",
-		e.File, e.Line, e.Column, strconv.Quote(e.Value), e.Name)
+		fsname.Quote(e.File), e.Line, e.Column, strconv.Quote(e.Value), e.Name)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // Node is an immutable logical plan node.
@@ -91,7 +93,11 @@ func (s *Scan) Schema() Schema { return s.Input }
 
 func (s *Scan) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Scan %s", strings.Join(s.Paths, ", "))
+	paths := make([]string, len(s.Paths))
+	for i, p := range s.Paths {
+		paths[i] = fsname.Quote(p)
+	}
+	fmt.Fprintf(&b, "Scan %s", strings.Join(paths, ", "))
 	if s.Columns != nil {
 		names := make([]string, len(s.Columns))
 		for i, c := range s.Columns {

@@ -3,6 +3,8 @@ package readers
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // Errors a Scanner reports inside a ParseError.
@@ -26,8 +28,8 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
-	file := e.File
-	if file == "" {
+	file := fsname.Quote(e.File)
+	if e.File == "" {
 		file = "<input>"
 	}
 	switch e.Err {

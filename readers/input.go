@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // Compression of an input, detected by magic bytes.
@@ -50,11 +51,14 @@ type Input struct {
 func (in *Input) Splittable() bool { return in.File != nil && in.Compression == None }
 
 // Expand turns the command-line inputs into paths: globs are expanded
-// (sorted), "-" stays. A glob with no match is an error.
+// (sorted), "-" stays. A path that exists is itself, even when its name
+// holds *, ? or [ (data[1].csv names that file, never data1.csv); only a
+// path that does not exist is read as a glob. A glob with no match is an
+// error.
 func Expand(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
-		if a == Stdin || !strings.ContainsAny(a, "*?[") {
+		if a == Stdin || !strings.ContainsAny(a, "*?[") || exists(a) {
 			out = append(out, a)
 			continue
 		}
@@ -68,6 +72,13 @@ func Expand(args []string) ([]string, error) {
 		out = append(out, m...)
 	}
 	return out, nil
+}
+
+// exists reports whether path names something on disk, a dangling
+// symbolic link included: such a name is the user's file, not a pattern.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // Open opens path ("-" for stdin) and sniffs its compression.
@@ -91,7 +102,7 @@ func Open(path string, stdin io.Reader) (*Input, error) {
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, fmt.Errorf("cannot read %s: is a directory (give a file or a glob such as '%s/*.csv')", path, strings.TrimRight(path, "/"))
+		return nil, fmt.Errorf("cannot read %s: is a directory (give a file or a glob such as %s)", fsname.Quote(path), globHint(path))
 	}
 	in := &Input{Path: path, Size: st.Size(), File: f, modTime: st.ModTime()}
 	var magic [4]byte
@@ -103,7 +114,7 @@ func Open(path string, stdin io.Reader) (*Input, error) {
 	in.Compression = sniff(magic[:n])
 	if st.Size() == 0 {
 		f.Close()
-		return nil, fmt.Errorf("cannot read %s: file is empty", path)
+		return nil, fmt.Errorf("cannot read %s: file is empty", fsname.Quote(path))
 	}
 	return in, nil
 }
@@ -119,9 +130,9 @@ type ChangedError struct {
 
 func (e *ChangedError) Error() string {
 	if e.SameLength {
-		return fmt.Sprintf("%s: changed while being read (written to during the run); run again once nothing writes to it", e.Path)
+		return fmt.Sprintf("%s: changed while being read (written to during the run); run again once nothing writes to it", fsname.Quote(e.Path))
 	}
-	return fmt.Sprintf("%s: changed while being read (%d bytes when opened, %d now); run again once nothing writes to it", e.Path, e.Size, e.Now)
+	return fmt.Sprintf("%s: changed while being read (%d bytes when opened, %d now); run again once nothing writes to it", fsname.Quote(e.Path), e.Size, e.Now)
 }
 
 // Changed returns a *ChangedError when the file is not as it was opened
@@ -134,7 +145,7 @@ func (in *Input) Changed() error {
 	}
 	st, err := in.File.Stat()
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", in.Path, err)
+		return fmt.Errorf("cannot read %s: %w", fsname.Quote(in.Path), fsname.Cause(err))
 	}
 	if st.Size() != in.Size || !st.ModTime().Equal(in.modTime) {
 		return &ChangedError{Path: in.Path, Size: in.Size, Now: st.Size(), SameLength: st.Size() == in.Size}
@@ -143,11 +154,18 @@ func (in *Input) Changed() error {
 }
 
 func openError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
+	return fmt.Errorf("cannot open %s: %w", fsname.Quote(path), fsname.Cause(err))
+}
+
+// globHint is a glob for the CSV files in directory dir, as a user would
+// type it in a shell: in single quotes, or quoted by fsname when the name
+// holds characters that do not print.
+func globHint(dir string) string {
+	g := strings.TrimRight(dir, "/") + "/*.csv"
+	if q := fsname.Quote(g); q != g {
+		return q
 	}
-	return fmt.Errorf("cannot open %s: %w", path, err)
+	return "'" + g + "'"
 }
 
 func sniff(magic []byte) Compression {
@@ -184,13 +202,13 @@ func (in *Input) Reader(consumed *CountingReader) (io.Reader, func(), error) {
 	case Gzip:
 		zr, err := gzip.NewReader(bufio.NewReaderSize(consumed, 256<<10))
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot read %s: corrupt gzip data: %w", in.Path, err)
+			return nil, nil, fmt.Errorf("cannot read %s: corrupt gzip data: %w", fsname.Quote(in.Path), fsname.Cause(err))
 		}
 		return &decompressErr{r: zr, path: in.Path, kind: "gzip"}, func() { zr.Close() }, nil
 	case Zstd:
 		zr, err := zstd.NewReader(consumed, zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderConcurrency(1))
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot read %s: corrupt zstd data: %w", in.Path, err)
+			return nil, nil, fmt.Errorf("cannot read %s: corrupt zstd data: %w", fsname.Quote(in.Path), fsname.Cause(err))
 		}
 		return &decompressErr{r: zr, path: in.Path, kind: "zstd"}, zr.Close, nil
 	}
@@ -249,7 +267,7 @@ func ReadHeader(s *Scanner, d Dialect, path string) (Header, error) {
 		if err := s.Err(); err != nil {
 			return h, err
 		}
-		return h, fmt.Errorf("cannot read %s: no header line (the file holds only blank lines)", path)
+		return h, fmt.Errorf("cannot read %s: no header line (the file holds only blank lines)", fsname.Quote(path))
 	}
 	fields := s.Fields()
 	h.Names = make([]string, len(fields))
@@ -263,7 +281,7 @@ func ReadHeader(s *Scanner, d Dialect, path string) (Header, error) {
 	seen := make(map[string]int, len(fields))
 	for i, f := range fields {
 		if !utf8.Valid(f) {
-			return h, fmt.Errorf("%s:1:%d: header name %s is not valid UTF-8 (re-encode the file as UTF-8)", path, i+1, strconv.Quote(string(f)))
+			return h, fmt.Errorf("%s:1:%d: header name %s is not valid UTF-8 (re-encode the file as UTF-8)", fsname.Quote(path), i+1, strconv.Quote(string(f)))
 		}
 		name := strings.TrimSpace(string(f))
 		if name == "" {
@@ -313,7 +331,7 @@ func OpenFileScanner(in *Input, d Dialect) (*Scanner, error) {
 	var magic [3]byte
 	n, err := in.File.ReadAt(magic[:], 0)
 	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("cannot read %s: %w", in.Path, err)
+		return nil, fmt.Errorf("cannot read %s: %w", fsname.Quote(in.Path), fsname.Cause(err))
 	}
 	bom := BOMLen(magic[:n])
 	sr := io.NewSectionReader(in.File, bom, in.Size-bom)

@@ -73,3 +73,36 @@ func TestOpenFileScannerBOM(t *testing.T) {
 		t.Fatalf("records %v, %v", recs, err)
 	}
 }
+
+// TestExpandLiteralFirst: a path that exists is that file, even when its
+// name holds glob characters and another file matches it as a pattern;
+// only a path that does not exist is expanded as a glob.
+func TestExpandLiteralFirst(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"data[1].csv", "data1.csv", "data2.csv", "star*.csv", "starry.csv", "q?.csv", "qx.csv"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("a\n1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := func(name string) string { return filepath.Join(dir, name) }
+	for _, tc := range []struct {
+		arg  string
+		want []string
+	}{
+		{p("data[1].csv"), []string{p("data[1].csv")}},                // exists: itself, not data1.csv
+		{p("data[12].csv"), []string{p("data1.csv"), p("data2.csv")}}, // missing: a glob
+		{p("star*.csv"), []string{p("star*.csv")}},                    // exists: not starry.csv too
+		{p("st*y.csv"), []string{p("starry.csv")}},
+		{p("q?.csv"), []string{p("q?.csv")}}, // exists: not qx.csv too
+		{p("data.csv"), []string{p("data.csv")}},
+		{Stdin, []string{Stdin}},
+	} {
+		got, err := Expand([]string{tc.arg})
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("Expand(%q) = %q, %v; want %q", tc.arg, got, err, tc.want)
+		}
+	}
+	if _, err := Expand([]string{p("none[0-9].csv")}); err == nil || !strings.Contains(err.Error(), "no files match") {
+		t.Errorf("a glob that matches nothing: %v", err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // QuoteState returns the quote state a serial scan of r has at offset end,
@@ -44,7 +46,7 @@ func QuoteState(ctx context.Context, r io.ReaderAt, path string, start, end, siz
 				}
 				from := start + int64(b)*block
 				if err := stats[b].scan(r, from, min(from+block, end), size, delim, buf); err != nil {
-					errs[w] = fmt.Errorf("cannot read %s: %w", path, err)
+					errs[w] = fmt.Errorf("cannot read %s: %w", fsname.Quote(path), fsname.Cause(err))
 					return
 				}
 			}

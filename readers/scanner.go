@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"github.com/gdask/gdask/internal/cacheline"
+	"github.com/gdask/gdask/internal/fsname"
 	"io"
 	"math/bits"
 )
@@ -300,7 +301,9 @@ type readError struct {
 	err  error
 }
 
-func (e *readError) Error() string { return "cannot read " + e.file + ": " + e.err.Error() }
+func (e *readError) Error() string {
+	return "cannot read " + fsname.Quote(e.file) + ": " + fsname.Cause(e.err).Error()
+}
 func (e *readError) Unwrap() error { return e.err }
 
 func (s *Scanner) fail(err error, column int) {

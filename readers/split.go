@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // Partition is a record-aligned byte range [Start, End) of one input.
@@ -140,7 +142,7 @@ func Split(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blo
 				start := dataStart + int64(b)*blocksize
 				end := min(start+blocksize, size)
 				if err := scanBlock(r, start, end, buf, &stats[b]); err != nil {
-					errs[w] = fmt.Errorf("cannot read %s: %w", path, err)
+					errs[w] = fmt.Errorf("cannot read %s: %w", fsname.Quote(path), fsname.Cause(err))
 					return
 				}
 			}
@@ -208,7 +210,7 @@ func cutAtRecords(ctx context.Context, r io.ReaderAt, path string, dataStart, si
 		}
 		at, err := nextRecordStart(r, cut, size, inQuote(b), window)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", path, err)
+			return nil, fmt.Errorf("cannot read %s: %w", fsname.Quote(path), fsname.Cause(err))
 		}
 		if at <= start || at >= size {
 			continue
@@ -312,7 +314,7 @@ func (c *LineCutter) Next() (Partition, bool, error) {
 		}
 		at, err := nextLineStart(c.r, c.cut, c.size, c.window)
 		if err != nil {
-			return Partition{}, false, fmt.Errorf("cannot read %s: %w", c.path, err)
+			return Partition{}, false, fmt.Errorf("cannot read %s: %w", fsname.Quote(c.path), fsname.Cause(err))
 		}
 		if at <= c.start || at >= c.size {
 			continue

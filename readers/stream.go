@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // Chunk is a record-aligned piece of a stream: Data holds whole records
@@ -73,7 +75,7 @@ func (c *Chunker) read(n int) error {
 		if err == io.EOF {
 			c.eof = true
 		} else if err != nil {
-			return fmt.Errorf("cannot read %s: %w", c.path, err)
+			return fmt.Errorf("cannot read %s: %w", fsname.Quote(c.path), fsname.Cause(err))
 		}
 	}
 	return nil
@@ -161,7 +163,7 @@ func (c *Chunker) ReadHeader() (Header, error) {
 		}
 		if cut > 0 || c.eof {
 			if cut == 0 {
-				return Header{}, fmt.Errorf("cannot read %s: input is empty", c.path)
+				return Header{}, fmt.Errorf("cannot read %s: input is empty", fsname.Quote(c.path))
 			}
 			data := append([]byte(nil), c.carry[:cut]...)
 			s := NewBytesScanner(data, c.d, c.path, c.off, c.line)

@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // AtomicFile is an output file that appears at its path only when Commit
@@ -47,24 +48,16 @@ const maxTempBase = 128
 // CreateAtomic starts writing the file at path. Nothing is visible at path
 // until Commit.
 func CreateAtomic(path string) (*AtomicFile, error) {
-	target := path
-	fi, err := os.Stat(path)
-	if err == nil {
-		// Write where a symbolic link points, as os.Create would, and keep
-		// the link.
-		if real, err := filepath.EvalSymlinks(path); err == nil {
-			target = real
-		}
-	}
+	target, fi := resolve(path)
 	var keepMode os.FileMode
 	if fi != nil {
 		switch {
 		case fi.IsDir():
-			return nil, fmt.Errorf("cannot create %s: is a directory", path)
+			return nil, fmt.Errorf("cannot create %s: is a directory", fsname.Quote(path))
 		case !fi.Mode().IsRegular():
 			f, err := os.OpenFile(target, os.O_WRONLY|os.O_TRUNC, 0)
 			if err != nil {
-				return nil, fmt.Errorf("cannot create %s: %w", path, err)
+				return nil, fmt.Errorf("cannot create %s: %w", fsname.Quote(path), fsname.Cause(err))
 			}
 			return &AtomicFile{path: target, f: f}, nil
 		}
@@ -77,20 +70,56 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	f, err := createTemp(dir, ".gdask-"+truncateName(base, maxTempBase)+"-", ".tmp")
 	if err != nil {
 		// Name the file the user asked for; the temp name is ours.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot create %s: %w", path, err)
+		return nil, fmt.Errorf("cannot create %s: %w", fsname.Quote(path), fsname.Cause(err))
 	}
 	a := &AtomicFile{path: target, f: f, tmp: f.Name()}
 	if fi != nil {
 		if err := f.Chmod(keepMode); err != nil {
 			a.Abort()
-			return nil, fmt.Errorf("cannot set mode of %s: %w", a.tmp, err)
+			return nil, fmt.Errorf("cannot set mode of %s: %w", fsname.Quote(a.tmp), fsname.Cause(err))
 		}
 	}
 	return a, nil
+}
+
+// resolve returns where a write to path lands and what is there now (nil
+// when nothing is): a symbolic link is written where it points, as
+// os.Create would, and kept.
+func resolve(path string) (target string, fi os.FileInfo) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return path, nil
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real, fi
+	}
+	return path, fi
+}
+
+// CheckCreate reports whether CreateAtomic(path) can start writing, so a
+// command can say so before any work instead of after it: path must not
+// be a directory, and a file must be creatable beside it (one is made and
+// removed at once). A path that names an existing device or FIFO passes:
+// it is opened when written, and opening a FIFO now would wait for its
+// reader. The error says why without naming path; the caller names it.
+func CheckCreate(path string) error {
+	target, fi := resolve(path)
+	if fi != nil {
+		switch {
+		case fi.IsDir():
+			return errors.New("is a directory")
+		case !fi.Mode().IsRegular():
+			return nil
+		}
+	}
+	dir := filepath.Dir(target)
+	f, err := createTemp(dir, ".gdask-check-", ".tmp")
+	if err != nil {
+		return fmt.Errorf("cannot create a file in %s: %w", fsname.Quote(dir), fsname.Cause(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }
 
 // createTemp is os.CreateTemp with the permissions of os.Create (0666 less
@@ -118,9 +147,11 @@ func truncateName(s string, n int) string {
 	return s[:n]
 }
 
-// Write writes to the temp file.
+// Write writes to the temp file. An error names no file (the temp name
+// means nothing to a user); the caller's message says what was written.
 func (a *AtomicFile) Write(p []byte) (int, error) {
-	return a.f.Write(p)
+	n, err := a.f.Write(p)
+	return n, fsname.Cause(err)
 }
 
 // TempName returns the name of the temp file, or "" when the target is not a
@@ -141,27 +172,27 @@ func (a *AtomicFile) WriterAt() (io.WriterAt, bool) {
 // On failure the temp file is removed and the target is left as it was.
 func (a *AtomicFile) Commit() error {
 	if a.closed {
-		return fmt.Errorf("cannot commit %s: already committed or aborted", a.path)
+		return fmt.Errorf("cannot commit %s: already committed or aborted", fsname.Quote(a.path))
 	}
 	a.closed = true
 	if a.tmp == "" {
 		if err := a.f.Close(); err != nil {
-			return fmt.Errorf("cannot close %s: %w", a.path, err)
+			return fmt.Errorf("cannot close %s: %w", fsname.Quote(a.path), fsname.Cause(err))
 		}
 		return nil
 	}
 	if err := a.sync(); err != nil {
 		a.f.Close()
 		os.Remove(a.tmp)
-		return fmt.Errorf("cannot sync %s: %w", a.tmp, err)
+		return fmt.Errorf("cannot sync %s: %w", fsname.Quote(a.tmp), fsname.Cause(err))
 	}
 	if err := a.f.Close(); err != nil {
 		os.Remove(a.tmp)
-		return fmt.Errorf("cannot close %s: %w", a.tmp, err)
+		return fmt.Errorf("cannot close %s: %w", fsname.Quote(a.tmp), fsname.Cause(err))
 	}
 	if err := os.Rename(a.tmp, a.path); err != nil {
 		os.Remove(a.tmp)
-		return fmt.Errorf("cannot rename %s to %s: %w", a.tmp, a.path, err)
+		return fmt.Errorf("cannot rename %s to %s: %w", fsname.Quote(a.tmp), fsname.Quote(a.path), fsname.Cause(err))
 	}
 	syncDir(filepath.Dir(a.path))
 	return nil
@@ -177,12 +208,12 @@ func (a *AtomicFile) Abort() error {
 	cerr := a.f.Close()
 	if a.tmp == "" {
 		if cerr != nil {
-			return fmt.Errorf("cannot close %s: %w", a.path, cerr)
+			return fmt.Errorf("cannot close %s: %w", fsname.Quote(a.path), fsname.Cause(cerr))
 		}
 		return nil
 	}
 	if err := os.Remove(a.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("cannot remove %s: %w", a.tmp, err)
+		return fmt.Errorf("cannot remove %s: %w", fsname.Quote(a.tmp), fsname.Cause(err))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package writers
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -234,6 +235,41 @@ func TestAtomicErrors(t *testing.T) {
 	_, err := CreateAtomic(missing)
 	if err == nil || err.Error() != "cannot create "+missing+": no such file or directory" || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("CreateAtomic in a missing directory: error = %v", err)
+	}
+}
+
+// CheckCreate says ahead of a run what CreateAtomic would say after it,
+// and leaves nothing behind.
+func TestCheckCreate(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.txt")
+	if err := os.WriteFile(file, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{filepath.Join(dir, "out.csv"), ""},
+		{file, ""}, // replaced on commit
+		{os.DevNull, ""},
+		{dir, "is a directory"},
+		{filepath.Join(dir, "missing", "out.csv"), "cannot create a file in " + filepath.Join(dir, "missing") + ": no such file or directory"},
+		{filepath.Join(file, "out.csv"), "cannot create a file in " + file + ": not a directory"},
+	} {
+		err := CheckCreate(tc.path)
+		if got := fmt.Sprint(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) {
+			t.Errorf("CheckCreate(%s) = %v, want %q", tc.path, err, tc.want)
+		}
+	}
+	if err := CheckCreate(filepath.Join(dir, "missing", "out.csv")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("CheckCreate in a missing directory: %v does not match fs.ErrNotExist", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Errorf("CheckCreate left %v in %s (%v)", entries, dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.csv")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("CheckCreate made the file: %v", err)
 	}
 }
 

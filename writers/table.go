@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // tableWriter writes an aligned table for a human at a terminal: a header,
@@ -71,7 +73,7 @@ func (w *tableWriter) Row(fields [][]byte) error {
 	if w.file == nil {
 		f, err := os.CreateTemp(w.tempDir, "gdask-table-*")
 		if err != nil {
-			return fmt.Errorf("cannot hold the table's rows in %s: %w (set --temp-dir, or use -o csv)", w.tempDir, err)
+			return w.fail("cannot hold the table's rows in", err)
 		}
 		os.Remove(f.Name()) // unlinked: gone with the process whatever happens
 		w.file, w.fw = f, bufio.NewWriterSize(f, bufferSize)
@@ -80,10 +82,20 @@ func (w *tableWriter) Row(fields [][]byte) error {
 		n := binary.PutUvarint(w.varint[:], uint64(len(f)))
 		w.fw.Write(w.varint[:n])
 		if _, err := w.fw.Write(f); err != nil {
-			return fmt.Errorf("cannot hold the table's rows in %s: %w (set --temp-dir, or use -o csv)", w.tempDir, err)
+			return w.fail("cannot hold the table's rows in", err)
 		}
 	}
 	return nil
+}
+
+// fail is an error of the table's temp file: it names the directory, not
+// the unlinked file.
+func (w *tableWriter) fail(what string, err error) error {
+	dir := w.tempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return fmt.Errorf("%s %s: %w (set --temp-dir, or use -o csv)", what, fsname.Quote(dir), fsname.Cause(err))
 }
 
 // WriteEncoded is not for tables: their widths need every row first.
@@ -145,7 +157,7 @@ func (w *tableWriter) End() error {
 // spilledRows writes the rows held in the temp file; b is scratch.
 func (w *tableWriter) spilledRows(b []byte) ([]byte, error) {
 	fail := func(err error) ([]byte, error) {
-		return b, fmt.Errorf("cannot read back the table's rows from %s: %w", w.tempDir, err)
+		return b, w.fail("cannot read back the table's rows from", err)
 	}
 	if err := w.fw.Flush(); err != nil {
 		return fail(err)

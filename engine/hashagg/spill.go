@@ -8,6 +8,7 @@ import (
 
 	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/engine/spill"
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // Spill layout: a spilled table is cut into 2^spillBits radix partitions by
@@ -183,7 +184,7 @@ func (sp *spillState) mergeRuns(runs []*spill.Run, p int, limit int64, t *aggTab
 				if state, err = a.MergeState(g, state); err != nil {
 					rd.Close()
 					d, _ := sp.dir()
-					return false, fmt.Errorf("cannot read spill file in %s: %w", d.Path(), err)
+					return false, fmt.Errorf("cannot read spill file in %s: %w", fsname.Quote(d.Path()), err)
 				}
 			}
 			if n++; n == checkEvery {

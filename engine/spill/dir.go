@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // dirPrefix starts the name of every spill directory; the creating
@@ -63,7 +65,7 @@ func (d *Dir) Close() error {
 	d.closed = true
 	d.mu.Unlock()
 	if err := d.fs.RemoveAll(d.path); err != nil {
-		return newErrorAt("cannot remove spill directory "+d.path, err)
+		return newErrorAt("cannot remove spill directory "+fsname.Quote(d.path), err)
 	}
 	return nil
 }

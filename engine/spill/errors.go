@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"github.com/klauspost/compress/s2"
+
+	"github.com/gdask/gdask/internal/fsname"
 )
 
 // errCorrupt is the cause when a spill file does not hold what was written.
@@ -33,7 +35,7 @@ func (e *ioError) Unwrap() error { return e.err }
 // *os.PathError is dropped: the message names the directory, and the file
 // names inside it mean nothing to a user.
 func newError(verb, dir string, err error) error {
-	return newErrorAt("cannot "+verb+" in "+dir, err)
+	return newErrorAt("cannot "+verb+" in "+fsname.Quote(dir), err)
 }
 
 // newErrorAt builds the error for what failed, "cannot <verb> <object>".
