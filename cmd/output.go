@@ -186,16 +186,22 @@ func (app *App) startProgress(ctx context.Context, p *engine.Progress, what stri
 	if mode == "never" || (mode != "always" && !app.IO.ErrIsTTY) {
 		return func() {}
 	}
-	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(app.IO.Err),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetRenderBlankState(true),
-	)
+	newBar := func(max int64, bytes bool) *progressbar.ProgressBar {
+		return progressbar.NewOptions64(max,
+			progressbar.OptionSetWriter(app.IO.Err),
+			progressbar.OptionSetDescription(what),
+			progressbar.OptionShowBytes(bytes),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetRenderBlankState(true),
+		)
+	}
+	// The scan's bar counts input bytes; once an external sort merges,
+	// a second bar counts the rows it has merged.
+	bar, merging := newBar(-1, true), false
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -203,19 +209,36 @@ func (app *App) startProgress(ctx context.Context, p *engine.Progress, what stri
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		total := int64(-1)
-		for {
-			if n := p.Total.Load(); n > 0 && n != total {
-				total = n
-				bar.ChangeMax64(n)
-			}
-			desc := what
+		update := func() {
+			spilled := ""
 			if sp := p.Spilled.Load(); sp > 0 {
-				desc += " (spilled " + formatSize(sp) + ")"
+				spilled = " (spilled " + formatSize(sp) + ")"
 			}
-			bar.Describe(desc)
-			_ = bar.Set64(p.Done.Load())
+			if mt := p.MergeTotal.Load(); mt > 0 {
+				if !merging {
+					_ = bar.Finish()
+					bar, merging, total = newBar(mt, false), true, mt
+				}
+				if mt != total {
+					total = mt
+					bar.ChangeMax64(mt)
+				}
+				bar.Describe(fmt.Sprintf("%s, merging %d sorted runs%s", what, p.MergeRuns.Load(), spilled))
+				_ = bar.Set64(p.MergeDone.Load())
+			} else {
+				if n := p.Total.Load(); n > 0 && n != total {
+					total = n
+					bar.ChangeMax64(n)
+				}
+				bar.Describe(what + spilled)
+				_ = bar.Set64(p.Done.Load())
+			}
+		}
+		for {
+			update()
 			select {
 			case <-ctx.Done():
+				update() // a phase shorter than a tick is still shown
 				_ = bar.Finish()
 				return
 			case <-t.C:

@@ -68,22 +68,34 @@ type Progress struct {
 	Total   atomic.Int64 // bytes to read (compressed bytes for streams), 0 if unknown
 	Done    atomic.Int64 // bytes read
 	Spilled atomic.Int64 // bytes written to spill files
+	// The merge phase of an external sort, once the scan is done: rows
+	// to merge, rows merged, and the runs they came in.
+	MergeTotal, MergeDone atomic.Int64
+	MergeRuns             atomic.Int64
 }
 
-// Event counts the input bytes the scans announce and read, and the bytes
-// spilled; a run that starts again starts the counts again.
+// Event counts the input bytes the scans announce and read, the bytes
+// spilled and the rows of external merges; a run that starts again starts the counts again.
 func (p *Progress) Event(e exec.Event) {
 	switch e.Kind {
 	case exec.EvRunStart:
 		p.Total.Store(0)
 		p.Done.Store(0)
 		p.Spilled.Store(0)
+		p.MergeTotal.Store(0)
+		p.MergeDone.Store(0)
+		p.MergeRuns.Store(0)
 	case exec.EvInput:
 		p.Total.Add(e.Bytes)
 	case exec.EvMorselEnd:
 		p.Done.Add(e.Bytes)
 	case exec.EvSpill:
 		p.Spilled.Add(e.Bytes)
+	case exec.EvMergeStart:
+		p.MergeTotal.Add(e.RowsIn)
+		p.MergeRuns.Add(int64(e.Runs))
+	case exec.EvMergeRows:
+		p.MergeDone.Add(e.RowsOut)
 	}
 }
 

@@ -24,6 +24,12 @@ const (
 	// EvSpill: operator Op wrote Bytes to spill files, RowsIn rows in
 	// Runs runs (hash partitioned runs, sorted runs).
 	EvSpill
+	// EvMergeStart: operator Op starts merging RowsIn rows of Runs
+	// spilled runs (intermediate passes, then the last merge).
+	EvMergeStart
+	// EvMergeRows: operator Op's last merge has put out RowsOut more rows
+	// (sent every mergeEvery rows, never per row).
+	EvMergeRows
 	// EvMerge: operator Op merged RowsIn rows of Runs spilled runs in Dur;
 	// Level is how many merge levels it took (1: the runs at once).
 	EvMerge

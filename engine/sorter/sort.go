@@ -379,6 +379,7 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 	start := time.Now()
 	ext := s.ext
 	runs := ext.Runs()
+	s.env.Events.Event(exec.Event{Kind: exec.EvMergeStart, Op: s.op, RowsIn: ext.Rows(), Runs: runs, At: start})
 	it, err := ext.Sort()
 	s.ext = nil // the iterator owns its files now
 	if err != nil {
@@ -400,10 +401,14 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 		rows, arena = rows[:0], arena[:0]
 		return err
 	}
-	n := 0
 	keep := s.unique()
 	for it.Next() {
-		merged++
+		if merged++; merged%mergeEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			s.env.Events.Event(exec.Event{Kind: exec.EvMergeRows, Op: s.op, RowsOut: mergeEvery, At: time.Now()})
+		}
 		if keep != nil && !keep(it.Row()) {
 			continue
 		}
@@ -418,17 +423,16 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 				return err
 			}
 		}
-		if n++; n%(1<<14) == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
 	}
 	if err := it.Err(); err != nil {
 		return err
 	}
+	s.env.Events.Event(exec.Event{Kind: exec.EvMergeRows, Op: s.op, RowsOut: merged % mergeEvery, At: time.Now()})
 	return flush()
 }
+
+// mergeEvery is how many merged rows an EvMergeRows event reports.
+const mergeEvery = 1 << 16
 
 // runMerged pushes the in-memory runs' rows in order. Three goroutines
 // pass batches along: one merges the runs (mergeRuns), one decodes the

@@ -49,6 +49,15 @@ func (d *Dir) NewSorter(mergeMem int64, cmp func(a, b []byte) int, key func(row 
 // Runs is how many sorted runs were written.
 func (s *Sorter) Runs() int { return len(s.runs) }
 
+// Rows is how many rows the runs hold.
+func (s *Sorter) Rows() int64 {
+	var n int64
+	for _, r := range s.runs {
+		n += r.Len()
+	}
+	return n
+}
+
 // Levels is how many merge passes Sort made before the last merge.
 func (s *Sorter) Levels() int { return s.levels }
 
