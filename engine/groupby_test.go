@@ -468,3 +468,34 @@ func TestGroupByRetryAfterStream(t *testing.T) {
 		}
 	}
 }
+
+// A groupby of one nunique is planned as a count of distinct pairs (two
+// hash aggregates that spill): the same answers as the reference, with
+// several worker counts and blocksizes, nulls and all-null groups
+// included. (The memory test in cmd shows it holds --memory-limit.)
+func TestGroupByNUniqueExact(t *testing.T) {
+	header := []string{"k1", "k2", "v", "f"}
+	for seed := range uint64(4) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		path, recs := randomCSV(t, r, 2000+r.IntN(20000))
+		for _, keys := range [][]string{{"k1"}, {"k2"}, {"k1", "k2"}} {
+			var keyCols []int
+			for _, k := range keys {
+				keyCols = append(keyCols, slices.Index(header, k))
+			}
+			for _, aggs := range [][]string{{"nunique:v"}, {"nunique:f"}} {
+				want := naiveGroupBy(recs, keyCols, aggs, header)
+				for _, cfg := range []Config{
+					{Workers: 1, MemoryLimit: 1 << 30},
+					{Workers: 3, Blocksize: 4 << 10, MemoryLimit: 1 << 30},
+				} {
+					cfg.Dialect = readers.DefaultDialect()
+					got := runGroupBy(t, path, keys, aggs, cfg)
+					t.Run(fmt.Sprintf("seed%d/%s/%s/w%d", seed, strings.Join(keys, "+"), aggs[0], cfg.Workers), func(t *testing.T) {
+						compareGroups(t, got, want, len(keys))
+					})
+				}
+			}
+		}
+	}
+}

@@ -9,7 +9,7 @@ import "fmt"
 type AggKind uint8
 
 const (
-	AggCount   AggKind = iota // rows per group, nulls included
+	AggCount   AggKind = iota // rows per group, nulls included (Col -1); over a column, its non-null values
 	AggSum                    // sum of the non-null values (0 when there are none)
 	AggMean                   // sum / non-null count
 	AggMin                    // smallest non-null value

@@ -5,6 +5,8 @@ import "slices"
 // Optimize applies the rewrite rules, each a Transform over every node
 // type, so a rule reaches through any node it does not rewrite:
 //
+//   - an exact nunique: an Aggregate of one nunique(c) counts the groups
+//     of an Aggregate by its keys and c, which spills like any other;
 //   - order that nothing reads is not made: a Sort under a Count or an
 //     Aggregate goes, and so does a Project under a Count;
 //   - two sorts are one: a Sort over a Sort orders by its keys, then by
@@ -24,6 +26,7 @@ import "slices"
 //
 // Nodes are immutable: changed nodes are copies.
 func Optimize(n Node) Node {
+	n = Transform(n, exactNUnique)
 	n = Transform(n, pushFilter)
 	n = Transform(n, dropUnreadOrder)
 	n = Transform(n, mergeSorts)
@@ -36,6 +39,42 @@ func Optimize(n Node) Node {
 	}
 	n, _ = prune(n, need)
 	return n
+}
+
+// exactNUnique plans an Aggregate whose one aggregate is nunique(c) as a
+// count of distinct pairs: an Aggregate by the keys and c (nulls a value
+// like any other), then an Aggregate by the keys counting the non-null c
+// of its groups. Both are hash aggregates that spill, so a group with
+// millions of distinct values holds --memory-limit, where a set of values
+// per group could not; a group whose c is all null still has its row, 0.
+func exactNUnique(n Node) Node {
+	a, ok := n.(*Aggregate)
+	if !ok || len(a.Aggs) != 1 || a.Aggs[0].Kind != AggNUnique || slices.Contains(a.Keys, a.Aggs[0].Col) {
+		return n
+	}
+	f := a.Aggs[0]
+	in := a.Child.Schema()
+	taken := map[string]bool{in[f.Col].Name: true}
+	for _, k := range a.Keys {
+		taken[in[k].Name] = true
+	}
+	rows := "rows"
+	for taken[rows] {
+		rows += "_"
+	}
+	pairs, err := NewAggregate(a.Child, append(slices.Clone(a.Keys), f.Col), []AggFunc{{Kind: AggCount, Col: -1, Name: rows}})
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	keys := make([]int, len(a.Keys))
+	for i := range keys {
+		keys[i] = i
+	}
+	out, err := NewAggregate(pairs, keys, []AggFunc{{Kind: AggCount, Col: len(keys), Name: f.Name}})
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	return out
 }
 
 // dropUnreadOrder removes a Sort below a Count or an Aggregate, and a

@@ -201,3 +201,30 @@ func ProjectColumns(child Node, cols []int) *Project {
 	}
 	return p
 }
+
+// An Aggregate of one nunique is a count of distinct pairs; with other
+// aggregates, or over one of its own keys, it stays as it is.
+func TestExactNUnique(t *testing.T) {
+	scan := NewScan([]string{"x.csv"}, testInput)
+	agg := func(aggs ...AggFunc) Node {
+		t.Helper()
+		a, err := NewAggregate(NewFilter(scan, mustExpr(t, "d > 1", testInput)), []int{0, 1}, aggs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return NewSort(a, []SortKey{{Col: 0}, {Col: 1}})
+	}
+	checkPlan(t, agg(AggFunc{Kind: AggNUnique, Col: 2}), `Sort a, b
+└─ Aggregate by [a, b] count(c) as c_nunique
+   └─ Aggregate by [a, b, c] count(*) as rows
+      └─ Scan x.csv columns=[a, b, c, d] filter=(d > 1)
+`)
+	checkPlan(t, agg(AggFunc{Kind: AggNUnique, Col: 2}, AggFunc{Kind: AggCount, Col: -1}), `Sort a, b
+└─ Aggregate by [a, b] nunique(c) as c_nunique, count(*) as count
+   └─ Scan x.csv columns=[a, b, c, d] filter=(d > 1)
+`)
+	checkPlan(t, agg(AggFunc{Kind: AggNUnique, Col: 1}), `Sort a, b
+└─ Aggregate by [a, b] nunique(b) as b_nunique
+   └─ Scan x.csv columns=[a, b, d] filter=(d > 1)
+`)
+}

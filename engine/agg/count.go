@@ -7,10 +7,17 @@ import (
 	"github.com/gdask/gdask/plan"
 )
 
-// countAgg counts rows per group, nulls included.
+// countAgg counts rows per group, nulls included; with values, the
+// non-null values of its column (SQL's count(c)).
 type countAgg struct {
-	n paged.Column[int64]
+	n      paged.Column[int64]
+	values bool
 }
+
+// NewCountValues returns a Count of the non-null values of a column
+// (NaN is null), where New(Count, ...) counts rows. Their states are the
+// same and merge alike.
+func NewCountValues() Agg { return &countAgg{values: true} }
 
 func (a *countAgg) Kind() Kind      { return Count }
 func (a *countAgg) Len() int        { return a.n.Len() }
@@ -18,9 +25,25 @@ func (a *countAgg) Grow(n int)      { a.n.Grow(n) }
 func (a *countAgg) Reset()          { a.n.Reset() }
 func (a *countAgg) MemBytes() int64 { return a.n.MemBytes() }
 
-func (a *countAgg) Update(groups []uint32, _ *plan.Vector, _ []uint64) {
-	for _, g := range groups {
-		*a.n.At(g)++
+func (a *countAgg) Update(groups []uint32, v *plan.Vector, _ []uint64) {
+	switch {
+	case v == nil || !a.values:
+		for _, g := range groups {
+			*a.n.At(g)++
+		}
+	case v.Type == plan.Null:
+	case v.Type == plan.Float:
+		for r, g := range groups {
+			if f := v.Floats[r]; !v.Nulls[r] && f == f { // NaN is null
+				*a.n.At(g)++
+			}
+		}
+	default:
+		for r, g := range groups {
+			if !v.Nulls[r] {
+				*a.n.At(g)++
+			}
+		}
 	}
 }
 

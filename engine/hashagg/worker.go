@@ -83,13 +83,19 @@ func newAggTable(a *plan.Aggregate, withHeads bool) aggTable {
 			if (f.Kind == agg.Count) != counts {
 				continue
 			}
+			values := f.Kind == agg.Count && f.Col >= 0 // count(c): its own state
 			for i, s := range t.aggs {
-				if t.cols[i] == f.Col || f.Kind == agg.Count {
+				if !values && (t.cols[i] == f.Col || f.Kind == agg.Count) {
 					if v, ok := agg.View(s, f.Kind); ok {
 						t.outs[o] = v
 						break
 					}
 				}
+			}
+			if t.outs[o] == nil && values {
+				t.outs[o] = agg.NewCountValues()
+				t.aggs = append(t.aggs, t.outs[o])
+				t.cols = append(t.cols, f.Col)
 			}
 			if t.outs[o] == nil {
 				t.outs[o] = agg.New(f.Kind, in[max(f.Col, 0)].Type)
