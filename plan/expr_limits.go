@@ -33,7 +33,7 @@ func depthError(src, flag string) error {
 // Marks on tooDeep's stack, below every operator precedence.
 const (
 	markBracket = -1 // an open bracket: popped by its closing one
-	markSticky  = -2 // ?, :, if, else, let: popped by a comma or a closing bracket
+	markSticky  = -2 // ?, :, if, else, let: popped by a comma or a closing bracket, not by ;
 )
 
 // tooDeep reports whether expr's parser would recurse more than
@@ -86,8 +86,11 @@ func tooDeep(src string) bool {
 			}
 		case lexer.Operator:
 			switch v := t.Value; {
-			case v == "," || v == ";":
+			case v == ",":
 				popTo(false)
+				operand = false
+			case v == ";":
+				popAbove(-1) // ends operands, not a let: the rest is its body
 				operand = false
 			case v == "?" || v == ":" || v == "if" || v == "else" || v == "let":
 				popAbove(0)

@@ -39,6 +39,7 @@ func TestExprLimits(t *testing.T) {
 		{"signs in parentheses", strings.Repeat("-(", n/2) + "value" + strings.Repeat(")", n/2) + " > 1", deep, 1 << 20},
 		{"right-associative operator", strings.Repeat("value ** ", n/5) + "value > 1", deep, 1 << 20},
 		{"conditional", strings.Repeat("id > 1 ? true : ", n/8) + "false", deep, 1 << 20},
+		{"let", strings.Repeat("let x = 1; ", n/12) + "x > 1", deep, 1 << 20},
 		{"nested calls", strings.Repeat("len(", n/3) + "id" + strings.Repeat(")", n/3), deep, 1 << 20},
 		// Chains that expr's parser builds in a loop: as deep in the tree as
 		// they are long, found by the checker before anything recurses over
