@@ -83,15 +83,18 @@ func (o *valueCountsOptions) apply(child plan.Node) (plan.Node, error) {
 	}
 	node := child
 	if o.DropNA {
-		var conds []string
+		// One test per column, joined with And: parsed as one text, the
+		// conjunction of very many columns would pass the expression
+		// language's nesting limit.
+		var conds []*plan.Expr
 		for _, k := range keys {
-			conds = append(conds, "$env["+strconv.Quote(in[k].Name)+"] != nil")
+			cond, err := plan.ParseExpr("$env["+strconv.Quote(in[k].Name)+"] != nil", in, "--dropna")
+			if err != nil {
+				return nil, err
+			}
+			conds = append(conds, cond)
 		}
-		pred, err := plan.ParseExpr(strings.Join(conds, " and "), in, "--dropna")
-		if err != nil {
-			return nil, err
-		}
-		node = plan.NewFilter(node, pred)
+		node = plan.NewFilter(node, plan.And(conds))
 	}
 	ag, err := plan.NewAggregate(node, keys, []plan.AggFunc{{Kind: plan.AggCount, Col: -1, Name: "count"}})
 	if err != nil {

@@ -36,13 +36,17 @@ type ExprError struct {
 	Pos          int
 	Msg          string
 
-	err error // the cause, if any (an *UnknownColumnError)
+	err   error // the cause, if any (an *UnknownColumnError)
+	whole bool  // about the whole expression (a limit): no caret, one line
 }
 
 func (e *ExprError) Error() string {
 	what := "invalid expression"
 	if e.Flag != "" {
 		what = "invalid " + e.Flag + " expression"
+	}
+	if e.whole {
+		return what + ": " + e.Msg
 	}
 	line, col := caretLine(e.Source, e.Pos)
 	return what + ": " + e.Msg + "\n  " + line + "\n  " + strings.Repeat(" ", col) + "^"
@@ -101,6 +105,12 @@ func caretLine(src string, pos int) (string, int) {
 //     fits any operation; at run time it takes the type of the values that
 //     arrive, and where those do not fit the operation the result is null.
 //
+// Limits, each an error of one line: an expression is at most 1 MiB long,
+// nests at most 1000 levels deep (each parenthesis, operator and sign is a
+// level, so a chain a + b + c + ... holds at most 1000 terms; x in [...]
+// takes lists of any length), and has at most 10,000 operators and
+// operands, not counting the elements of lists.
+//
 // Not supported, with an error pointing at them: function calls (len(s)),
 // matches (regular expressions), member access and indexing other than
 // $env["..."], ?:, if/else, ??, .., ** and ^, let, pipes (|), maps and
@@ -128,8 +138,14 @@ func ParseValue(src string, schema Schema, flag string) (*Expr, error) {
 
 // parse parses and type-checks an expression of any type.
 func parse(src string, schema Schema, flag string) (*Expr, error) {
+	if len(src) > maxExprBytes {
+		return nil, limitError(src, flag, fmt.Sprintf("longer than 1 MiB (%d bytes)", len(src)))
+	}
 	if strings.TrimSpace(src) == "" {
 		return nil, &ExprError{Flag: flag, Source: src, Msg: "empty expression"}
+	}
+	if tooDeep(src) {
+		return nil, depthError(src, flag)
 	}
 	// expr's default limit of 10,000 nodes is too low for long in lists.
 	tree, err := parser.ParseWithConfig(src, &conf.Config{MaxNodes: 1 << 22})
@@ -438,6 +454,8 @@ type checker struct {
 	schema Schema
 	flag   string
 	runeAt []int // byte offset of each rune, unless src is ASCII
+	depth  int   // conv calls under way
+	nodes  int   // nodes made, list elements not counted
 }
 
 func (c *checker) errorf(pos int, format string, args ...any) error {
@@ -467,7 +485,19 @@ func isASCII(s string) bool {
 	return true
 }
 
+// conv converts an AST node. It recurses once per level of the tree, so
+// the depth is checked here: a chain a + b + c + ..., which expr's parser
+// builds in a loop, is as deep as it is long.
 func (c *checker) conv(an ast.Node) (*node, error) {
+	if c.depth >= maxExprDepth {
+		return nil, depthError(c.src, c.flag)
+	}
+	if c.nodes >= maxExprNodes {
+		return nil, limitError(c.src, c.flag, fmt.Sprintf("more than %d operators and operands", maxExprNodes))
+	}
+	c.depth++
+	c.nodes++
+	defer func() { c.depth-- }()
 	pos := c.at(an)
 	switch an := an.(type) {
 	case *ast.NilNode:
@@ -521,19 +551,25 @@ func (c *checker) conv(an ast.Node) (*node, error) {
 	return nil, c.errorf(pos, "%s is not supported", an)
 }
 
-// start returns where an AST node's text starts.
+// start returns where an AST node's text starts: a loop, as the chain of
+// left operands may be long.
 func (c *checker) start(an ast.Node) int {
-	switch an := an.(type) {
-	case *ast.BinaryNode:
-		return c.start(an.Left)
-	case *ast.MemberNode:
-		return c.start(an.Node)
-	case *ast.ConditionalNode:
-		if an.Ternary {
-			return c.start(an.Cond)
+	for {
+		switch n := an.(type) {
+		case *ast.BinaryNode:
+			an = n.Left
+			continue
+		case *ast.MemberNode:
+			an = n.Node
+			continue
+		case *ast.ConditionalNode:
+			if n.Ternary {
+				an = n.Cond
+				continue
+			}
 		}
+		return c.at(an)
 	}
-	return c.at(an)
 }
 
 func constNode(v value, pos int) *node {
@@ -576,20 +612,27 @@ func (c *checker) member(an *ast.MemberNode, pos int) (*node, error) {
 	return nil, c.errorf(start, `member access and indexing are not supported (a column whose name is not an identifier is written $env["a.b"])`)
 }
 
-// dotted returns a.b.c for a chain of property accesses.
+// dotted returns a.b.c for a chain of property accesses (a loop, linear in
+// the chain's length, which expr's parser does not bound).
 func dotted(n ast.Node) (string, bool) {
-	switch n := n.(type) {
-	case *ast.IdentifierNode:
-		return n.Value, true
-	case *ast.MemberNode:
-		s, ok := n.Property.(*ast.StringNode)
-		if !ok || n.Method || n.Optional {
+	var names []string
+	for {
+		switch m := n.(type) {
+		case *ast.IdentifierNode:
+			names = append(names, m.Value)
+			slices.Reverse(names)
+			return strings.Join(names, "."), true
+		case *ast.MemberNode:
+			s, ok := m.Property.(*ast.StringNode)
+			if !ok || m.Method || m.Optional {
+				return "", false
+			}
+			names = append(names, s.Value)
+			n = m.Node
+		default:
 			return "", false
 		}
-		left, ok := dotted(n.Node)
-		return left + "." + s.Value, ok
 	}
-	return "", false
 }
 
 func (c *checker) unary(an *ast.UnaryNode, pos int) (*node, error) {
@@ -720,6 +763,7 @@ func (c *checker) in(an *ast.BinaryNode, l *node, pos int) (*node, error) {
 	n := &node{op: opIn, typ: Bool, l: l, pos: pos, start: l.start}
 	want := l.typ
 	for _, el := range arr.Nodes {
+		c.nodes-- // an element is a value of the list, not a node to evaluate
 		x, err := c.conv(el)
 		if err != nil {
 			return nil, err

@@ -45,6 +45,18 @@ func benchUpdateWhole(b *testing.B, k Kind) {
 	runUpdate(b, k, plan.Float, groups, v, pos)
 }
 
+// benchUpdateHuge is benchUpdate over values of ±1e300 to ±MaxFloat64,
+// whose sums pass MaxFloat64 and whose squares pass 2^1022: the levels
+// above an expansion's first.
+func benchUpdateHuge(b *testing.B, k Kind) {
+	groups, v, pos := benchBatch(plan.Float)
+	r := rand.New(rand.NewPCG(3, 3))
+	for i := range v.Floats {
+		v.Floats[i] = hugeFloat(r)
+	}
+	runUpdate(b, k, plan.Float, groups, v, pos)
+}
+
 func runUpdate(b *testing.B, k Kind, t plan.Type, groups []uint32, v *plan.Vector, pos []uint64) {
 	a := New(k, t)
 	a.Grow(100)
@@ -67,6 +79,8 @@ func BenchmarkCountUpdate(b *testing.B)     { benchUpdate(b, Count, plan.Float) 
 func BenchmarkVarUpdate(b *testing.B)       { benchUpdate(b, Var, plan.Float) }
 func BenchmarkVarUpdateWhole(b *testing.B)  { benchUpdateWhole(b, Var) }
 func BenchmarkMeanUpdateWhole(b *testing.B) { benchUpdateWhole(b, Mean) }
+func BenchmarkSumUpdateHuge(b *testing.B)   { benchUpdateHuge(b, Sum) }
+func BenchmarkVarUpdateHuge(b *testing.B)   { benchUpdateHuge(b, Var) }
 func BenchmarkMinUpdateWhole(b *testing.B)  { benchUpdateWhole(b, Min) }
 func BenchmarkMinUpdate(b *testing.B)       { benchUpdate(b, Min, plan.Float) }
 func BenchmarkFirstUpdate(b *testing.B)     { benchUpdate(b, First, plan.Float) }

@@ -14,14 +14,15 @@
 // var and std) are kept exactly: a double-double whose additions are
 // checked to be exact (realistic data: no allocation, a few ns a row), and
 // an expansion of non-overlapping float64s (Shewchuk; Python's math.fsum)
-// for a group whose exact sum needs more bits. Results round once: sum is
-// the correctly rounded exact sum, mean the correctly rounded exact
-// quotient, var and std the correctly rounded exact sample variance and
-// its square root, computed in double-double when an error bound certifies
-// the rounding and with math/big otherwise. Min, max, first and last use
-// total orders with deterministic tie breaks. The one order-dependent case
-// is a float partial sum beyond ±MaxFloat64 (about 1.8e308), which becomes
-// an infinity.
+// for a group whose exact sum needs more bits, with levels weighing
+// 2^1024 each for what passes 2^1022, so no partial sum overflows. Results
+// round once: sum is the correctly rounded exact sum (±Inf beyond
+// float64's range), mean the correctly rounded exact quotient, var and std
+// the correctly rounded exact sample variance and its square root,
+// computed in double-double when an error bound certifies the rounding
+// and with math/big otherwise. Min, max, first and last use total orders
+// with deterministic tie breaks. The squares of values below about 1e-154
+// lose bits to underflow, the same bits in every order.
 //
 // Concurrency: an Agg is not safe for concurrent use; each worker owns its
 // own and they are merged after the workers end.

@@ -20,8 +20,17 @@ import (
 // Floating-Point Arithmetic", 1997; the partials of Python's math.fsum).
 // Expansions live out of line, in the Agg's expStore.
 //
-// A partial sum beyond ±MaxFloat64 is recorded as an infinity of its sign
-// (the only order-dependent case: finite data summing past 1.8e308).
+// No partial sum may overflow, or 1000 rows of 1.7e308 followed by 999 of
+// -1.7e308 would be lost on the way to their total, 1.7e308. So an
+// expansion holds only components below 2^1022 in magnitude (its partial
+// sums then stay below 3·2^1022 < MaxFloat64), and a value or component at
+// or above that moves, scaled by 2^-1024 (exact: a power of two, and the
+// result is at least 2^-2), to a level above: an escalated accumulator is
+// Σ_k 2^(1024k)·(expansion of level k). Levels above 0 are for totals past
+// 2^1022 on the way (sums) or for squares past 2^1022 (variance) and are
+// rare: they live in a map, and a result that needs them is computed with
+// math/big. A total beyond ±MaxFloat64 rounds to an infinity of its sign;
+// only infinities among the values themselves are flags.
 
 // acc is an exact sum: hi+lo, or, when ext != 0, expansion ext-1 of the
 // owner's expStore. hi is the running float sum and lo the exact sum of
@@ -37,8 +46,15 @@ type acc struct {
 // Flags kept in acc.aux.
 const (
 	flagNonInt = 1 << iota // took a value that is not an integer within int64's range
-	flagPosInf             // took +Inf, or a partial sum overflowed upwards
-	flagNegInf
+	flagPosInf             // took +Inf
+	flagNegInf             // took -Inf
+)
+
+// Levels of an expansion (see above): a component of level k weighs
+// 2^(1024k); components of magnitude highMin or more move up a level.
+const (
+	highMin   = 0x1p1022
+	highScale = 0x1p-1024
 )
 
 // addFast adds x exactly to a non-escalated c, or reports false (c
@@ -56,18 +72,25 @@ func (c *acc) addFast(x float64) bool {
 
 // expStore holds the expansions of an Agg's escalated accumulators.
 type expStore struct {
-	exps [][]float64 // exps[:n] in use; the rest keep capacity for reuse
+	exps [][]float64 // exps[:n] in use, level 0; the rest keep capacity for reuse
 	n    int
+	// high[i] holds expansion i's levels 1, 2, ...: rare, so a map.
+	high      map[uint32][][]float64
+	highBytes int64 // what high holds, kept as it changes: memBytes is frequent
 }
 
-func (s *expStore) reset() { s.n = 0 }
+func (s *expStore) reset() {
+	s.n = 0
+	clear(s.high)
+	s.highBytes = 0
+}
 
 func (s *expStore) memBytes() int64 {
 	b := int64(cap(s.exps)) * int64(unsafe.Sizeof([]float64{}))
 	for _, e := range s.exps[:cap(s.exps)] {
 		b += 8 * int64(cap(e))
 	}
-	return b
+	return b + s.highBytes
 }
 
 // add adds the finite or infinite x to c exactly.
@@ -85,13 +108,125 @@ func (s *expStore) add(c *acc, x float64) {
 	if c.ext == 0 {
 		s.escalate(c)
 	}
-	e := s.exps[c.ext-1]
-	e, over := grow(e, x)
-	if over != 0 {
-		c.aux |= infFlag(over)
-		return // e is unchanged
+	s.addAt(c.ext-1, 0, x)
+}
+
+// addAt adds the finite, non-zero x, weighing 2^(1024·level), to expansion
+// i: to the level where it is below highMin, moving a component that
+// reaches highMin up a level.
+func (s *expStore) addAt(i uint32, level int, x float64) {
+	if level == 0 && math.Abs(x) < highMin {
+		// The common case, level 0 only: Grow-Expansion in place (writes
+		// trail reads). x and every component are below 2^1022, the
+		// components sum to less than twice the largest: no partial sum
+		// reaches 3·2^1022, none overflows.
+		e := s.exps[i]
+		k := 0
+		for _, y := range e {
+			hi, lo := twoSum(x, y)
+			if lo != 0 {
+				e[k] = lo
+				k++
+			}
+			x = hi
+		}
+		e = e[:k]
+		if math.Abs(x) < highMin {
+			if x != 0 {
+				e = append(e, x)
+			}
+			s.exps[i] = e
+			return
+		}
+		s.exps[i] = e // x, the largest component, moves up
 	}
-	s.exps[c.ext-1] = e
+	s.addUp(i, level, x)
+}
+
+// addUp is addAt for levels above 0, or an x that moves up.
+func (s *expStore) addUp(i uint32, level int, x float64) {
+	for {
+		for math.Abs(x) >= highMin {
+			x *= highScale
+			level++
+		}
+		e := s.level(i, level)
+		k := 0
+		for _, y := range e {
+			hi, lo := twoSum(x, y)
+			if lo != 0 {
+				e[k] = lo
+				k++
+			}
+			x = hi
+		}
+		e = e[:k]
+		if math.Abs(x) < highMin {
+			if x != 0 {
+				e = append(e, x)
+			}
+			s.setLevel(i, level, e)
+			return
+		}
+		s.setLevel(i, level, e) // x moves up
+	}
+}
+
+// level returns expansion i's components of the level.
+func (s *expStore) level(i uint32, level int) []float64 {
+	if level == 0 {
+		return s.exps[i]
+	}
+	if levels := s.high[i]; level <= len(levels) {
+		return levels[level-1]
+	}
+	return nil
+}
+
+func (s *expStore) setLevel(i uint32, level int, e []float64) {
+	if level == 0 {
+		s.exps[i] = e
+		return
+	}
+	if s.high == nil {
+		s.high = make(map[uint32][][]float64)
+	}
+	levels, ok := s.high[i]
+	if !ok {
+		s.highBytes += 64 // the map's entry, about
+	}
+	c := cap(levels)
+	for len(levels) < level {
+		levels = append(levels, nil)
+	}
+	s.highBytes += int64(cap(levels)-c) * int64(unsafe.Sizeof([]float64{}))
+	s.highBytes += 8 * int64(cap(e)-cap(levels[level-1]))
+	levels[level-1] = e
+	s.high[i] = levels
+}
+
+// highs returns c's levels above 0 (a view; do not keep it across adds),
+// none when they are all empty.
+func (s *expStore) highs(c *acc) [][]float64 {
+	if c.ext == 0 || len(s.high) == 0 {
+		return nil
+	}
+	levels := s.high[c.ext-1]
+	for len(levels) > 0 && len(levels[len(levels)-1]) == 0 {
+		levels = levels[:len(levels)-1]
+	}
+	return levels
+}
+
+// addHigh adds x, weighing 2^(1024·level) with level >= 1, to c.
+func (s *expStore) addHigh(c *acc, level int, x float64) {
+	if x == 0 {
+		return
+	}
+	if c.ext == 0 {
+		s.escalate(c)
+	}
+	s.addAt(c.ext-1, level, x)
 }
 
 // escalate moves c's double-double into a new expansion.
@@ -102,19 +237,21 @@ func (s *expStore) escalate(c *acc) {
 		}
 		s.exps = append(s.exps, make([]float64, 0, 8))
 	}
-	e := s.exps[s.n][:0]
-	for _, x := range [2]float64{c.lo, c.hi} {
+	i := uint32(s.n)
+	s.exps[i] = s.exps[i][:0]
+	s.n++
+	c.ext = i + 1
+	hi, lo := c.hi, c.lo
+	c.hi, c.lo = 0, 0
+	for _, x := range [2]float64{lo, hi} {
 		if x != 0 {
-			e, _ = grow(e, x) // hi+lo is finite: no overflow
+			s.addAt(i, 0, x) // finite: hi+lo is
 		}
 	}
-	s.exps[s.n] = e
-	s.n++
-	c.ext = uint32(s.n)
-	c.hi, c.lo = 0, 0
 }
 
-// parts returns c's exact components (a view; do not keep it across adds).
+// parts returns c's exact components of level 0 (a view; do not keep it
+// across adds).
 func (s *expStore) parts(c *acc, buf *[2]float64) []float64 {
 	if c.ext != 0 {
 		return s.exps[c.ext-1]
@@ -142,12 +279,32 @@ func (s *expStore) merge(c *acc, os *expStore, o *acc) {
 	for _, x := range append(buf[:0], os.exps[o.ext-1]...) {
 		s.add(c, x)
 	}
+	for k, e := range os.highs(o) {
+		for _, x := range append(buf[:0], e...) {
+			s.addHigh(c, k+1, x)
+		}
+	}
+}
+
+// rat returns c's exact value plus the integer i (slow paths only).
+func (s *expStore) rat(c *acc, i i128) *big.Rat {
+	var buf [2]float64
+	r := ratOfParts(s.parts(c, &buf))
+	for k, e := range s.highs(c) {
+		h := ratOfParts(e)
+		scale := new(big.Int).Lsh(big.NewInt(1), uint(1024*(k+1)))
+		r.Add(r, h.Mul(h, new(big.Rat).SetInt(scale)))
+	}
+	if i != (i128{}) {
+		r.Add(r, new(big.Rat).SetInt(i.big()))
+	}
+	return r
 }
 
 // grow adds x to the expansion e (non-overlapping, increasing magnitude,
 // no zeros) exactly: Shewchuk's Grow-Expansion with zero elimination, the
 // inner loop of Python's msum. On overflow it returns e unchanged and the
-// infinite partial sum.
+// infinite partial sum. (Accumulators use addAt, which never overflows.)
 func grow(e []float64, x float64) ([]float64, float64) {
 	if len(e) > 0 && math.Abs(x) < 0x1p1000 && math.Abs(e[len(e)-1]) < 0x1p1000 {
 		// No partial sum can overflow: grow in place (writes trail reads).
@@ -216,8 +373,10 @@ func roundParts(p []float64) float64 {
 	return hi
 }
 
-// exactParts returns the components of an exact total: c's parts and the
-// integer i, as a non-overlapping expansion, and any infinite partial.
+// exactParts returns the components of an exact total: c's parts of
+// level 0 and the integer i, as a non-overlapping expansion, and any
+// infinite partial (none: level 0 stays below 2^1022 and i below 2^127).
+// The caller checks highs first.
 func exactParts(s *expStore, c *acc, i i128, dst []float64) ([]float64, float64) {
 	var buf [2]float64
 	dst = dst[:0]

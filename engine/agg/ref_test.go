@@ -54,6 +54,17 @@ func logUniform(r *rand.Rand, lo, hi float64) float64 {
 	return x
 }
 
+// hugeFloat returns a value of magnitude 2^996 (about 6.7e299) to
+// MaxFloat64 of either sign (logUniform cannot reach up there: math.Exp
+// overflows early on some machines).
+func hugeFloat(r *rand.Rand) float64 {
+	x := math.Ldexp(0.5+0.5*r.Float64(), 997+r.IntN(28))
+	if r.IntN(2) == 0 {
+		x = -x
+	}
+	return x
+}
+
 var profiles = []profile{
 	{"int-small", plan.Int, func(r *rand.Rand) val { return iv(r.Int64N(2001) - 1000) }},
 	{"int-huge", plan.Int, func(r *rand.Rand) val { // sums leave int64, partial sums in every order
@@ -92,6 +103,21 @@ var profiles = []profile{
 	}},
 	{"float-magnitudes", plan.Float, func(r *rand.Rand) val { return fv(logUniform(r, 1e-150, 1e150)) }},
 	{"float-extreme", plan.Float, func(r *rand.Rand) val { return fv(logUniform(r, 1e-300, 1e300)) }},
+	{"float-huge", plan.Float, func(r *rand.Rand) val { // partial sums far past MaxFloat64, squares too
+		switch r.IntN(6) {
+		case 0:
+			return fv(1.7e308)
+		case 1:
+			return fv(-1.7e308)
+		case 2:
+			return fv(hugeFloat(r))
+		case 3:
+			return fv(logUniform(r, 1e150, 1e160)) // squares near 2^1024
+		case 4:
+			return fv(logUniform(r, 5e-324, 1)) // subnormals too
+		}
+		return fv(r.NormFloat64())
+	}},
 	{"float-offset", plan.Float, func(r *rand.Rand) val { return fv(1e9 + r.Float64()) }},
 	{"float-cancel", plan.Float, func(r *rand.Rand) val { // big terms that cancel, small ones that matter
 		switch r.IntN(4) {

@@ -18,16 +18,21 @@ import (
 // every machine. Payloads by kind:
 //
 //	count          uvarint(rows)
-//	sum, mean      flags uvarint(n) int floats [uvarint(rows)]
+//	sum, mean      flags uvarint(n) int floats [highs] [uvarint(rows)]
 //	               flags: 1 non-integer seen, 2 +Inf seen, 4 -Inf seen,
 //	               8 int is 128-bit, 16 rows follow (the rows of any
-//	               value, for a count read from this sum);
+//	               value, for a count read from this sum), 32 highs
+//	               follow;
 //	               int: the exact sum of the integer values: varint, or
 //	               16 bytes (lo, hi) when 128-bit;
 //	               floats: the exact sum of the other values, as
-//	               uvarint(k) and k floats whose exact sum it is
-//	std, var       uvarint(n), then when n > 0: flags(2 +Inf, 4 -Inf)
-//	               floats(Σx) floats(Σx²) (Σx² of the exact pairs x·x)
+//	               uvarint(k) and k floats whose exact sum it is;
+//	               highs: what the sum holds beyond that, as uvarint(L)
+//	               and L times floats: level j (from 1) weighs 2^(1024j)
+//	std, var       uvarint(n), then when n > 0: flags(2 +Inf, 4 -Inf,
+//	               8 highs of Σx follow, 16 highs of Σx² follow)
+//	               floats(Σx) [highs(Σx)] floats(Σx²) [highs(Σx²)]
+//	               (Σx² of the exact pairs x·x)
 //	min, max       value
 //	first, last    value, then uvarint(pos) when the value is not empty
 //	nunique        uvarint(count) value*count (distinct, in no particular order)
@@ -199,6 +204,50 @@ func (s *expStore) addParts(c *acc, raw []byte) {
 	for i := 0; i < len(raw); i += 8 {
 		if x := math.Float64frombits(binary.LittleEndian.Uint64(raw[i:])); x != 0 {
 			s.add(c, x)
+		}
+	}
+}
+
+// appendHighs appends an accumulator's levels above 0: uvarint(levels),
+// then each level's components as appendAcc writes them.
+func appendHighs(dst []byte, highs [][]float64) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(highs)))
+	for _, e := range highs {
+		dst = binary.AppendUvarint(dst, uint64(len(e)))
+		for _, x := range e {
+			dst = appendFloat(dst, x)
+		}
+	}
+	return dst
+}
+
+// maxHighLevels is the most levels above 0 an accumulator can need: a
+// level-1 component of a sum is below the number of values, and squares
+// (below 2^2048) reach level 2 at most.
+const maxHighLevels = 2
+
+// highParts reads what appendHighs wrote: each level's components, as
+// accParts returns them.
+func (d *decoder) highParts() [][]byte {
+	n := d.uvarint()
+	if d.err == nil && n > maxHighLevels {
+		d.fail("too many levels")
+	}
+	if d.err != nil {
+		return nil
+	}
+	levels := make([][]byte, n)
+	for k := range levels {
+		levels[k] = d.accParts()
+	}
+	return levels
+}
+
+// addHighParts adds levels read by highParts to c.
+func (s *expStore) addHighParts(c *acc, levels [][]byte) {
+	for k, raw := range levels {
+		for i := 0; i < len(raw); i += 8 {
+			s.addHigh(c, k+1, math.Float64frombits(binary.LittleEndian.Uint64(raw[i:])))
 		}
 	}
 }

@@ -3,16 +3,19 @@ package agg
 import (
 	"encoding/binary"
 	"math"
+	"math/big"
 
 	"github.com/gdask/gdask/engine/paged"
 	"github.com/gdask/gdask/plan"
 )
 
 // Sum state flags beyond acc's (state only): the integer part is 128-bit;
-// a row count follows (a count read from this sum, see View).
+// a row count follows (a count read from this sum, see View); levels of
+// the float part above 0 follow its components.
 const (
 	sumBigInt = 1 << 3
 	sumRows   = 1 << 4
+	sumHigh   = 1 << 5
 )
 
 // sumCell is one group's sum (and count, for the mean): the exact sum of
@@ -178,6 +181,10 @@ func (a *sumAgg) AppendState(dst []byte, g uint32) []byte {
 	if a.countRows {
 		flags |= sumRows
 	}
+	highs := a.store.highs(&c.f)
+	if len(highs) > 0 {
+		flags |= sumHigh
+	}
 	dst = append(appendHeader(dst, a.kind), flags)
 	dst = binary.AppendUvarint(dst, uint64(c.n))
 	if big {
@@ -187,6 +194,9 @@ func (a *sumAgg) AppendState(dst []byte, g uint32) []byte {
 		dst = binary.AppendVarint(dst, int64(c.i.lo))
 	}
 	dst = a.store.appendAcc(dst, &c.f)
+	if len(highs) > 0 {
+		dst = appendHighs(dst, highs)
+	}
 	if a.countRows {
 		dst = binary.AppendUvarint(dst, uint64(c.rows))
 	}
@@ -206,11 +216,15 @@ func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 		i = i128{uint64(x), x >> 63}
 	}
 	parts := d.accParts()
+	var highs [][]byte
+	if flags&sumHigh != 0 {
+		highs = d.highParts()
+	}
 	var rows int64
 	if flags&sumRows != 0 {
 		rows = d.count()
 	}
-	if d.err == nil && flags >= sumRows<<1 {
+	if d.err == nil && flags >= sumHigh<<1 {
 		d.fail("bad flags")
 	}
 	if d.err != nil {
@@ -220,8 +234,9 @@ func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 	c.n += n
 	c.rows += rows
 	c.i = c.i.add(i)
-	c.f.aux |= flags &^ (sumBigInt | sumRows)
+	c.f.aux |= flags &^ (sumBigInt | sumRows | sumHigh)
 	a.store.addParts(&c.f, parts)
+	a.store.addHighParts(&c.f, highs)
 	return d.b, nil
 }
 
@@ -260,18 +275,25 @@ func special(aux uint8) (float64, bool) {
 	return 0, false
 }
 
-// total returns the exact total as an expansion in a.scratch, or the
-// infinite result.
-func (a *sumAgg) total(c *sumCell) ([]float64, float64, bool) {
-	if f, ok := special(c.f.aux); ok {
-		return nil, f, true
+// total returns the exact total as an expansion in a.scratch, or, with
+// ok false, nothing: the total is an infinity (special) or needs math/big
+// (big).
+func (a *sumAgg) total(c *sumCell) (p []float64, ok bool) {
+	if _, isSpecial := special(c.f.aux); isSpecial || len(a.store.highs(&c.f)) > 0 {
+		return nil, false
 	}
 	p, over := exactParts(&a.store, &c.f, c.i, a.scratch)
 	a.scratch = p[:0]
-	if over != 0 {
-		return nil, over, true
+	return p, over == 0
+}
+
+// slowTotal returns the exact total as a big.Rat, or the result decided
+// by infinities.
+func (a *sumAgg) slowTotal(c *sumCell) (*big.Rat, float64, bool) {
+	if f, isSpecial := special(c.f.aux); isSpecial {
+		return nil, f, true
 	}
-	return p, 0, false
+	return a.store.rat(&c.f, c.i), 0, false
 }
 
 func (a *sumAgg) Result(g uint32, out *plan.Vector, row int) { a.result(a.kind, g, out, row) }
@@ -299,11 +321,12 @@ func (a *sumAgg) result(kind Kind, g uint32, out *plan.Vector, row int) {
 				break
 			}
 		}
-		p, sp, isSpecial := a.total(c)
-		if isSpecial {
+		if p, ok := a.total(c); ok {
+			f = roundParts(p)
+		} else if r, sp, isSpecial := a.slowTotal(c); isSpecial {
 			f = sp
 		} else {
-			f = roundParts(p)
+			f, _ = r.Float64() // ±Inf beyond float64's range
 		}
 	case c.n == 0:
 		out.Nulls[row] = true
@@ -328,11 +351,15 @@ func (a *sumAgg) mean(c *sumCell) float64 {
 			return float64(s) / float64(c.n) // both exact: one rounding
 		}
 	}
-	p, sp, isSpecial := a.total(c)
+	if p, ok := a.total(c); ok {
+		return quoRound(p, c.n)
+	}
+	r, sp, isSpecial := a.slowTotal(c)
 	if isSpecial {
 		return sp
 	}
-	return quoRound(p, c.n)
+	f, _ := r.Quo(r, new(big.Rat).SetInt64(c.n)).Float64()
+	return f
 }
 
 // View returns an Agg whose results are those of kind k computed from the

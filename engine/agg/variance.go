@@ -10,7 +10,7 @@ import (
 )
 
 // varCell is one group's n, Σx and Σx², the sums exact (see acc); the
-// flags (infinities) live in s.aux, an overflowed Σx² in q.aux.
+// flags (infinities) live in s.aux.
 type varCell struct {
 	s, q acc
 	n    int64
@@ -25,8 +25,11 @@ type varCell struct {
 // (n·Σx² - (Σx)²) / (n·(n-1)) (std: its square root): computed in
 // double-double and kept when an error bound certifies its rounding, else
 // computed exactly with math/big. So it is the same for every order, even
-// under heavy cancellation (values like 1e9 + small noise). A Σx² beyond
-// MaxFloat64 (|x| above about 1e154) gives null.
+// under heavy cancellation (values like 1e9 + small noise). The square of
+// an |x| of 2^511 (about 6.7e153) or more is added scaled, as the exact
+// pair of (x·2^-512)² at the expansion's level 1, and such a group's
+// result is computed with math/big: a variance beyond MaxFloat64 is +Inf,
+// its square root finite.
 type varAgg struct {
 	kind    Kind
 	in      plan.Type
@@ -49,9 +52,23 @@ func (a *varAgg) MemBytes() int64 {
 		8*int64(cap(a.scratch[0])+cap(a.scratch[1])+cap(a.scratch[2]))
 }
 
+// sqHigh is where x² may reach highMin: from there, squares are added
+// at level 1.
+const sqHigh = 0x1p511
+
 func (a *varAgg) addFloat(c *varCell, x float64) {
 	if x-x != 0 {
 		c.s.aux |= infFlag(x)
+		return
+	}
+	if math.Abs(x) >= sqHigh {
+		// x² = (x·2^-512)²·2^1024, and y = x·2^-512 is at least 1/2: its
+		// square is an exact pair.
+		y := x * 0x1p-512
+		ph, pl := twoProd(y, y)
+		a.store.add(&c.s, x)
+		a.store.addHigh(&c.q, 1, ph)
+		a.store.addHigh(&c.q, 1, pl)
 		return
 	}
 	ph, pl := twoProd(x, x)
@@ -164,20 +181,50 @@ func (a *varAgg) AppendState(dst []byte, g uint32) []byte {
 	if c.n == 0 {
 		return dst
 	}
-	dst = append(dst, c.s.aux|c.q.aux)
+	hs, hq := a.store.highs(&c.s), a.store.highs(&c.q)
+	flags := c.s.aux | c.q.aux
+	if len(hs) > 0 {
+		flags |= varHighS
+	}
+	if len(hq) > 0 {
+		flags |= varHighQ
+	}
+	dst = append(dst, flags)
 	dst = a.store.appendAcc(dst, &c.s)
-	return a.store.appendAcc(dst, &c.q)
+	if len(hs) > 0 {
+		dst = appendHighs(dst, hs)
+	}
+	dst = a.store.appendAcc(dst, &c.q)
+	if len(hq) > 0 {
+		dst = appendHighs(dst, hq)
+	}
+	return dst
 }
+
+// Var state flags beyond acc's: levels above 0 follow Σx's, Σx²'s
+// components.
+const (
+	varHighS = 1 << 3
+	varHighQ = 1 << 4
+)
 
 func (a *varAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 	d := newDecoder(a.kind, src)
 	n := d.count()
 	var flags uint8
 	var s, q []byte
+	var hs, hq [][]byte
 	if n > 0 {
 		flags = d.byte()
-		s, q = d.accParts(), d.accParts()
-		if d.err == nil && flags&^(flagPosInf|flagNegInf) != 0 {
+		s = d.accParts()
+		if flags&varHighS != 0 {
+			hs = d.highParts()
+		}
+		q = d.accParts()
+		if flags&varHighQ != 0 {
+			hq = d.highParts()
+		}
+		if d.err == nil && flags&^(flagPosInf|flagNegInf|varHighS|varHighQ) != 0 {
 			d.fail("bad flags")
 		}
 	}
@@ -186,9 +233,11 @@ func (a *varAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 	}
 	c := a.cells.At(g)
 	c.n += n
-	c.s.aux |= flags
+	c.s.aux |= flags & (flagPosInf | flagNegInf)
 	a.store.addParts(&c.s, s)
+	a.store.addHighParts(&c.s, hs)
 	a.store.addParts(&c.q, q)
+	a.store.addHighParts(&c.q, hq)
 	return d.b, nil
 }
 
@@ -198,18 +247,20 @@ func (a *varAgg) Result(g uint32, out *plan.Vector, row int) {
 		out.Nulls[row] = true
 		return
 	}
+	if len(a.store.highs(&c.s)) > 0 || len(a.store.highs(&c.q)) > 0 {
+		out.Floats[row] = a.exact(a.store.rat(&c.s, i128{}), a.store.rat(&c.q, i128{}), c.n)
+		return
+	}
 	s, over1 := exactParts(&a.store, &c.s, i128{}, a.scratch[0])
 	q, over2 := exactParts(&a.store, &c.q, i128{}, a.scratch[1])
 	a.scratch[0], a.scratch[1] = s[:0], q[:0]
-	if over1 != 0 || over2 != 0 {
-		out.Nulls[row] = true
-		return
+	if over1 == 0 && over2 == 0 {
+		if f, ok := a.fast(s, q, c.n); ok {
+			out.Floats[row] = f
+			return
+		}
 	}
-	if f, ok := a.fast(s, q, c.n); ok {
-		out.Floats[row] = f
-		return
-	}
-	out.Floats[row] = a.exact(s, q, c.n)
+	out.Floats[row] = a.exact(a.store.rat(&c.s, i128{}), a.store.rat(&c.q, i128{}), c.n)
 }
 
 // fast computes the correctly rounded result from the exact numerator
@@ -268,9 +319,9 @@ func (a *varAgg) fast(s, q []float64, n int64) (float64, bool) {
 	return rh, certified(rh, rl, 0x1p-98*rh)
 }
 
-// exact computes the correctly rounded result with math/big.
-func (a *varAgg) exact(s, q []float64, n int64) float64 {
-	S, Q := ratOfParts(s), ratOfParts(q)
+// exact computes the correctly rounded result from the exact Σx and Σx²
+// with math/big (a Var beyond MaxFloat64 is +Inf).
+func (a *varAgg) exact(S, Q *big.Rat, n int64) float64 {
 	bn := new(big.Rat).SetInt64(n)
 	num := new(big.Rat).Mul(bn, Q)
 	num.Sub(num, S.Mul(S, S))
