@@ -390,6 +390,82 @@ func TestHeadTailMemoryBound(t *testing.T) {
 	}
 }
 
+// sort, distinct, value-counts and groupby --nunique hold --memory-limit
+// over an input ten times its size: the sort spills runs and merges them,
+// distinct and value-counts spill through sorts and hash aggregates, and
+// nunique counts distinct pairs through two spilling aggregates, for one
+// group of 16M distinct values and for a thousand groups of 16,000.
+func TestSortVerbsMemoryBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 400 MB five times under a 40 MB limit")
+	}
+	const limit, slack, rows = 40_000_000, 16 << 20, 16_000_000
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "gdask")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	data := filepath.Join(dir, "d.csv")
+	if out, err := gdask(t, "gen-data", data, "--rows", strconv.Itoa(rows), "--categories", "1000000").CombinedOutput(); err != nil {
+		t.Fatalf("gen-data: %v: %s", err, out)
+	}
+	if st, err := os.Stat(data); err != nil || st.Size() < 10*limit {
+		t.Fatalf("the input is not ten times the limit: %v %v", st, err)
+	}
+	var thousand strings.Builder
+	thousand.WriteString("g,id_nunique\n")
+	for g := range 1000 {
+		fmt.Fprintf(&thousand, "%d,%d\n", g, rows/1000)
+	}
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		lines int
+		out   string // the whole output, when short
+	}{
+		{"sort", []string{"sort", data, "--by", "value,id"}, rows + 1, ""},
+		{"distinct", []string{"distinct", data, "--by", "category"}, 1_000_001, ""},
+		{"value-counts", []string{"value-counts", data, "category"}, 1_000_001, ""},
+		{"nunique-one-group", []string{"select", data, "--with", "g = 1", "then", "groupby", "--by", "g", "--nunique", "id"}, 0, "g,id_nunique\n1,16000000\n"},
+		{"nunique-1000-groups", []string{"select", data, "--with", "g = id % 1000", "then", "groupby", "--by", "g", "--nunique", "id"}, 0, thousand.String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{bin}, tc.args...)
+			args = append(args, "--memory-limit", "40MB", "--workers", "2", "--temp-dir", dir, "-o", "csv")
+			c := exec.Command(os.Args[0], args...)
+			c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
+			var stderr, out bytes.Buffer
+			lines := &lineCounter{}
+			c.Stdout, c.Stderr = lines, &stderr
+			if tc.out != "" {
+				c.Stdout = &out
+			}
+			if err := c.Run(); err != nil {
+				t.Fatalf("%v: %v: %s", tc.args, err, stderr.String())
+			}
+			var kib int64
+			msgs := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if _, err := fmt.Sscanf(msgs[len(msgs)-1], "maxrss=%d", &kib); err != nil {
+				t.Fatalf("no maxrss in %q", stderr.String())
+			}
+			if rss := kib << 10; rss > limit+slack {
+				t.Errorf("peak RSS %d MiB under --memory-limit 40MB, want at most %d MiB", rss>>20, (limit+slack)>>20)
+			}
+			t.Logf("peak RSS %.1f MiB", float64(kib)/1024)
+			if tc.out != "" && out.String() != tc.out {
+				t.Errorf("output %.200q, want %.200q", out.String(), tc.out)
+			}
+			if tc.out == "" && lines.n != tc.lines {
+				t.Errorf("%d lines, want %d", lines.n, tc.lines)
+			}
+			ents, _ := filepath.Glob(filepath.Join(dir, "gdask-[rst]*"))
+			if len(ents) != 0 {
+				t.Errorf("left behind in --temp-dir: %v", ents)
+			}
+		})
+	}
+}
+
 // lineCounter counts the line ends written to it.
 type lineCounter struct{ n int }
 
