@@ -2,7 +2,7 @@
 # Benchmarks gdask on generated data, beside the tools it is compared with,
 # all in one run on this machine.
 #
-# Usage: scripts/bench.sh [foundation|groupby|stream|all]        (default all)
+# Usage: scripts/bench.sh [foundation|groupby|stream|sort|all]   (default all)
 #
 #   foundation  gen-data write rate, count beside `wc -l` on the same file,
 #               head latency (hyperfine)
@@ -19,14 +19,23 @@
 #               alternating, the same table; agreement for Q7 as for groupby,
 #               for Q5 (a large row set) by row count and an order-independent
 #               checksum of every cell (scripts/bench/compare.py --rows)
-#   all         foundation, groupby, stream
+#   sort        queries Q6 and S1-S3 below (top-k, full sort, distinct keys,
+#               value counts) on the wide and highcard data sets on gdask,
+#               DuckDB and Polars, in the same way: RUNS runs each,
+#               alternating, the same table; agreement as each query says;
+#               gdask's S1 also runs with --memory-limit 128MB, and its
+#               output must be byte-identical to the unlimited run's (cmp)
+#   all         foundation, groupby, stream, sort
 #
 # Environment:
 #   ROWS=50000000        rows of big.csv (about 1.08 GB): foundation, Q1, Q3
 #   KEYS_ROWS=20000000   rows of keys.csv: Q2
 #   KEYS_CATEGORIES      distinct keys of keys.csv (default KEYS_ROWS/4)
 #   WIDE_ROWS=10000000   rows of the wide file (wide_10m.csv, about 804 MB;
-#                        wide_200k.csv for WIDE_ROWS=200000): Q5, Q7
+#                        wide_200k.csv for WIDE_ROWS=200000): Q5, Q7,
+#                        Q6, S3
+#   HIGHCARD_ROWS=20000000  rows of the highcard file (highcard_20m.csv,
+#                        about 253 MB, with HIGHCARD_ROWS/4 keys): S1, S2
 #   RUNS=3               runs per tool and query
 #   TIMEOUT=600          seconds per run; a run killed at that is "timeout"
 #   SKIP="dask miller"   peers to leave out (duckdb, dask, miller, polars)
@@ -36,14 +45,16 @@
 #   MEM_CAP_MB           a run whose processes pass this RSS is killed and
 #                        recorded as "oom" (default 80% of RAM; there is no swap)
 #   GDASK=PATH           use this gdask binary instead of building the repo's
-#   BENCHGEN_SRC=../shared/benchgen   the generator of the wide file (relative
-#                        to the repo), built into $BENCH_DIR/benchgen
+#   BENCHGEN_SRC=../shared/benchgen   the generator of the wide and highcard
+#                        files (relative to the repo), built into
+#                        $BENCH_DIR/benchgen
 #   NODEJS_POLARS=0.26.1 the nodejs-polars version to install
 #
 # Queries of groupby (input in the page cache, warmed with cat before each):
 #   Q1 seed: mean of value by category, keep value_mean > 500, on big.csv
 #   Q2 high cardinality: count and sum of value by category on keys.csv;
-#      gdask runs twice: as is, and with --memory-limit 256MB (spilling)
+#      gdask runs twice: as is, and with --memory-limit 256MB (spilling),
+#      whose output must be byte-identical to the first (cmp)
 #   Q3 many aggregates: count, sum, min, max, mean, std of value by category
 #      on big.csv
 # Every tool prints the whole result as CSV to a file of its own. DuckDB runs
@@ -66,6 +77,41 @@
 # (scripts/bench/polars.mjs: scanCSV, filter or groupBy/agg/sort, then
 # sinkCSV, its streaming engine) with POLARS_MAX_THREADS=2.
 #
+# Queries of sort (input in the page cache, warmed with cat before each):
+#   Q6 top-k: the 10 rows of largest fare_amount, ties by trip_id, every
+#      column, from the wide file: `gdask sort --by fare_amount:desc,trip_id
+#      --limit 10`; agreement: the same 10 rows in the same order (trip_id is
+#      unique: one answer), cells as values, integers exactly, other numbers
+#      to 6 significant digits (compare.py --ordered)
+#   S1 full sort: every row of the highcard file by value, then key, written
+#      to a file by the tool itself: `gdask sort --by value,key --output
+#      FILE`; gdask runs twice: as is, and with --memory-limit 128MB
+#      (spilling), whose output must be byte-identical to the first (cmp).
+#      Agreement: the row count and the sequence of (value, key), row for
+#      row, numbers as numbers (compare.py --sequence value,key). highcard
+#      has just key,value, so rows that tie on both are equal whole rows
+#      and the sorted order is one: the check is exact
+#   S2 distinct: the number of distinct keys of the highcard file: `gdask
+#      distinct --by key then count`; agreement: the number (compare.py
+#      --scalar)
+#   S3 value counts: the rows of each pickup_zone of the wide file, by count
+#      descending, then pickup_zone: `gdask value-counts pickup_zone`;
+#      agreement: the same (pickup_zone, count) pairs, and the counts in the
+#      same order, so zones of equal count may come in any order among
+#      themselves (compare.py --counts)
+# The highcard file is `benchgen -schema highcard -rows HIGHCARD_ROWS -keys
+# HIGHCARD_ROWS/4 -seed 42` (key,value: key text "k<n>", value an int in
+# [0, 1000)), made once like the wide file. Every tool writes the whole
+# answer to a file of its own: to stdout, S1's through its own writer. DuckDB
+# runs through duckdb.mjs with threads=2: SELECT * ... ORDER BY fare_amount
+# DESC, trip_id LIMIT 10; COPY (SELECT * ... ORDER BY value, key) TO 'FILE'
+# (FORMAT csv, HEADER); SELECT count(DISTINCT key); SELECT pickup_zone,
+# count(*) AS count ... GROUP BY 1 ORDER BY 2 DESC, 1. Polars through
+# polars.mjs with POLARS_MAX_THREADS=2, each a scanCSV ending in sinkCSV
+# (S1's into FILE): sort(['fare_amount', 'trip_id'], [true, false])
+# .head(10); sort(['value', 'key']); select(col('key').nUnique());
+# groupBy('pickup_zone').agg(len()) sorted as DuckDB's.
+#
 # Missing tools are installed when running as root: hyperfine, time, miller,
 # python3-dask, python3-pandas through apt; DuckDB through
 # `npm install @duckdb/node-api` into $BENCH_DIR/duckdb (never the repo);
@@ -80,7 +126,7 @@ set -euo pipefail
 MODE=${1:-all}
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 case $MODE in
-  foundation | groupby | stream | all) ;;
+  foundation | groupby | stream | sort | all) ;;
   -h | --help | help) usage; exit 0 ;;
   *) usage >&2; exit 2 ;;
 esac
@@ -89,6 +135,8 @@ ROWS=${ROWS:-50000000}
 KEYS_ROWS=${KEYS_ROWS:-20000000}
 KEYS_CATEGORIES=${KEYS_CATEGORIES:-$((KEYS_ROWS / 4 > 0 ? KEYS_ROWS / 4 : 1))}
 WIDE_ROWS=${WIDE_ROWS:-10000000}
+HIGHCARD_ROWS=${HIGHCARD_ROWS:-20000000}
+HIGHCARD_KEYS=$((HIGHCARD_ROWS / 4 > 0 ? HIGHCARD_ROWS / 4 : 1))
 RUNS=${RUNS:-3}
 TIMEOUT=${TIMEOUT:-600}
 SKIP=${SKIP:-}
@@ -100,10 +148,14 @@ SCRIPTS=$TOP/scripts/bench
 G=${GDASK:-$DIR/gdask}
 BIG=$DIR/big_${ROWS}.csv
 KEYS=$DIR/keys_${KEYS_ROWS}_${KEYS_CATEGORIES}.csv
-# wide_10m.csv, wide_200k.csv, wide_1234.csv
-if ((WIDE_ROWS % 1000000 == 0)); then WIDE=$DIR/wide_$((WIDE_ROWS / 1000000))m.csv
-elif ((WIDE_ROWS % 1000 == 0)); then WIDE=$DIR/wide_$((WIDE_ROWS / 1000))k.csv
-else WIDE=$DIR/wide_$WIDE_ROWS.csv; fi
+# data_file NAME ROWS: $DIR/NAME_10m.csv, NAME_200k.csv, NAME_1234.csv
+data_file() {
+  if (($2 % 1000000 == 0)); then echo "$DIR/$1_$(($2 / 1000000))m.csv"
+  elif (($2 % 1000 == 0)); then echo "$DIR/$1_$(($2 / 1000))k.csv"
+  else echo "$DIR/$1_$2.csv"; fi
+}
+WIDE=$(data_file wide "$WIDE_ROWS")
+HIGHCARD=$(data_file highcard "$HIGHCARD_ROWS")
 BENCHGEN_SRC=${BENCHGEN_SRC:-$TOP/../shared/benchgen}
 NODEJS_POLARS=${NODEJS_POLARS:-0.26.1}
 OUT=$DIR/out
@@ -184,18 +236,29 @@ gen_data() {
   "$G" gen-data "$file" --rows "$rows" ${3:+--categories "$3"}
 }
 
-# gen_wide: write $WIDE with benchgen unless it is there; benchgen writes to
-# a temp name that is renamed when complete, so a half-written file is never
-# taken for the data.
-gen_wide() {
-  [ -f "$WIDE" ] && return 0
-  echo "== benchgen -schema wide -rows $WIDE_ROWS -seed 42 -o $(basename "$WIDE")"
-  (cd "$BENCHGEN_SRC" && go build -o "$DIR/benchgen" .) ||
-    { echo "bench: cannot build benchgen in $BENCHGEN_SRC" >&2; exit 1; }
-  local tmp=$WIDE.tmp.$$
-  "$DIR/benchgen" -schema wide -rows "$WIDE_ROWS" -seed 42 -o "$tmp" ||
+BENCHGEN_BUILT=
+# benchgen_file FILE ARGS...: write FILE with `benchgen ARGS...` unless it is
+# there; benchgen writes to a temp name that is renamed when complete, so a
+# half-written file is never taken for the data. Builds benchgen once a run.
+benchgen_file() {
+  local file=$1 tmp
+  shift
+  [ -f "$file" ] && return 0
+  echo "== benchgen $* -o $(basename "$file")"
+  if [ -z "$BENCHGEN_BUILT" ]; then
+    (cd "$BENCHGEN_SRC" && go build -o "$DIR/benchgen" .) ||
+      { echo "bench: cannot build benchgen in $BENCHGEN_SRC" >&2; exit 1; }
+    BENCHGEN_BUILT=1
+  fi
+  tmp=$file.tmp.$$
+  "$DIR/benchgen" "$@" -o "$tmp" ||
     { rm -f "$tmp"; echo "bench: benchgen failed" >&2; exit 1; }
-  mv "$tmp" "$WIDE"
+  mv "$tmp" "$file"
+}
+
+gen_wide() { benchgen_file "$WIDE" -schema wide -rows "$WIDE_ROWS" -seed 42; }
+gen_highcard() {
+  benchgen_file "$HIGHCARD" -schema highcard -rows "$HIGHCARD_ROWS" -keys "$HIGHCARD_KEYS" -seed 42
 }
 
 machine() {
@@ -241,6 +304,13 @@ foundation() {
 
 # ---------------------------------------------------------------- tools
 # Each *_cmd QUERY sets CMD to the command line of that tool for the query.
+# The answer goes to stdout, except for the queries of writes_file, whose
+# command writes it to the file $RUN_OUT itself.
+
+# writes_file QUERY: whether the tools write the answer to $RUN_OUT
+# themselves, as one would an answer as large as the input (gdask --output,
+# DuckDB's COPY ... TO, Polars' sinkCSV), not to stdout.
+writes_file() { [ "$1" = s1 ]; }
 
 gdask_cmd() {
   case $1 in
@@ -250,6 +320,10 @@ gdask_cmd() {
       --max value --mean value --std value -o csv) ;;
     q5) CMD=("$G" filter "$WIDE" --where 'fare_amount > 20' -o csv) ;;
     q7) CMD=("$G" groupby "$WIDE" --by payment_type --mean fare_amount -o csv) ;;
+    q6) CMD=("$G" sort "$WIDE" --by 'fare_amount:desc,trip_id' --limit 10 -o csv) ;;
+    s1) CMD=("$G" sort "$HIGHCARD" --by 'value,key' -o csv --output "$RUN_OUT") ;;
+    s2) CMD=("$G" distinct "$HIGHCARD" --by key 'then' count) ;;
+    s3) CMD=("$G" value-counts "$WIDE" pickup_zone -o csv) ;;
   esac
 }
 
@@ -267,11 +341,23 @@ duckdb_cmd() {
     q5) sql="SELECT * FROM read_csv('$WIDE') WHERE fare_amount > 20" ;;
     q7) sql="SELECT payment_type, avg(fare_amount) AS fare_amount_mean
       FROM read_csv('$WIDE') GROUP BY payment_type ORDER BY payment_type" ;;
+    q6) sql="SELECT * FROM read_csv('$WIDE') ORDER BY fare_amount DESC, trip_id LIMIT 10" ;;
+    s1) sql="COPY (SELECT * FROM read_csv('$HIGHCARD') ORDER BY value, key)
+      TO '$RUN_OUT' (FORMAT csv, HEADER)" ;;
+    s2) sql="SELECT count(DISTINCT key) AS count FROM read_csv('$HIGHCARD')" ;;
+    s3) sql="SELECT pickup_zone, count(*) AS count FROM read_csv('$WIDE')
+      GROUP BY 1 ORDER BY 2 DESC, 1" ;;
   esac
   CMD=(node "$SCRIPTS/duckdb.mjs" "$sql")
 }
 
-polars_cmd() { CMD=(node "$SCRIPTS/polars.mjs" "$1" "$WIDE"); }
+polars_cmd() {
+  case $1 in
+    s1) CMD=(node "$SCRIPTS/polars.mjs" "$1" "$HIGHCARD" "$RUN_OUT") ;;
+    s2) CMD=(node "$SCRIPTS/polars.mjs" "$1" "$HIGHCARD") ;;
+    *) CMD=(node "$SCRIPTS/polars.mjs" "$1" "$WIDE") ;;
+  esac
+}
 
 dask_cmd() {
   local file=$BIG
@@ -291,18 +377,18 @@ miller_cmd() {
   esac
 }
 
-# set_cmd TOOL QUERY: CMD for a tool of the tables; gdask256 is gdask with
-# --memory-limit 256MB.
+# set_cmd TOOL QUERY: CMD for a tool of the tables; gdaskN (gdask256,
+# gdask128) is gdask with --memory-limit NMB.
 set_cmd() {
   case $1 in
-    gdask256) gdask_cmd "$2"; CMD+=(--memory-limit 256MB) ;;
+    gdask[0-9]*) gdask_cmd "$2"; CMD+=(--memory-limit "${1#gdask}MB") ;;
     *) "$1_cmd" "$2" ;;
   esac
 }
 
 label() {
   case $1 in
-    gdask256) echo "gdask --memory-limit 256MB" ;;
+    gdask[0-9]*) echo "gdask --memory-limit ${1#gdask}MB" ;;
     *) echo "$1" ;;
   esac
 }
@@ -349,15 +435,17 @@ guard() {
 
 # run_once TOOL QUERY: one timed run. Appends "TOOL STATUS WALL RSS_KB" to
 # $OUT/QUERY.runs (STATUS ok, error, timeout or oom); keeps the output of the
-# tool's first good run as $OUT/QUERY_TOOL.csv, its stderr as
-# $OUT/QUERY_TOOL.err.
+# tool's first good run as $OUT/QUERY_TOOL.csv, its stderr (and, when it
+# writes the answer to a file itself, its stdout) as $OUT/QUERY_TOOL.err.
 run_once() {
   local tool=$1 q=$2 rc=0 status=ok wall=0 rss=0 pid gpid
   local out=$OUT/${q}_$tool err=$OUT/${q}_$tool.err tf=$OUT/time
+  local RUN_OUT=$out.run stdout=$out.run # RUN_OUT: read by the *_cmd
+  writes_file "$q" && stdout=$out.stdout
   set_cmd "$tool" "$q"
-  rm -f "$OUT/oom" "$tf"
+  rm -f "$OUT/oom" "$tf" "$out.run"
   /usr/bin/time -f '%e %M' -o "$tf" timeout -k 10 "$TIMEOUT" "${CMD[@]}" \
-    >"$out.run" 2>"$err" &
+    >"$stdout" 2>"$err" &
   pid=$!
   guard "$pid" &
   gpid=$!
@@ -365,12 +453,21 @@ run_once() {
   kill "$gpid" 2>/dev/null || true
   wait "$gpid" 2>/dev/null || true
   [ -f "$tf" ] && read -r wall rss < <(tail -n1 "$tf")
+  if [ "$stdout" != "$out.run" ]; then
+    cat "$stdout" >>"$err"
+    rm -f "$stdout"
+  fi
   if [ -f "$OUT/oom" ]; then
     status=oom
     echo "killed: more than MEM_CAP_MB=$MEM_CAP_MB MiB resident" >>"$err"
   else
     case $rc in
-      0) [ -f "$out.csv" ] || mv "$out.run" "$out.csv" ;;
+      0) if [ ! -f "$out.run" ]; then
+          status=error
+          echo "exited 0 but wrote no answer to $RUN_OUT" >>"$err"
+        elif [ ! -f "$out.csv" ]; then
+          mv "$out.run" "$out.csv"
+        fi ;;
       124) status=timeout ;;
       137) if awk -v w="$wall" -v t="$TIMEOUT" 'BEGIN { exit !(w >= t) }'; then
           status=timeout
@@ -461,6 +558,7 @@ query() {
   say ""
   say "## $title"
   say ""
+  local RUN_OUT=FILE # how show_cmd names the file of a query of writes_file
   set_cmd gdask "$q"
   say "$(basename "$file"), $(stat -c %s "$file") bytes; $RUNS runs each, alternating; wall seconds and peak RSS from GNU time; gdask/tool is the ratio of medians (below 1: gdask is faster)."
   say ""
@@ -479,12 +577,21 @@ query() {
     [ -f "$OUT/${q}_$tool.csv" ] || continue
     if [ -z "$ref" ]; then ref=$tool; else others+=("$(label "$tool")=$OUT/${q}_$tool.csv"); fi
   done
-  # a filter's answer is a large row set: rows counted, cells checksummed
+  # a filter's answer is a large row set: rows counted, cells checksummed;
+  # the sort mode's each have their own (see the header)
   local how=() rule="rows sorted, 6 significant digits"
-  if [ "$q" = q5 ]; then
-    how=(--rows)
-    rule="row count, and an order-independent checksum of every cell: as written, else as values"
-  fi
+  case $q in
+    q5) how=(--rows)
+      rule="row count, and an order-independent checksum of every cell: as written, else as values" ;;
+    q6) how=(--ordered)
+      rule="the same rows in the same order, every column; integers exactly, other numbers to 6 significant digits" ;;
+    s1) how=(--sequence 'value,key')
+      rule="row count, and the same sequence of (value, key) row for row, numbers as numbers" ;;
+    s2) how=(--scalar)
+      rule="the one number" ;;
+    s3) how=(--counts)
+      rule="the same (pickup_zone, count) pairs, and the counts in the same order" ;;
+  esac
   say ""
   if [ -z "$ref" ]; then
     say "agreement: no tool produced an answer"
@@ -496,17 +603,31 @@ query() {
     say ""
     say "$("$PYTHON" "$SCRIPTS/compare.py" "${how[@]}" "$OUT/${q}_$ref.csv" "${others[@]}" || true)"
   fi
+
+  # gdask under a memory limit must write the very bytes it writes without
+  local c
+  for tool in "${tools[@]}"; do
+    [[ $tool == gdask[0-9]* ]] || continue
+    say ""
+    if [ ! -f "$OUT/${q}_gdask.csv" ] || [ ! -f "$OUT/${q}_$tool.csv" ]; then
+      say "$(label "$tool") beside gdask: not compared (no answer from one of them)"
+    elif c=$(cmp "$OUT/${q}_gdask.csv" "$OUT/${q}_$tool.csv" 2>&1); then
+      say "$(label "$tool") beside gdask: byte-identical output (cmp)"
+    else
+      say "$(label "$tool") beside gdask: output NOT byte-identical: ${c//$OUT\//}"
+    fi
+  done
 }
 
 # peers MODE: install the peers of the mode (groupby: duckdb dask miller;
-# stream: duckdb polars; all: every one) not in SKIP, set PEERS to those that
-# are there, and record the settings and their versions in the header.
+# stream, sort: duckdb polars; all: every one) not in SKIP, set PEERS to those
+# that are there, and record the settings and their versions in the header.
 peers() {
   ensure_time
   local p want
   case $1 in
     groupby) want="duckdb dask miller" ;;
-    stream) want="duckdb polars" ;;
+    stream | sort) want="duckdb polars" ;;
     *) want="duckdb dask miller polars" ;;
   esac
   PEERS=()
@@ -519,10 +640,16 @@ peers() {
       echo "== skipping $p: could not install it" >&2
     fi
   done
-  [ "$1" = stream ] ||
-    say "- groupby: ROWS=$ROWS, KEYS_ROWS=$KEYS_ROWS, KEYS_CATEGORIES=$KEYS_CATEGORIES, RUNS=$RUNS, TIMEOUT=${TIMEOUT}s, MEM_CAP_MB=$MEM_CAP_MB${SKIP:+, SKIP=$SKIP}"
-  [ "$1" = groupby ] ||
-    say "- stream: WIDE_ROWS=$WIDE_ROWS ($(basename "$WIDE"): benchgen -schema wide -rows $WIDE_ROWS -seed 42), RUNS=$RUNS, TIMEOUT=${TIMEOUT}s, MEM_CAP_MB=$MEM_CAP_MB${SKIP:+, SKIP=$SKIP}"
+  local common="RUNS=$RUNS, TIMEOUT=${TIMEOUT}s, MEM_CAP_MB=$MEM_CAP_MB${SKIP:+, SKIP=$SKIP}"
+  local wide
+  wide="WIDE_ROWS=$WIDE_ROWS ($(basename "$WIDE"): benchgen -schema wide -rows $WIDE_ROWS -seed 42)"
+  case $1 in groupby | all)
+    say "- groupby: ROWS=$ROWS, KEYS_ROWS=$KEYS_ROWS, KEYS_CATEGORIES=$KEYS_CATEGORIES, $common" ;;
+  esac
+  case $1 in stream | all) say "- stream: $wide, $common" ;; esac
+  case $1 in sort | all)
+    say "- sort: $wide, HIGHCARD_ROWS=$HIGHCARD_ROWS ($(basename "$HIGHCARD"): benchgen -schema highcard -rows $HIGHCARD_ROWS -keys $HIGHCARD_KEYS -seed 42), $common" ;;
+  esac
   versions
 }
 
@@ -557,6 +684,19 @@ stream() {
   query q7 "Q7 mean of fare_amount by payment_type" "$WIDE" gdask "${TOOLS[@]}"
 }
 
+# sorts: the sort mode (not `sort`, which would hide sort(1) from stats).
+sorts() {
+  gen_wide
+  gen_highcard
+  local TOOLS
+  peers_of duckdb polars
+
+  query q6 "Q6 top-k: the 10 rows of largest fare_amount, ties by trip_id" "$WIDE" gdask "${TOOLS[@]}"
+  query s1 "S1 full sort: every row by value, key, to a file" "$HIGHCARD" gdask gdask128 "${TOOLS[@]}"
+  query s2 "S2 distinct: the number of distinct keys" "$HIGHCARD" gdask "${TOOLS[@]}"
+  query s3 "S3 value counts of pickup_zone" "$WIDE" gdask "${TOOLS[@]}"
+}
+
 build
 header
 [ "$MODE" = foundation ] || peers "$MODE"
@@ -564,6 +704,7 @@ case $MODE in
   foundation) foundation ;;
   groupby) groupby ;;
   stream) stream ;;
-  all) foundation; groupby; stream ;;
+  sort) sorts ;;
+  all) foundation; groupby; stream; sorts ;;
 esac
 [ "$MODE" = foundation ] || { echo; echo "== results in $RESULTS"; }

@@ -2,6 +2,10 @@
 
     python3 scripts/bench/compare.py REF.csv NAME=OTHER.csv ...
     python3 scripts/bench/compare.py --rows REF.csv NAME=OTHER.csv ...
+    python3 scripts/bench/compare.py --ordered REF.csv NAME=OTHER.csv ...
+    python3 scripts/bench/compare.py --sequence COL,... REF.csv NAME=OTHER.csv ...
+    python3 scripts/bench/compare.py --scalar REF.csv NAME=OTHER.csv ...
+    python3 scripts/bench/compare.py --counts REF.csv NAME=OTHER.csv ...
 
 Each file is CSV with a header; the first column is the group key, the
 others are aggregates. Columns are matched by aggregate name after
@@ -24,11 +28,36 @@ checksums differ too, a checksum per column (each cell with its row's first
 cell) names the columns that differ. Reports whether the rows are in the
 reference's order too. Columns are matched by name; which columns hold
 numbers is judged on the reference's first 65536 rows.
+
+--ordered is for a small answer whose rows have one right order (a top-k):
+the rows must be the same, in the same order. Columns are matched by name,
+by position when the names do not match; cells are compared as values:
+integers (and floats with an integral value) exactly, other numbers
+rounded to 6 significant digits, empty, nan and null alike, other text as
+is.
+
+--sequence COL,... is for a large sorted answer (a full sort): each file is
+read once, as a stream, all in step, and the sequence of the named columns'
+values (numbers as doubles, exactly; empty, nan and null alike; text as is)
+must be the same row for row, as must the row count. Other columns are not
+compared: rows whose sort keys tie may come in any order. Also reports
+whether the reference's rows are in ascending order of those columns
+(numbers by value, text by code point, nulls last).
+
+--scalar is for a one-number answer, with a header or bare (`gdask ...
+then count`): the last cell of each file, compared as a number, exactly.
+
+--counts is for value counts (value,count rows sorted by count,
+descending): the rows must be the same as a set of (value, count), the
+value the first column, the count the column named count (else the last),
+values compared as --ordered does; and the counts must come in the same
+order, so rows of equal counts may come in any order among themselves.
 """
 import csv
 import gc
 import itertools
 import math
+import operator
 import re
 import sys
 from operator import itemgetter
@@ -270,17 +299,324 @@ def main_rows(argv):
     return 0 if ok else 1
 
 
-def main(argv):
-    if len(argv) >= 2 and argv[1] == "--rows":
-        argv = argv[1:]
-        rows = True
+# ---------------------------------------------------------------- --ordered
+
+
+def value(cell):
+    """A cell as a value, as text: integral numbers exact, other numbers to
+    6 significant digits, "null" for nulls, other text as is."""
+    c = cell.strip()
+    if c.lower() in NULLS:
+        return "null"
+    try:
+        x = float(c)
+    except ValueError:
+        return c
+    if x.is_integer() and abs(x) < 2**53:
+        return str(int(x))
+    return "%.6g" % x
+
+
+def read_all(path):
+    """Header (names stripped) and rows of a CSV, in file order."""
+    with open(path, newline="") as f:
+        rd = csv.reader(f)
+        header = next(rd, None)
+        return ([h.strip() for h in header] if header is not None else None), [r for r in rd if r]
+
+
+def compare_ordered(ref, other):
+    """None when other's rows are ref's, in ref's order, else the reason."""
+    rh, rrows = ref
+    oh, orows = other
+    if oh is None:
+        return "empty output"
+    if len(rh) != len(oh):
+        return f"{len(oh)} columns, reference has {len(rh)}"
+    if sorted(rh) == sorted(oh) and len(set(rh)) == len(rh):
+        order = [oh.index(name) for name in rh]
     else:
-        rows = False
+        order = list(range(len(rh)))  # names differ: match by position
+    if len(rrows) != len(orows):
+        return f"{len(orows)} rows, reference has {len(rrows)}"
+    for n, (r, o) in enumerate(zip(rrows, orows), 1):
+        r = r + [""] * (len(rh) - len(r))
+        o = o + [""] * (len(oh) - len(o))
+        for i, name in enumerate(rh):
+            a, b = value(r[i]), value(o[order[i]])
+            if a != b and not close(a, b):
+                return f"row {n}: {name} reference {r[i]!r}, this {o[order[i]]!r}"
+    return None
+
+
+def main_ordered(argv):
+    ref = read_all(argv[0])
+    if ref[0] is None:
+        print("  reference output is empty")
+        return 1
+    ok = True
+    for arg in argv[1:]:
+        name, path = arg.split("=", 1)
+        why = compare_ordered(ref, read_all(path))
+        ok = ok and why is None
+        print(f"  {name}: agree ({len(ref[1])} rows, in the same order)" if why is None
+              else f"  {name}: DISAGREE: {why}")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- --sequence
+
+
+def key_value(cell):
+    """A sort key's cell as a comparable value: (0, number), (1, text) or
+    (2, "") for a null, so numbers come before text and nulls last."""
+    c = cell.strip()
+    if c.lower() in NULLS:
+        return (2, "")
+    try:
+        return (0, float(c))
+    except ValueError:
+        return (1, c)
+
+
+class Ascending:
+    """Checks that rows of sort-key cells come in ascending order: in the
+    columns whose first cell is a number, numbers by value; text by code
+    point; nulls last. While no cell is a null or text in a number column,
+    a row's key is a tuple of floats and strings made in C; from the first
+    row where one is, the slower key below, for good."""
+
+    call = getattr(operator, "call", None)  # Python 3.11
+
+    def __init__(self):
+        self.n = 0
+        self.prev = self.cells = self.bad = None
+        self.numeric = self.convs = None
+
+    def slow_key(self, cells):
+        key = []
+        for c, num in zip(cells, self.numeric):
+            v = key_value(c)
+            key.append(v if num or v[0] == 2 else (1, c))
+        return tuple(key)
+
+    def add(self, cells):
+        self.n += 1
+        if self.bad is not None:
+            return
+        k = None
+        if self.numeric is None:
+            self.numeric = [key_value(c)[0] == 0 for c in cells]
+            if self.call and NULL_CELLS.isdisjoint(cells):
+                self.convs = [float if num else str for num in self.numeric]
+        if self.convs is not None:
+            if NULL_CELLS.isdisjoint(cells):
+                try:
+                    k = tuple(map(self.call, self.convs, cells))
+                except ValueError:
+                    pass
+            if k is None:  # off the fast path
+                self.convs = None
+                if self.cells is not None:
+                    self.prev = self.slow_key(self.cells)
+        if k is None:
+            k = self.slow_key(cells)
+        if self.prev is not None and k < self.prev:
+            self.bad = f"row {self.n} {cells} comes after {self.cells}"
+        self.prev, self.cells = k, cells
+
+
+# the spellings of NULLS as they are written (key_value strips and lowers)
+NULL_CELLS = NULLS | {c.upper() for c in NULLS} | {c.capitalize() for c in NULLS} | \
+    {"NaN"}
+
+
+def key_cells(path, cols):
+    """The rows of a CSV as tuples of the named columns' cells, as written:
+    a generator that raises ValueError at once when a column is missing."""
+    f = open(path, newline="")
+    rd = csv.reader(f)
+    header = [h.strip() for h in next(rd, [])]
+    missing = [c for c in cols if c not in header]
+    if missing:
+        f.close()
+        raise ValueError(f"no column {missing[0]} (columns: {','.join(header) or 'none'})")
+    idx = [header.index(c) for c in cols]
+    get = itemgetter(*idx) if len(idx) > 1 else lambda r: (r[idx[0]],)
+    width = max(idx) + 1
+
+    def rows():
+        with f:
+            for r in rd:
+                if r:
+                    try:
+                        yield get(r)
+                    except IndexError:  # a short row: the missing cells empty
+                        yield get(r + [""] * width)
+    return rows()
+
+
+def main_sequence(argv):
+    cols = [c.strip() for c in argv[0].split(",") if c.strip()]
+    if not cols or len(argv) < 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    what = "(" + ", ".join(cols) + ")"
+    try:
+        ref = key_cells(argv[1], cols)
+    except ValueError as e:
+        print(f"  reference: {e}")
+        return 1
+    names, its, why = [], [], []
+    for arg in argv[2:]:
+        name, path = arg.split("=", 1)
+        names.append(name)
+        try:
+            its.append(key_cells(path, cols))
+            why.append(None)
+        except ValueError as e:
+            its.append(iter(()))
+            why.append(str(e))
+    gc.disable()  # millions of short-lived tuples, no cycles
+    counts = [0] * len(its)
+    n = 0
+    order = Ascending()
+    for rows in itertools.zip_longest(ref, *its):
+        r = rows[0]
+        if r is not None:
+            n += 1
+            order.add(r)
+        for j, o in enumerate(rows[1:]):
+            if o is None:
+                continue
+            counts[j] += 1
+            if why[j] is None and r is not None and o != r and \
+                    tuple(map(key_value, o)) != tuple(map(key_value, r)):
+                why[j] = f"row {counts[j]}: reference {what} = {r}, this {o}"
+    ok = order.bad is None
+    if order.bad:
+        print(f"  reference: NOT in ascending order of {what}: {order.bad}")
+    for name, c, w in zip(names, counts, why):
+        if c != n and (w is None or w.startswith("row ")):
+            w = f"{c} rows, reference has {n}" + (f"; first difference at {w}" if w else "")
+        ok = ok and w is None
+        print(f"  {name}: agree ({n} rows, the same sequence of {what})" if w is None
+              else f"  {name}: DISAGREE: {w}")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- --scalar
+
+
+def scalar(path):
+    """The last cell of a CSV's last row, or None when it has none."""
+    with open(path, newline="") as f:  # a bare number is all header
+        rows = [r for r in csv.reader(f) if r]
+    return rows[-1][-1].strip() if rows else None
+
+
+def main_scalar(argv):
+    ref = scalar(argv[0])
+    if ref is None:
+        print("  reference output is empty")
+        return 1
+    ok = True
+    for arg in argv[1:]:
+        name, path = arg.split("=", 1)
+        got = scalar(path)
+        try:
+            agree = got is not None and float(got) == float(ref)
+        except ValueError:
+            agree = got == ref
+        ok = ok and agree
+        print(f"  {name}: agree ({ref})" if agree
+              else f"  {name}: DISAGREE: {got if got is not None else 'empty output'}, reference {ref}")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- --counts
+
+
+def value_counts(path):
+    """(values, counts): the rows as (value, count) pairs in file order, or
+    None for an empty file; count as an int (or text if it is none)."""
+    header, rows = read_all(path)
+    if header is None:
+        return None
+    names = [canon(h) for h in header]
+    ci = names.index("count") if names.count("count") == 1 else len(header) - 1
+    pairs = []
+    for r in rows:
+        c = r[ci].strip() if ci < len(r) else ""
+        try:
+            c = int(float(c))
+        except ValueError:
+            pass
+        pairs.append((value(r[0]), c))
+    return pairs
+
+
+def compare_counts(ref, other):
+    """(None or the reason other disagrees, whether the rows are in ref's
+    order too)."""
+    if other is None:
+        return "empty output", False
+    if len(other) != len(ref):
+        return f"{len(other)} values, reference has {len(ref)}", False
+    rd, od = dict(ref), dict(other)
+    if len(od) != len(other):
+        dup = next(v for v, _ in other if sum(1 for w, _ in other if w == v) > 1)
+        return f"value {dup!r} twice", False
+    for v, c in ref:
+        if v not in od:
+            return f"value {v!r} (count {c}) missing", False
+        if od[v] != c:
+            return f"value {v!r}: count {od[v]}, reference {c}", False
+    extra = [v for v in od if v not in rd]
+    if extra:
+        return f"value {extra[0]!r} not in the reference", False
+    for n, ((_, a), (_, b)) in enumerate(zip(ref, other), 1):
+        if a != b:
+            return f"the same counts in another order: row {n} has count {b}, reference {a}", False
+    return None, [v for v, _ in ref] == [v for v, _ in other]
+
+
+def main_counts(argv):
+    ref = value_counts(argv[0])
+    if ref is None:
+        print("  reference output is empty")
+        return 1
+    ok = True
+    for arg in argv[1:]:
+        name, path = arg.split("=", 1)
+        why, same = compare_counts(ref, value_counts(path))
+        ok = ok and why is None
+        if why is None:
+            order = "same row order" if same else "equal counts' values in another order"
+            print(f"  {name}: agree ({len(ref)} values, counts in the same order; {order})")
+        else:
+            print(f"  {name}: DISAGREE: {why}")
+    return 0 if ok else 1
+
+
+MODES = {"--rows": main_rows, "--ordered": main_ordered, "--scalar": main_scalar,
+         "--counts": main_counts}
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "--sequence":
+        if len(argv) < 5 or any("=" not in a for a in argv[4:]):
+            print(__doc__.strip(), file=sys.stderr)
+            return 2
+        return main_sequence(argv[2:])
+    mode = MODES.get(argv[1]) if len(argv) >= 2 else None
+    if mode:
+        argv = argv[1:]
     if len(argv) < 3 or any("=" not in a for a in argv[2:]):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    if rows:
-        return main_rows(argv[1:])
+    if mode:
+        return mode(argv[1:])
     ref = load(argv[1])
     ok = True
     for arg in argv[2:]:

@@ -1,23 +1,30 @@
-// Runs one of scripts/bench.sh's stream queries with Polars (through
-// nodejs-polars) and writes the result as CSV with a header on stdout;
-// scripts/bench.sh times it.
+// Runs one of scripts/bench.sh's stream or sort queries with Polars
+// (through nodejs-polars) and writes the result as CSV with a header to OUT,
+// stdout by default; scripts/bench.sh times it.
 //
-//   POLARS_DIR=/tmp/gdask-bench/polars node scripts/bench/polars.mjs q5|q7 FILE
+//   POLARS_DIR=/tmp/gdask-bench/polars node scripts/bench/polars.mjs QUERY FILE [OUT]
 //   POLARS_DIR=... node scripts/bench/polars.mjs --version
 //   node scripts/bench/polars.mjs --native-package
 //
 //   q5  every row with fare_amount > 20, all columns, in input order
 //   q7  mean of fare_amount by payment_type, sorted by payment_type:
 //       payment_type,fare_amount_mean
+//   q6  the 10 rows of largest fare_amount, ties by trip_id (top-k), every
+//       column
+//   s1  every row sorted by value, then key (highcard's key,value)
+//   s2  the number of distinct keys: count
+//   s3  the rows of each pickup_zone, by count descending, then pickup_zone:
+//       pickup_zone,count
 //
 // POLARS_DIR is the scratch directory where `npm install nodejs-polars` ran
 // (the package is not in the repo). POLARS_MAX_THREADS sets the size of
 // Polars' thread pool (default 2 here; Polars' own default is every core).
-// Both queries are lazy (scanCSV) and end in sinkCSV, so Polars runs them on
+// Every query is lazy (scanCSV) and ends in sinkCSV, so Polars runs it on
 // its streaming engine and its own CSV writer writes the answer: no rows are
 // converted in JS. Like duckdb.mjs, the sink reopens /dev/stdout, which
 // truncates a regular file: send stdout to a pipe, a terminal or a file of
-// its own (bench.sh gives each run its own).
+// its own (bench.sh gives each run its own), or name the file as OUT (bench.sh
+// does for s1, whose answer is as large as its input).
 //
 // --native-package prints the name of the npm package that holds Polars'
 // native library for this machine (nodejs-polars-linux-x64-gnu, ...): an
@@ -27,7 +34,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-const [query, file] = process.argv.slice(2);
+const [query, file, out = '/dev/stdout'] = process.argv.slice(2);
 
 if (query === '--native-package') {
   // the napi-rs names: <platform>-<arch>[-gnu|-musl|-msvc]
@@ -65,18 +72,26 @@ if (query === '--version') {
   console.log(`nodejs-polars ${pkg.version} (${native || 'native library'} ${nv})`);
   process.exit(0);
 }
-if (!['q5', 'q7'].includes(query) || !file) {
-  console.error('usage: node polars.mjs q5|q7 FILE | --version | --native-package');
+const pl = require('nodejs-polars');
+const plans = {
+  q5: (lf) => lf.filter(pl.col('fare_amount').gt(20)),
+  q7: (lf) =>
+    lf
+      .groupBy('payment_type')
+      .agg(pl.col('fare_amount').mean().alias('fare_amount_mean'))
+      .sort('payment_type'),
+  q6: (lf) => lf.sort(['fare_amount', 'trip_id'], [true, false]).head(10),
+  s1: (lf) => lf.sort(['value', 'key']),
+  s2: (lf) => lf.select(pl.col('key').nUnique().alias('count')),
+  s3: (lf) =>
+    lf
+      .groupBy('pickup_zone')
+      .agg(pl.len().alias('count'))
+      .sort(['count', 'pickup_zone'], [true, false]),
+};
+if (!Object.hasOwn(plans, query) || !file) {
+  console.error(`usage: node polars.mjs ${Object.keys(plans).join('|')} FILE [OUT] | --version | --native-package`);
   process.exit(2);
 }
 
-const pl = require('nodejs-polars');
-const lf = pl.scanCSV(file);
-const plan =
-  query === 'q5'
-    ? lf.filter(pl.col('fare_amount').gt(20))
-    : lf
-        .groupBy('payment_type')
-        .agg(pl.col('fare_amount').mean().alias('fare_amount_mean'))
-        .sort('payment_type');
-await plan.sinkCSV('/dev/stdout', { includeHeader: true }).collect();
+await plans[query](pl.scanCSV(file)).sinkCSV(out, { includeHeader: true }).collect();
