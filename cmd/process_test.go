@@ -394,7 +394,8 @@ func TestHeadTailMemoryBound(t *testing.T) {
 // over an input ten times its size: the sort spills runs and merges them,
 // distinct and value-counts spill through sorts and hash aggregates, and
 // nunique counts distinct pairs through two spilling aggregates, for one
-// group of 16M distinct values and for a thousand groups of 16,000.
+// group of 16M distinct values, for a thousand groups of 16,000, and
+// beside a count.
 func TestSortVerbsMemoryBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads 400 MB five times under a 40 MB limit")
@@ -428,6 +429,7 @@ func TestSortVerbsMemoryBound(t *testing.T) {
 		{"value-counts", []string{"value-counts", data, "category"}, 1_000_001, ""},
 		{"nunique-one-group", []string{"select", data, "--with", "g = 1", "then", "groupby", "--by", "g", "--nunique", "id"}, 0, "g,id_nunique\n1,16000000\n"},
 		{"nunique-1000-groups", []string{"select", data, "--with", "g = id % 1000", "then", "groupby", "--by", "g", "--nunique", "id"}, 0, thousand.String()},
+		{"nunique-beside-count", []string{"select", data, "--with", "g = 1", "then", "groupby", "--by", "g", "--count", "--nunique", "id"}, 0, "g,count,id_nunique\n1,16000000,16000000\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{bin}, tc.args...)

@@ -169,6 +169,15 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 		top = l.Child
 	}
 	r.limits = limits
+	scans := 0
+	plan.Walk(root, func(n plan.Node) {
+		if _, ok := n.(*plan.Scan); ok {
+			scans++
+		}
+	})
+	if _, streams := ds.Partitions(); scans > 1 && streams > 0 {
+		return nil, fmt.Errorf("BUG: a plan with %d scans over a stream, which can be read once", scans)
+	}
 	r.roles = rolesOf(top, out != nil && out.Format == "csv" && ds.cfg.Dialect.Delimiter == ',')
 	r.top = top
 	st, err := r.build(top)
@@ -298,6 +307,34 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			s.schema = n.Schema()
 			return s, nil
 		})
+	case *plan.Attach:
+		main, err := r.build(n.Main)
+		if err != nil {
+			return nil, err
+		}
+		parts := make([]*stage, len(n.Parts))
+		for i, p := range n.Parts {
+			if parts[i], err = r.build(p); err != nil {
+				return nil, err
+			}
+		}
+		return &stage{open: func(ctx context.Context) (*rowStream, error) {
+			// Each child runs to its sorted rows (a breaker), one after
+			// another; the zip then streams them all at once.
+			ms, err := main.open(ctx)
+			if err != nil {
+				return nil, err
+			}
+			src := &attachSource{r: r, main: ms, keys: n.Keys, schema: n.Schema()}
+			for _, p := range parts {
+				ps, err := p.open(ctx)
+				if err != nil {
+					return nil, err
+				}
+				src.parts = append(src.parts, ps)
+			}
+			return &rowStream{src: src, srcOp: id, schema: n.Schema()}, nil
+		}}, nil
 	case *plan.Count:
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			c := &countSink{}

@@ -469,10 +469,11 @@ func TestGroupByRetryAfterStream(t *testing.T) {
 	}
 }
 
-// A groupby of one nunique is planned as a count of distinct pairs (two
-// hash aggregates that spill): the same answers as the reference, with
-// several worker counts and blocksizes, nulls and all-null groups
-// included. (The memory test in cmd shows it holds --memory-limit.)
+// A groupby's nunique is planned as a count of distinct pairs (two hash
+// aggregates that spill), attached by key beside the other aggregates:
+// the same answers as the reference, with several worker counts and
+// blocksizes, nulls and all-null groups included. (The memory test in cmd
+// shows it holds --memory-limit.)
 func TestGroupByNUniqueExact(t *testing.T) {
 	header := []string{"k1", "k2", "v", "f"}
 	for seed := range uint64(4) {
@@ -483,7 +484,7 @@ func TestGroupByNUniqueExact(t *testing.T) {
 			for _, k := range keys {
 				keyCols = append(keyCols, slices.Index(header, k))
 			}
-			for _, aggs := range [][]string{{"nunique:v"}, {"nunique:f"}} {
+			for _, aggs := range [][]string{{"nunique:v"}, {"nunique:f"}, {"count", "nunique:v", "mean:f", "nunique:f"}, {"nunique:f", "nunique:v"}} {
 				want := naiveGroupBy(recs, keyCols, aggs, header)
 				for _, cfg := range []Config{
 					{Workers: 1, MemoryLimit: 1 << 30},
@@ -491,7 +492,7 @@ func TestGroupByNUniqueExact(t *testing.T) {
 				} {
 					cfg.Dialect = readers.DefaultDialect()
 					got := runGroupBy(t, path, keys, aggs, cfg)
-					t.Run(fmt.Sprintf("seed%d/%s/%s/w%d", seed, strings.Join(keys, "+"), aggs[0], cfg.Workers), func(t *testing.T) {
+					t.Run(fmt.Sprintf("seed%d/%s/%s/w%d", seed, strings.Join(keys, "+"), strings.Join(aggs, ","), cfg.Workers), func(t *testing.T) {
 						compareGroups(t, got, want, len(keys))
 					})
 				}

@@ -5,8 +5,9 @@ import "slices"
 // Optimize applies the rewrite rules, each a Transform over every node
 // type, so a rule reaches through any node it does not rewrite:
 //
-//   - an exact nunique: an Aggregate of one nunique(c) counts the groups
-//     of an Aggregate by its keys and c, which spills like any other;
+//   - an exact nunique: nunique(c) counts the groups of an Aggregate by
+//     the keys and c, which spills like any other; beside other aggregates
+//     it is attached to theirs by key (Attach);
 //   - order that nothing reads is not made: a Sort under a Count or an
 //     Aggregate goes, and so does a Project under a Count;
 //   - two sorts are one: a Sort over a Sort orders by its keys, then by
@@ -41,40 +42,106 @@ func Optimize(n Node) Node {
 	return n
 }
 
-// exactNUnique plans an Aggregate whose one aggregate is nunique(c) as a
-// count of distinct pairs: an Aggregate by the keys and c (nulls a value
-// like any other), then an Aggregate by the keys counting the non-null c
-// of its groups. Both are hash aggregates that spill, so a group with
-// millions of distinct values holds --memory-limit, where a set of values
-// per group could not; a group whose c is all null still has its row, 0.
+// exactNUnique plans nunique(c) as a count of distinct pairs: an
+// Aggregate by the keys and c (nulls a value like any other), then an
+// Aggregate by the keys counting the non-null c of its groups. Both are
+// hash aggregates that spill, so a group with millions of distinct values
+// holds --memory-limit, where a set of values per group could not; a group
+// whose c is all null still has its row, 0.
+//
+// An Aggregate of one nunique is that plan. With other aggregates, or
+// several nunique, each nunique is its own such plan over a copy of the
+// input, sorted by the keys, and an Attach zips them beside the others'
+// Aggregate (sorted alike) by key; a Project puts the columns back in
+// their order. That reads the input once per nunique more, so an input
+// that can be read once (a stream) keeps the sets, and so does a nunique
+// of a key of its own groupby (0 or 1 per group).
 func exactNUnique(n Node) Node {
 	a, ok := n.(*Aggregate)
-	if !ok || len(a.Aggs) != 1 || a.Aggs[0].Kind != AggNUnique || slices.Contains(a.Keys, a.Aggs[0].Col) {
+	if !ok {
 		return n
 	}
-	f := a.Aggs[0]
-	in := a.Child.Schema()
-	taken := map[string]bool{in[f.Col].Name: true}
-	for _, k := range a.Keys {
-		taken[in[k].Name] = true
+	var nuniques, others []AggFunc
+	for _, f := range a.Aggs {
+		if f.Kind == AggNUnique && !slices.Contains(a.Keys, f.Col) {
+			nuniques = append(nuniques, f)
+		} else {
+			others = append(others, f)
+		}
 	}
-	rows := "rows"
-	for taken[rows] {
-		rows += "_"
+	switch {
+	case len(nuniques) == 0:
+		return n
+	case len(nuniques) == 1 && len(others) == 0:
+		return distinctPairs(a.Child, a.Keys, nuniques[0])
+	case readsOnce(a.Child):
+		return n
 	}
-	pairs, err := NewAggregate(a.Child, append(slices.Clone(a.Keys), f.Col), []AggFunc{{Kind: AggCount, Col: -1, Name: rows}})
+	k := len(a.Keys)
+	byKeys := make([]SortKey, k)
+	for i := range byKeys {
+		byKeys[i] = SortKey{Col: i}
+	}
+	if len(others) == 0 {
+		others = []AggFunc{{Kind: AggCount, Col: -1, Name: freeName(a.Schema(), "rows")}}
+	}
+	main, err := NewAggregate(cloneTree(a.Child), a.Keys, others)
 	if err != nil {
 		panic("BUG: " + err.Error())
 	}
-	keys := make([]int, len(a.Keys))
-	for i := range keys {
-		keys[i] = i
+	parts := make([]Node, len(nuniques))
+	for i, f := range nuniques {
+		parts[i] = NewSort(distinctPairs(cloneTree(a.Child), a.Keys, f), byKeys)
 	}
-	out, err := NewAggregate(pairs, keys, []AggFunc{{Kind: AggCount, Col: len(keys), Name: f.Name}})
+	att := NewAttach(NewSort(main, byKeys), parts, k)
+	cols := make([]ProjCol, 0, len(a.Schema()))
+	for i := range k {
+		cols = append(cols, ProjCol{Name: a.Schema()[i].Name, Col: i})
+	}
+	for _, f := range a.Aggs {
+		col := main.Schema().Index(f.Name)
+		if i := slices.IndexFunc(nuniques, func(u AggFunc) bool { return u.Name == f.Name }); i >= 0 {
+			col = len(main.Schema()) + i
+		}
+		cols = append(cols, ProjCol{Name: f.Name, Col: col})
+	}
+	p, err := NewProject(att, cols)
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	return p
+}
+
+// distinctPairs is nunique(f.Col) of child by keys: an Aggregate by the
+// keys counting the non-null values of an Aggregate by the keys and the
+// column.
+func distinctPairs(child Node, keys []int, f AggFunc) Node {
+	in := child.Schema()
+	taken := Schema{in[f.Col]}
+	for _, k := range keys {
+		taken = append(taken, in[k])
+	}
+	pairs, err := NewAggregate(child, append(slices.Clone(keys), f.Col), []AggFunc{{Kind: AggCount, Col: -1, Name: freeName(taken, "rows")}})
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	outer := make([]int, len(keys))
+	for i := range outer {
+		outer[i] = i
+	}
+	out, err := NewAggregate(pairs, outer, []AggFunc{{Kind: AggCount, Col: len(keys), Name: f.Name}})
 	if err != nil {
 		panic("BUG: " + err.Error())
 	}
 	return out
+}
+
+// freeName is name, with underscores after it until no column of s has it.
+func freeName(s Schema, name string) string {
+	for s.Index(name) >= 0 {
+		name += "_"
+	}
+	return name
 }
 
 // dropUnreadOrder removes a Sort below a Count or an Aggregate, and a
@@ -354,6 +421,18 @@ func prune(n Node, need []bool) (Node, []int) {
 	case *Count:
 		child, _ := prune(n.Child, make([]bool, len(n.Child.Schema())))
 		return n.WithChildren(child), nil
+	case *Attach:
+		// Every column of every child is read (keys to zip, the parts'
+		// last columns, the main's to pass on): nothing below moves.
+		children := n.Children()
+		for i, c := range children {
+			all := make([]bool, len(c.Schema()))
+			for j := range all {
+				all[j] = true
+			}
+			children[i], _ = prune(c, all)
+		}
+		return n.WithChildren(children...), nil
 	}
 	panic("BUG: prune does not know " + n.String())
 }

@@ -202,8 +202,8 @@ func ProjectColumns(child Node, cols []int) *Project {
 	return p
 }
 
-// An Aggregate of one nunique is a count of distinct pairs; with other
-// aggregates, or over one of its own keys, it stays as it is.
+// An Aggregate of one nunique is a count of distinct pairs, also beside
+// other aggregates; a nunique of one of its own keys stays as it is.
 func TestExactNUnique(t *testing.T) {
 	scan := NewScan([]string{"x.csv"}, testInput)
 	agg := func(aggs ...AggFunc) Node {
@@ -220,11 +220,57 @@ func TestExactNUnique(t *testing.T) {
       └─ Scan x.csv columns=[a, b, c, d] filter=(d > 1)
 `)
 	checkPlan(t, agg(AggFunc{Kind: AggNUnique, Col: 2}, AggFunc{Kind: AggCount, Col: -1}), `Sort a, b
-└─ Aggregate by [a, b] nunique(c) as c_nunique, count(*) as count
-   └─ Scan x.csv columns=[a, b, c, d] filter=(d > 1)
+└─ Project [a, b, c_nunique, count]
+   └─ Attach by [a, b] c_nunique
+      ├─ Sort a, b
+      │  └─ Aggregate by [a, b] count(*) as count
+      │     └─ Scan x.csv columns=[a, b, d] filter=(d > 1)
+      └─ Sort a, b
+         └─ Aggregate by [a, b] count(c) as c_nunique
+            └─ Aggregate by [a, b, c] count(*) as rows
+               └─ Scan x.csv columns=[a, b, c, d] filter=(d > 1)
 `)
 	checkPlan(t, agg(AggFunc{Kind: AggNUnique, Col: 1}), `Sort a, b
 └─ Aggregate by [a, b] nunique(b) as b_nunique
    └─ Scan x.csv columns=[a, b, d] filter=(d > 1)
+`)
+}
+
+// nunique beside other aggregates: each nunique a count of distinct pairs
+// over a copy of the input, zipped by key beside the others' aggregate,
+// the columns put back in order; over a stream, the sets stay.
+func TestExactNUniqueAttached(t *testing.T) {
+	scan := NewScan([]string{"x.csv"}, testInput)
+	a, err := NewAggregate(scan, []int{0}, []AggFunc{{Kind: AggNUnique, Col: 2}, {Kind: AggCount, Col: -1}, {Kind: AggNUnique, Col: 1}, {Kind: AggMean, Col: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := NewSort(a, []SortKey{{Col: 0}})
+	checkPlan(t, root, `Sort a
+└─ Project [a, c_nunique, count, b_nunique, d_mean]
+   └─ Attach by [a] c_nunique, b_nunique
+      ├─ Sort a
+      │  └─ Aggregate by [a] count(*) as count, mean(d) as d_mean
+      │     └─ Scan x.csv columns=[a, d]
+      ├─ Sort a
+      │  └─ Aggregate by [a] count(c) as c_nunique
+      │     └─ Aggregate by [a, c] count(*) as rows
+      │        └─ Scan x.csv columns=[a, c]
+      └─ Sort a
+         └─ Aggregate by [a] count(b) as b_nunique
+            └─ Aggregate by [a, b] count(*) as rows
+               └─ Scan x.csv columns=[a, b]
+`)
+	if got := Optimize(root).Schema().Names(); !slices.Equal(got, a.Schema().Names()) {
+		t.Fatalf("schema %v, want %v", got, a.Schema().Names())
+	}
+	stream := NewScan([]string{"x.csv.gz"}, testInput)
+	stream.Once = true
+	s, err := NewAggregate(stream, []int{0}, []AggFunc{{Kind: AggNUnique, Col: 2}, {Kind: AggCount, Col: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlan(t, s, `Aggregate by [a] nunique(c) as c_nunique, count(*) as count
+└─ Scan x.csv.gz columns=[a, c]
 `)
 }
