@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -325,15 +326,18 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			if err != nil {
 				return nil, err
 			}
-			src := &attachSource{r: r, main: ms, keys: n.Keys, schema: n.Schema()}
+			// The children are sorted, so their types are final: a sum
+			// that left int64 is Float here, as it prints.
+			src := &attachSource{r: r, main: ms, keys: n.Keys, schema: slices.Clone(ms.schema)}
 			for _, p := range parts {
 				ps, err := p.open(ctx)
 				if err != nil {
 					return nil, err
 				}
 				src.parts = append(src.parts, ps)
+				src.schema = append(src.schema, ps.schema[len(ps.schema)-1])
 			}
-			return &rowStream{src: src, srcOp: id, schema: n.Schema()}, nil
+			return &rowStream{src: src, srcOp: id, schema: src.schema}, nil
 		}}, nil
 	case *plan.Count:
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
