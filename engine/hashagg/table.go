@@ -12,21 +12,21 @@ import (
 // and pages, with no per-group allocation and no copying as it grows. Not
 // safe for concurrent use: one per worker.
 type groupTable struct {
-	// slots hold the hash's top 32 bits (a tag) and group+1 in the low 32
-	// bits; 0 is empty. Comparing tags first keeps most probes inside this
-	// one array, which matters once the table is far bigger than the cache.
+	// slots are wide (two words each) while every key the table holds is
+	// 8 bytes or fewer: the first word holds the hash's top 24 bits (a
+	// tag), the key's length in the next 8 and group+1 in the low 32 (0 is
+	// empty); the second holds the key itself (keyPrefix). Once the table
+	// is far bigger than the cache, a probe then costs one miss, where a
+	// group's key reference and its bytes took two more. The first longer
+	// key makes them narrow (one word: the hash's top 32 bits and group+1,
+	// the key compared in the arena), which keeps tables of long keys as
+	// small as they were.
+	wide   bool
 	slots  []uint64
 	mask   uint64
 	hashes paged.Column[uint64] // per group
 	keys   paged.Column[uint64] // per group: its key's reference in arena
 	arena  paged.Arena
-	// heads, in a worker's own table, hold each group's keyHead: a key of
-	// 7 bytes or fewer (a category, a small number) is then compared
-	// without reading the arena. A worker's table is looked up once per
-	// row while it is small, which makes that worth a column; the shared
-	// parts, with millions of groups, do without it.
-	withHeads bool
-	heads     paged.Column[uint64]
 	// memo, in a worker's own table, maps the head of a key of 7 bytes or
 	// fewer straight to its group, direct-mapped: a category found again
 	// costs a multiply and one load, not a hash and a probe.
@@ -75,11 +75,11 @@ func keyHead(key []byte) uint64 {
 // stay in a core's L2 cache. Past it, the table is looked up a batch at a
 // time, or its groups move to the shared parts. A variable, so tests can
 // send small inputs down the paths of big ones.
-var CachedSlots = 1 << 16
+var CachedSlots = 1 << 15
 
-func newGroupTable(withHeads bool) *groupTable {
-	t := &groupTable{withHeads: withHeads}
-	if withHeads {
+func newGroupTable(withMemo bool) *groupTable {
+	t := &groupTable{wide: true}
+	if withMemo {
 		t.memo = make([]memoEntry, 1<<memoBits)
 	}
 	t.resize(1 << 10)
@@ -88,54 +88,86 @@ func newGroupTable(withHeads bool) *groupTable {
 
 func (t *groupTable) len() int { return t.hashes.Len() }
 
+// size is the number of slots.
+func (t *groupTable) size() int {
+	if t.wide {
+		return len(t.slots) / 2
+	}
+	return len(t.slots)
+}
+
 // hashOf returns group g's hash.
 func (t *groupTable) hashOf(g uint32) uint64 { return *t.hashes.At(g) }
 
 // key returns group g's key; valid until the next insert.
 func (t *groupTable) key(g uint32) []byte { return t.arena.Get(*t.keys.At(g)) }
 
+// wideMeta is the first word of a wide slot for a key of n bytes with
+// hash h, but for the group in its low 32 bits.
+func wideMeta(n int, h uint64) uint64 { return h&^(1<<40-1) | uint64(n)<<32 }
+
+// keyPrefix is key's first 8 bytes, little-endian, zero-padded.
+func keyPrefix(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.LittleEndian.Uint64(key)
+	}
+	var p uint64
+	for i := len(key) - 1; i >= 0; i-- {
+		p = p<<8 | uint64(key[i])
+	}
+	return p
+}
+
 // find returns the group of key (with hash h), adding it when new.
 func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
-	i := h & t.mask
-	tag := h &^ (1<<32 - 1)
-	var head uint64
-	if t.withHeads {
-		head = keyHead(key)
+	if t.wide && len(key) > 8 {
+		t.wide = false
+		t.resize(t.size())
 	}
-	for {
-		s := t.slots[i]
-		if s == 0 {
-			break
-		}
-		if s&^(1<<32-1) == tag {
-			g := uint32(s) - 1
-			if t.withHeads {
-				if *t.heads.At(g) == head && (len(key) <= 7 || bytes.Equal(t.key(g), key)) {
-					if len(key) <= 7 {
-						t.memo[memoSlot(head)] = memoEntry{head, g + 1}
-					}
-					return g, false
-				}
-			} else if bytes.Equal(t.key(g), key) {
-				return g, false
+	var i uint64
+	if t.wide {
+		meta, word := wideMeta(len(key), h), keyPrefix(key)
+		for i = h & t.mask; ; i = (i + 1) & t.mask {
+			s := t.slots[2*i]
+			if s == 0 {
+				break
+			}
+			if s&^(1<<32-1) == meta && t.slots[2*i+1] == word {
+				return t.found(key, uint32(s)-1), false
 			}
 		}
-		i = (i + 1) & t.mask
+		t.slots[2*i], t.slots[2*i+1] = meta|uint64(t.len()+1), word
+	} else {
+		tag := h &^ (1<<32 - 1)
+		for i = h & t.mask; ; i = (i + 1) & t.mask {
+			s := t.slots[i]
+			if s == 0 {
+				break
+			}
+			if s&^(1<<32-1) == tag && bytes.Equal(t.key(uint32(s)-1), key) {
+				return t.found(key, uint32(s)-1), false
+			}
+		}
+		t.slots[i] = tag | uint64(t.len()+1)
 	}
 	g = uint32(t.hashes.Len())
 	t.hashes.Grow(int(g) + 1)
 	t.keys.Grow(int(g) + 1)
 	*t.hashes.At(g) = h
 	*t.keys.At(g) = t.arena.Add(key)
-	if t.withHeads {
-		t.heads.Grow(int(g) + 1)
-		*t.heads.At(g) = head
-	}
-	t.slots[i] = tag | uint64(g+1)
-	if uint64(g+1)*4 > uint64(len(t.slots))*3 {
-		t.resize(2 * len(t.slots))
+	if uint64(g+1)*4 > uint64(t.size())*3 {
+		t.resize(2 * t.size())
 	}
 	return g, true
+}
+
+// found notes in the memo that key, of 7 bytes or fewer, is group g.
+func (t *groupTable) found(key []byte, g uint32) uint32 {
+	if t.memo != nil && len(key) <= 7 {
+		head := keyHead(key)
+		t.memo[memoSlot(head)] = memoEntry{head, g + 1}
+	}
+	return g
 }
 
 // touch loads the slot each hash starts at, so that finds of these hashes
@@ -143,37 +175,57 @@ func (t *groupTable) find(key []byte, h uint64) (g uint32, added bool) {
 // so their misses overlap.
 func (t *groupTable) touch(hs []uint64) {
 	var x uint64
+	shift := 0
+	if t.wide {
+		shift = 1
+	}
 	for _, h := range hs {
-		x += t.slots[h&t.mask]
+		x += t.slots[(h&t.mask)<<shift]
 	}
 	t.sink = x
 }
 
+// resize makes n slots, wide or narrow as t.wide says, and puts every
+// group in them, in group order: the hashes and the arena are read in
+// order, and a wide slot's key length comes from the key's reference.
 func (t *groupTable) resize(n int) {
-	t.slots = make([]uint64, n)
 	t.mask = uint64(n - 1)
+	if !t.wide {
+		t.slots = make([]uint64, n)
+		for g := range uint32(t.len()) {
+			h := t.hashOf(g)
+			i := h & t.mask
+			for t.slots[i] != 0 {
+				i = (i + 1) & t.mask
+			}
+			t.slots[i] = h&^(1<<32-1) | uint64(g+1)
+		}
+		return
+	}
+	t.slots = make([]uint64, 2*n)
 	for g := range uint32(t.len()) {
 		h := t.hashOf(g)
+		ref := *t.keys.At(g)
 		i := h & t.mask
-		for t.slots[i] != 0 {
+		for t.slots[2*i] != 0 {
 			i = (i + 1) & t.mask
 		}
-		t.slots[i] = h&^(1<<32-1) | uint64(g+1)
+		t.slots[2*i], t.slots[2*i+1] = wideMeta(paged.RefLen(ref), h)|uint64(g+1), keyPrefix(t.arena.Get(ref))
 	}
 }
 
 // memBytes is what the table holds.
 func (t *groupTable) memBytes() int64 {
-	return int64(cap(t.slots))*8 + t.hashes.MemBytes() + t.keys.MemBytes() + t.arena.MemBytes() + t.heads.MemBytes()
+	return int64(cap(t.slots))*8 + t.hashes.MemBytes() + t.keys.MemBytes() + t.arena.MemBytes()
 }
 
 // reset empties the table, keeping a small slot array.
 func (t *groupTable) reset() {
 	t.hashes.Reset()
-	t.heads.Reset()
 	t.keys.Reset()
 	t.arena.Reset()
 	clear(t.memo)
+	t.wide = true
 	t.resize(1 << 10)
 }
 

@@ -68,14 +68,14 @@ func newAggWorker(a *Aggregate) *aggWorker {
 	return w
 }
 
-// newAggTable makes an empty table with the aggregates of a (withHeads:
+// newAggTable makes an empty table with the aggregates of a (withMemo:
 // see groupTable). An aggregate that can be read from a state already made
 // for its column (a mean next to a sum) shares it, so each row updates it
 // once. Every table of an aggregate makes the same states in the same
 // order, so tables merge state by state.
-func newAggTable(a *plan.Aggregate, withHeads bool) aggTable {
+func newAggTable(a *plan.Aggregate, withMemo bool) aggTable {
 	in := a.Child.Schema()
-	t := aggTable{table: newGroupTable(withHeads), outs: make([]agg.Agg, len(a.Aggs))}
+	t := aggTable{table: newGroupTable(withMemo), outs: make([]agg.Agg, len(a.Aggs))}
 	// Counts last: a count is read from a sum of any column when there is
 	// one (agg.View), so each row updates one cell, not two.
 	for _, counts := range []bool{false, true} {
@@ -121,7 +121,7 @@ func (w *aggWorker) consume(b *exec.Batch) error {
 	// While the table fits in the cache, a single key is looked up as it
 	// is, a row at a time (a key of 7 bytes or fewer first in the table's
 	// memo). A bigger table is looked up a batch at a time, in passes.
-	if !w.multi && !w.inShared && len(w.table.slots) <= CachedSlots {
+	if !w.multi && !w.inShared && w.table.size() <= CachedSlots {
 		t := w.keyText(b, 0)
 		w.groups = plan.Grow(w.groups, n)
 		for r := range n {
@@ -177,7 +177,7 @@ func (w *aggWorker) consume(b *exec.Batch) error {
 		}
 		s.Update(w.groups[:n], v, pos)
 	}
-	if len(w.table.slots) > CachedSlots {
+	if w.table.size() > CachedSlots {
 		w.join() // the table outgrew the cache
 		return nil
 	}

@@ -143,6 +143,10 @@ func (a *Arena) Add(b []byte) uint64 {
 	return ref
 }
 
+// RefLen is the length of the string of ref, read from the reference
+// alone; a string of lenMask bytes or more (kept apart) reports lenMask.
+func RefLen(ref uint64) int { return int(ref & lenMask) }
+
 // Get returns the string of a reference Add returned.
 func (a *Arena) Get(ref uint64) []byte {
 	n := ref & lenMask
