@@ -71,11 +71,12 @@ func keyHead(key []byte) uint64 {
 	return h | n
 }
 
-// CachedSlots is the most slots a worker's own table has: 512 KiB of them
-// stay in a core's L2 cache. Past it, the table is looked up a batch at a
-// time, or its groups move to the shared parts. A variable, so tests can
-// send small inputs down the paths of big ones.
-var CachedSlots = 1 << 15
+// CachedSlots is the most slot words a worker's own table has (32Ki wide
+// slots or 64Ki narrow ones): their 512 KiB stay in a core's L2 cache.
+// Past it, the table is looked up a batch at a time, or its groups move to
+// the shared parts. A variable, so tests can send small inputs down the
+// paths of big ones.
+var CachedSlots = 1 << 16
 
 func newGroupTable(withMemo bool) *groupTable {
 	t := &groupTable{wide: true}

@@ -121,7 +121,7 @@ func (w *aggWorker) consume(b *exec.Batch) error {
 	// While the table fits in the cache, a single key is looked up as it
 	// is, a row at a time (a key of 7 bytes or fewer first in the table's
 	// memo). A bigger table is looked up a batch at a time, in passes.
-	if !w.multi && !w.inShared && w.table.size() <= CachedSlots {
+	if !w.multi && !w.inShared && len(w.table.slots) <= CachedSlots {
 		t := w.keyText(b, 0)
 		w.groups = plan.Grow(w.groups, n)
 		for r := range n {
@@ -177,7 +177,7 @@ func (w *aggWorker) consume(b *exec.Batch) error {
 		}
 		s.Update(w.groups[:n], v, pos)
 	}
-	if w.table.size() > CachedSlots {
+	if len(w.table.slots) > CachedSlots {
 		w.join() // the table outgrew the cache
 		return nil
 	}
