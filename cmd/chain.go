@@ -243,10 +243,7 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 			return err
 		}
 	}
-	scan := plan.NewScan(paths, input)
-	_, streams := j.ds.Partitions()
-	scan.Once = streams > 0 // the plan may read its inputs only once
-	var node plan.Node = scan
+	var node plan.Node = plan.NewScan(paths, input)
 	for _, s := range steps {
 		if node, err = s.apply(node); err != nil {
 			var ue *usageError

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gdask/gdask/internal/fsname"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -74,6 +76,27 @@ func (ds *Dataset) scanAll(ctx context.Context, spec *scanSpec, newSink func() e
 		}
 		return s, err
 	}
+}
+
+// copyStreams gives every stream input not yet read a copy in the run's
+// temp dir, unlinked at once: its first scan fills it.
+func (ds *Dataset) copyStreams(temp *exec.TempDir) error {
+	for _, s := range ds.inputs {
+		if s.chunker == nil || s.read || s.copy != nil {
+			continue
+		}
+		dir, err := temp.Get()
+		if err != nil {
+			return err
+		}
+		f, err := os.CreateTemp(dir.Path(), "gdask-stream-*")
+		if err != nil {
+			return fmt.Errorf("cannot keep a copy of %s in --temp-dir: %w", fsname.Quote(displayName(s.in.Path)), fsname.Cause(err))
+		}
+		os.Remove(f.Name()) // unlinked: gone with the process whatever happens
+		s.copy = f
+	}
+	return nil
 }
 
 // newBroker returns the run's memory broker with the run's fixed
@@ -176,8 +199,12 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 			scans++
 		}
 	})
-	if _, streams := ds.Partitions(); scans > 1 && streams > 0 {
-		return nil, fmt.Errorf("BUG: a plan with %d scans over a stream, which can be read once", scans)
+	if scans > 1 {
+		// A stream can be read once: the first scan keeps a copy of it
+		// for the others (an Attach's children each scan the input).
+		if err := ds.copyStreams(temp); err != nil {
+			return nil, err
+		}
 	}
 	r.roles = rolesOf(top, out != nil && out.Format == "csv" && ds.cfg.Dialect.Delimiter == ',')
 	r.top = top

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/gdask/gdask/internal/fsname"
@@ -30,6 +31,11 @@ type source struct {
 	chunker  *readers.Chunker
 	consumed *readers.CountingReader
 	closeDec func()
+	// copy, when a plan reads a stream more than once, receives its
+	// decompressed bytes at their offsets as the first scan reads them;
+	// once read to the end, the source becomes that plain file.
+	copy *os.File
+	read bool // the chunker has been read: a stream is read once
 }
 
 // Open opens every path (globs already expanded) and reads the headers.
@@ -171,6 +177,9 @@ func displayName(path string) string {
 func (s *source) close() {
 	if s.closeDec != nil {
 		s.closeDec()
+	}
+	if s.copy != nil {
+		s.copy.Close()
 	}
 	s.in.Close()
 }

@@ -569,9 +569,14 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 	for range workers + 2 {
 		free <- nil
 	}
+	if s.read {
+		return fmt.Errorf("BUG: %s is read a second time, but it is a stream", fsname.Quote(displayName(s.in.Path)))
+	}
+	s.read = true
 	queue := make(chan chunkWork, workers)
 	var readErr error // written before queue is closed
 	chunks := 0       // likewise
+	end, complete := s.header.DataStart, false
 	go func() {
 		defer close(queue)
 		seen := int64(0)
@@ -587,11 +592,19 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 				testHookRead(s.in.Path)
 			}
 			if err == io.EOF {
+				complete = true
 				return
 			}
 			if err != nil {
 				readErr = err
 				return
+			}
+			if s.copy != nil {
+				if _, err := s.copy.WriteAt(ch.Data, ch.Offset); err != nil {
+					readErr = fmt.Errorf("cannot keep a copy of %s in --temp-dir: %w", fsname.Quote(displayName(s.in.Path)), fsname.Cause(err))
+					return
+				}
+				end = ch.Offset + int64(len(ch.Data))
 			}
 			now := s.consumed.Bytes()
 			wk := chunkWork{ch: ch, seq: chunks, consumed: now - seen}
@@ -627,6 +640,17 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 	// Every worker saw the queue closed: the reader has finished.
 	for _, l := range last {
 		l(chunks)
+	}
+	if readErr == nil && complete && s.copy != nil {
+		// Read to the end: later scans read the copy, split like a file.
+		if err := s.in.Reread(s.copy, end); err != nil {
+			return err
+		}
+		if s.closeDec != nil {
+			s.closeDec()
+			s.closeDec = nil
+		}
+		s.chunker, s.copy = nil, nil
 	}
 	return readErr
 }

@@ -500,3 +500,34 @@ func TestGroupByNUniqueExact(t *testing.T) {
 		}
 	}
 }
+
+// A stream read by a plan of several scans (nunique beside other
+// aggregates): the first scan keeps a copy that the others read, so the
+// answer is the file's.
+func TestGroupByNUniqueStream(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 12))
+	path, _ := randomCSV(t, r, 30_000)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(data)
+	zw.Close()
+	zpath := filepath.Join(t.TempDir(), "r.csv.gz")
+	if err := os.WriteFile(zpath, zipped.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	aggs := []string{"count", "nunique:v", "mean:f", "nunique:f"}
+	for _, keys := range [][]string{{"k1"}, {"k1", "k2"}} {
+		cfg := DefaultConfig()
+		cfg.Workers, cfg.Blocksize, cfg.TempDir = 2, 16<<10, t.TempDir()
+		want := runGroupBy(t, path, keys, aggs, cfg)
+		got := runGroupBy(t, zpath, keys, aggs, cfg)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%v over a stream: %d rows differ from the file's %d", keys, len(got), len(want))
+		}
+		emptyDir(t, cfg.TempDir)
+	}
+}

@@ -64,15 +64,3 @@ func cloneTree(n Node) Node {
 	}
 	return n.WithChildren(out...)
 }
-
-// readsOnce reports whether a Scan below n reads an input that can be read
-// only once (a stream).
-func readsOnce(n Node) bool {
-	once := false
-	Walk(n, func(n Node) {
-		if s, ok := n.(*Scan); ok && s.Once {
-			once = true
-		}
-	})
-	return once
-}

@@ -66,14 +66,12 @@ func oneChild(n Node, children []Node) Node {
 
 // Scan reads the inputs. Columns lists the input ordinals materialised
 // (nil: all; empty: none, the rows are only counted); Pred is a predicate
-// pushed into the scan (nil: none). Once says an input is a stream (stdin,
-// .gz, .zst), which a plan can read only once.
+// pushed into the scan (nil: none).
 type Scan struct {
 	Paths   []string
 	Input   Schema // every column of the inputs
 	Columns []int
 	Pred    *Expr
-	Once    bool
 }
 
 // NewScan scans paths whose header and inferred types are input.

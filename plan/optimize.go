@@ -53,9 +53,9 @@ func Optimize(n Node) Node {
 // several nunique, each nunique is its own such plan over a copy of the
 // input, sorted by the keys, and an Attach zips them beside the others'
 // Aggregate (sorted alike) by key; a Project puts the columns back in
-// their order. That reads the input once per nunique more, so an input
-// that can be read once (a stream) keeps the sets, and so does a nunique
-// of a key of its own groupby (0 or 1 per group).
+// their order. That reads the input once per nunique more (a stream's
+// first read keeps a copy for the others: see the engine). A nunique of a
+// key of its own groupby (0 or 1 per group) keeps its set.
 func exactNUnique(n Node) Node {
 	a, ok := n.(*Aggregate)
 	if !ok {
@@ -74,8 +74,6 @@ func exactNUnique(n Node) Node {
 		return n
 	case len(nuniques) == 1 && len(others) == 0:
 		return distinctPairs(a.Child, a.Keys, nuniques[0])
-	case readsOnce(a.Child):
-		return n
 	}
 	k := len(a.Keys)
 	byKeys := make([]SortKey, k)

@@ -45,6 +45,7 @@ type Input struct {
 	File        *os.File // nil for stdin
 	stream      io.Reader
 	modTime     time.Time // when File was last written, as opened
+	spent       *os.File  // a stream's file, read, once File is its copy
 }
 
 // Splittable reports whether the input can be read by offset.
@@ -180,9 +181,26 @@ func sniff(magic []byte) Compression {
 
 // Close releases the input.
 func (in *Input) Close() error {
+	if in.spent != nil {
+		in.spent.Close()
+	}
 	if in.File != nil {
 		return in.File.Close()
 	}
+	return nil
+}
+
+// Reread makes a stream input, read to its end, a plain file: f holds
+// its decompressed bytes at their offsets (size in all), written while it
+// was read, for a plan that reads it again. Names in messages stay the
+// input's.
+func (in *Input) Reread(f *os.File, size int64) error {
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("cannot keep a copy of %s: %w", fsname.Quote(in.Path), fsname.Cause(err))
+	}
+	in.spent = in.File // the compressed file, if any: closed with the input
+	in.File, in.Size, in.Compression, in.stream, in.modTime = f, size, None, nil, st.ModTime()
 	return nil
 }
 
