@@ -31,12 +31,23 @@ func (a *attachSource) Ordered() bool               { return true }
 func (a *attachSource) Schema() (plan.Schema, bool) { return a.schema, true }
 func (a *attachSource) Close() error                { return nil }
 
-// partRows are rows of a part, compacted: each row's keys in sort order
-// encoding (sorter.Encoder.Order) and its last column.
+// partRows are a batch of a part's rows, compacted: each row's keys in
+// sort order encoding (sorter.Encoder.Order), back to back in arena and
+// ending at ends, and its last column.
 type partRows struct {
-	keys  [][]byte
+	arena []byte
+	ends  []int
 	vals  []int64
 	nulls []bool
+}
+
+// key is row i's keys.
+func (p *partRows) key(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = p.ends[i-1]
+	}
+	return p.arena[start:p.ends[i]]
 }
 
 // errAttach says the main rows and a part's did not line up: their keys
@@ -66,10 +77,11 @@ func (a *attachSource) Run(ctx context.Context, _, _ int, push func(*exec.Batch)
 			last := len(ps.schema) - 1
 			sink := newOrderedSink(2*workers, -1)
 			sink.down = func(b *exec.Batch) error {
-				rows := &partRows{}
+				rows := &partRows{ends: make([]int, 0, b.N), vals: make([]int64, 0, b.N), nulls: make([]bool, 0, b.N)}
 				v := b.Cols[last]
 				for r := range b.N {
-					rows.keys = append(rows.keys, bytes.Clone(enc.Order(b, r)))
+					rows.arena = append(rows.arena, enc.Order(b, r)...)
+					rows.ends = append(rows.ends, len(rows.arena))
 					null := v == nil || v.Nulls[r]
 					rows.nulls = append(rows.nulls, null)
 					var x int64
@@ -95,7 +107,7 @@ func (a *attachSource) Run(ctx context.Context, _, _ int, push func(*exec.Batch)
 	at := make([]int, len(a.parts))
 	// next returns part i's next row, false when it has none left.
 	next := func(i int) (key []byte, val int64, null, ok bool) {
-		for cur[i] == nil || at[i] == len(cur[i].keys) {
+		for cur[i] == nil || at[i] == len(cur[i].ends) {
 			rows, ok := <-chans[i]
 			if !ok {
 				return nil, 0, false, false
@@ -104,7 +116,7 @@ func (a *attachSource) Run(ctx context.Context, _, _ int, push func(*exec.Batch)
 		}
 		j := at[i]
 		at[i]++
-		return cur[i].keys[j], cur[i].vals[j], cur[i].nulls[j], true
+		return cur[i].key(j), cur[i].vals[j], cur[i].nulls[j], true
 	}
 	enc := sorter.NewEncoder(sorter.Spec{Keys: byKeys})
 	nmain := len(a.main.schema)
