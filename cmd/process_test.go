@@ -282,30 +282,15 @@ func TestMemoryBound(t *testing.T) {
 	}
 	const limit, slack = 64_000_000, 16 << 20
 	dir := t.TempDir()
-	// Measure the real binary: the test binary maps several MiB more.
-	bin := filepath.Join(dir, "gdask")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
+	bin := buildGdask(t, dir)
 	data := filepath.Join(dir, "keys.csv")
 	if out, err := gdask(t, "gen-data", data, "--rows", "1200000", "--categories", "1000000").CombinedOutput(); err != nil {
 		t.Fatalf("gen-data: %v: %s", err, out)
 	}
 	run := func(args ...string) ([]byte, int64) {
-		c := exec.Command(os.Args[0], append([]string{bin, "groupby", data, "--by", "category", "--count", "--sum", "value", "--max", "id", "-o", "csv", "--temp-dir", dir}, args...)...)
-		c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
-		var stderr bytes.Buffer
-		c.Stderr = &stderr
-		out, err := c.Output()
-		if err != nil {
-			t.Fatalf("groupby %v: %v: %s", args, err, stderr.String())
-		}
-		var kib int64
-		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-		if _, err := fmt.Sscanf(lines[len(lines)-1], "maxrss=%d", &kib); err != nil {
-			t.Fatalf("no maxrss in %q", stderr.String())
-		}
-		return out, kib << 10 // Linux reports KiB
+		var out bytes.Buffer
+		rss := peakRSS(t, bin, &out, append([]string{"groupby", data, "--by", "category", "--count", "--sum", "value", "--max", "id", "-o", "csv", "--temp-dir", dir}, args...)...)
+		return out.Bytes(), rss
 	}
 	want, _ := run()
 	got, rss := run("--memory-limit", "64MB")
@@ -332,10 +317,7 @@ func TestHeadTailMemoryBound(t *testing.T) {
 	}
 	const limit, slack, rows = 64_000_000, 16 << 20, 6_000_000
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gdask")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
+	bin := buildGdask(t, dir)
 	plain, zst := filepath.Join(dir, "d.csv"), filepath.Join(dir, "d.csv.zst")
 	for _, p := range []string{plain, zst} {
 		if out, err := gdask(t, "gen-data", p, "--rows", strconv.Itoa(rows), "--categories", "1000000").CombinedOutput(); err != nil {
@@ -359,24 +341,13 @@ func TestHeadTailMemoryBound(t *testing.T) {
 		{"tail", zst, "-n", n, "-o", "table"},
 	} {
 		t.Run(strings.Join([]string{args[0], filepath.Base(args[1]), args[5]}, "_"), func(t *testing.T) {
-			c := exec.Command(os.Args[0], append([]string{bin, "--memory-limit", "64MB", "--workers", "2", "--temp-dir", dir}, args...)...)
-			c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
-			var stderr bytes.Buffer
 			h := sha256.New()
 			lines := &lineCounter{}
-			c.Stdout, c.Stderr = io.MultiWriter(h, lines), &stderr
-			if err := c.Run(); err != nil {
-				t.Fatalf("%v: %v: %s", args, err, stderr.String())
-			}
-			var kib int64
-			msgs := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-			if _, err := fmt.Sscanf(msgs[len(msgs)-1], "maxrss=%d", &kib); err != nil {
-				t.Fatalf("no maxrss in %q", stderr.String())
-			}
-			if rss := kib << 10; rss > limit+slack {
+			rss := peakRSS(t, bin, io.MultiWriter(h, lines), append([]string{"--memory-limit", "64MB", "--workers", "2", "--temp-dir", dir}, args...)...)
+			if rss > limit+slack {
 				t.Errorf("peak RSS %d MiB under --memory-limit 64MB, want at most %d MiB", rss>>20, (limit+slack)>>20)
 			}
-			t.Logf("peak RSS %.1f MiB", float64(kib)/1024)
+			t.Logf("peak RSS %.1f MiB", float64(rss)/(1<<20))
 			if args[5] == "csv" && !bytes.Equal(h.Sum(nil), want[:]) {
 				t.Errorf("the output is not the input's %d rows", rows)
 			}
@@ -403,10 +374,7 @@ func TestSortVerbsMemoryBound(t *testing.T) {
 	}
 	const limit, slack, rows = 40_000_000, 16 << 20, 16_000_000
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gdask")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
+	bin := buildGdask(t, dir)
 	data := filepath.Join(dir, "d.csv")
 	if out, err := gdask(t, "gen-data", data, "--rows", strconv.Itoa(rows), "--categories", "1000000").CombinedOutput(); err != nil {
 		t.Fatalf("gen-data: %v: %s", err, out)
@@ -441,31 +409,22 @@ func TestSortVerbsMemoryBound(t *testing.T) {
 				limit, _ = strconv.ParseInt(strings.TrimSuffix(flag, "MB"), 10, 64)
 				limit *= 1_000_000
 			}
-			args := append([]string{bin}, tc.args...)
+			args := slices.Clone(tc.args)
 			if !slices.Contains(tc.args, "--memory-limit") {
 				args = append(args, "--memory-limit", flag)
 			}
 			args = append(args, "--workers", "2", "--temp-dir", dir, "-o", "csv")
-			c := exec.Command(os.Args[0], args...)
-			c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
-			var stderr, out bytes.Buffer
+			var out bytes.Buffer
 			lines := &lineCounter{}
-			c.Stdout, c.Stderr = lines, &stderr
+			var stdout io.Writer = lines
 			if tc.out != "" {
-				c.Stdout = &out
+				stdout = &out
 			}
-			if err := c.Run(); err != nil {
-				t.Fatalf("%v: %v: %s", tc.args, err, stderr.String())
-			}
-			var kib int64
-			msgs := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-			if _, err := fmt.Sscanf(msgs[len(msgs)-1], "maxrss=%d", &kib); err != nil {
-				t.Fatalf("no maxrss in %q", stderr.String())
-			}
-			if rss := kib << 10; rss > limit+slack {
+			rss := peakRSS(t, bin, stdout, args...)
+			if rss > limit+slack {
 				t.Errorf("peak RSS %d MiB under --memory-limit %s, want at most %d MiB", rss>>20, flag, (limit+slack)>>20)
 			}
-			t.Logf("peak RSS %.1f MiB under --memory-limit %s", float64(kib)/1024, flag)
+			t.Logf("peak RSS %.1f MiB under --memory-limit %s", float64(rss)/(1<<20), flag)
 			if tc.out != "" && out.String() != tc.out {
 				t.Errorf("output %.200q, want %.200q", out.String(), tc.out)
 			}
@@ -478,6 +437,36 @@ func TestSortVerbsMemoryBound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildGdask builds the gdask binary into dir: memory is measured on the
+// real binary, since the test binary maps several MiB more.
+func buildGdask(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "gdask")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	return bin
+}
+
+// peakRSS runs bin with args, its stdout to stdout, through launch, and
+// returns its peak RSS in bytes; a failed run ends the test.
+func peakRSS(t *testing.T, bin string, stdout io.Writer, args ...string) int64 {
+	t.Helper()
+	c := exec.Command(os.Args[0], append([]string{bin}, args...)...)
+	c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
+	var stderr bytes.Buffer
+	c.Stdout, c.Stderr = stdout, &stderr
+	if err := c.Run(); err != nil {
+		t.Fatalf("%v: %v: %s", args, err, stderr.String())
+	}
+	var kib int64
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "maxrss=%d", &kib); err != nil {
+		t.Fatalf("no maxrss in %q", stderr.String())
+	}
+	return kib << 10 // Linux reports KiB
 }
 
 // lineCounter counts the line ends written to it.
@@ -540,10 +529,7 @@ func TestStreamMemoryBound(t *testing.T) {
 	}
 	const limit, slack = 40_000_000, 16 << 20
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gdask")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gdask/gdask").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
+	bin := buildGdask(t, dir)
 	data := filepath.Join(dir, "big.csv")
 	if out, err := gdask(t, "gen-data", data, "--rows", "19000000").CombinedOutput(); err != nil {
 		t.Fatalf("gen-data: %v: %s", err, out)
