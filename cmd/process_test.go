@@ -541,38 +541,12 @@ func TestStreamMemoryBound(t *testing.T) {
 		{"filter", data, "--where", "value >= 0"},
 		{"select", data, "value,id", "--with", "twice = value * 2"},
 	} {
-		c := exec.Command(os.Args[0], append([]string{bin}, append(args, "--memory-limit", "40MB", "-o", "csv")...)...)
-		c.Env = append(os.Environ(), "GDASK_TEST_RUSAGE=1")
-		var stderr bytes.Buffer
-		c.Stderr = &stderr
-		out, err := c.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
+		lines := &lineCounter{}
+		rss := peakRSS(t, bin, lines, append(args, "--memory-limit", "40MB", "-o", "csv")...)
+		if lines.n != 19000000+1 {
+			t.Fatalf("%s: %d lines, want %d", args[0], lines.n, 19000000+1)
 		}
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := int64(0)
-		buf := make([]byte, 1<<20)
-		for {
-			n, err := out.Read(buf)
-			lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
-			if err != nil {
-				break
-			}
-		}
-		if err := c.Wait(); err != nil {
-			t.Fatalf("%s: %v: %s", args[0], err, stderr.String())
-		}
-		if lines != 19000000+1 {
-			t.Fatalf("%s: %d lines, want %d", args[0], lines, 19000000+1)
-		}
-		var kib int64
-		msgs := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-		if _, err := fmt.Sscanf(msgs[len(msgs)-1], "maxrss=%d", &kib); err != nil {
-			t.Fatalf("no maxrss in %q", stderr.String())
-		}
-		if rss := kib << 10; rss > limit+slack {
+		if rss > limit+slack {
 			t.Fatalf("%s: peak RSS %d MiB under --memory-limit 40MB, want at most %d MiB", args[0], rss>>20, (limit+slack)>>20)
 		} else {
 			t.Logf("%s: peak RSS %.1f MiB under --memory-limit 40MB", args[0], float64(rss)/(1<<20))
