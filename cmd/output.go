@@ -186,10 +186,10 @@ func (app *App) startProgress(ctx context.Context, p *engine.Progress, what stri
 	if mode == "never" || (mode != "always" && !app.IO.ErrIsTTY) {
 		return func() {}
 	}
-	newBar := func(max int64, bytes bool) *progressbar.ProgressBar {
+	newBar := func(max int64, bytes bool, desc string) *progressbar.ProgressBar {
 		return progressbar.NewOptions64(max,
 			progressbar.OptionSetWriter(app.IO.Err),
-			progressbar.OptionSetDescription(what),
+			progressbar.OptionSetDescription(desc),
 			progressbar.OptionShowBytes(bytes),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
@@ -201,7 +201,7 @@ func (app *App) startProgress(ctx context.Context, p *engine.Progress, what stri
 	}
 	// The scan's bar counts input bytes; once an external sort merges,
 	// a second bar counts the rows it has merged.
-	bar, merging := newBar(-1, true), false
+	bar, merging := newBar(-1, true, what), false
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -215,15 +215,18 @@ func (app *App) startProgress(ctx context.Context, p *engine.Progress, what stri
 				spilled = " (spilled " + formatSize(sp) + ")"
 			}
 			if mt := p.MergeTotal.Load(); mt > 0 {
+				desc := fmt.Sprintf("%s, merging %d sorted runs%s", what, p.MergeRuns.Load(), spilled)
 				if !merging {
+					// Made with its description, so the merge phase shows
+					// at once, however soon it ends.
 					_ = bar.Finish()
-					bar, merging, total = newBar(mt, false), true, mt
+					bar, merging, total = newBar(mt, false, desc), true, mt
 				}
 				if mt != total {
 					total = mt
 					bar.ChangeMax64(mt)
 				}
-				bar.Describe(fmt.Sprintf("%s, merging %d sorted runs%s", what, p.MergeRuns.Load(), spilled))
+				bar.Describe(desc)
 				_ = bar.Set64(p.MergeDone.Load())
 			} else {
 				if n := p.Total.Load(); n > 0 && n != total {
