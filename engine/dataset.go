@@ -167,6 +167,19 @@ func (ds *Dataset) checkInputs() error {
 	return nil
 }
 
+// changedOr returns the error of an input that changed while it was read
+// in place of err, a read's error that the change may have caused; nil
+// when err is.
+func (ds *Dataset) changedOr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ds.checkInputs(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
 func displayName(path string) string {
 	if path == readers.Stdin {
 		return "<stdin>"

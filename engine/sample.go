@@ -30,7 +30,10 @@ func (ds *Dataset) Types() ([]readers.Type, error) {
 	for sc.Next() {
 		inf.Add(sc.Fields())
 	}
-	return inf.Types, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, ds.changedOr(err)
+	}
+	return inf.Types, nil
 }
 
 // Schema is the input columns with the types Types infers; a column whose
@@ -80,7 +83,7 @@ func (ds *Dataset) Sample(ctx context.Context, sampleBytes int64) (*readers.Infe
 			return seen < sampleBytes, nil
 		})
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, ds.changedOr(err)
 		}
 		return inf, seen, nil
 	}
@@ -91,5 +94,5 @@ func (ds *Dataset) Sample(ctx context.Context, sampleBytes int64) (*readers.Infe
 	for sc.Offset()-start < sampleBytes && sc.Next() {
 		inf.Add(sc.Fields())
 	}
-	return inf, sc.Offset() - start, sc.Err()
+	return inf, sc.Offset() - start, ds.changedOr(sc.Err())
 }
