@@ -120,17 +120,8 @@ func (s *expStore) addAt(i uint32, level int, x float64) {
 		// trail reads). x and every component are below 2^1022, the
 		// components sum to less than twice the largest: no partial sum
 		// reaches 3·2^1022, none overflows.
-		e := s.exps[i]
-		k := 0
-		for _, y := range e {
-			hi, lo := twoSum(x, y)
-			if lo != 0 {
-				e[k] = lo
-				k++
-			}
-			x = hi
-		}
-		e = e[:k]
+		var e []float64
+		e, x = growInPlace(s.exps[i], x)
 		if math.Abs(x) < highMin {
 			if x != 0 {
 				e = append(e, x)
@@ -150,17 +141,8 @@ func (s *expStore) addUp(i uint32, level int, x float64) {
 			x *= highScale
 			level++
 		}
-		e := s.level(i, level)
-		k := 0
-		for _, y := range e {
-			hi, lo := twoSum(x, y)
-			if lo != 0 {
-				e[k] = lo
-				k++
-			}
-			x = hi
-		}
-		e = e[:k]
+		var e []float64
+		e, x = growInPlace(s.level(i, level), x)
 		if math.Abs(x) < highMin {
 			if x != 0 {
 				e = append(e, x)
@@ -170,6 +152,23 @@ func (s *expStore) addUp(i uint32, level int, x float64) {
 		}
 		s.setLevel(i, level, e) // x moves up
 	}
+}
+
+// growInPlace adds x to the expansion e in place (Grow-Expansion, writes
+// trail reads), where no partial sum can overflow: it returns e's new
+// components below the largest, and the largest, which the caller appends
+// (when not 0) or moves up a level.
+func growInPlace(e []float64, x float64) ([]float64, float64) {
+	k := 0
+	for _, y := range e {
+		hi, lo := twoSum(x, y)
+		if lo != 0 {
+			e[k] = lo
+			k++
+		}
+		x = hi
+	}
+	return e[:k], x
 }
 
 // level returns expansion i's components of the level.
@@ -307,17 +306,8 @@ func (s *expStore) rat(c *acc, i i128) *big.Rat {
 // infinite partial sum. (Accumulators use addAt, which never overflows.)
 func grow(e []float64, x float64) ([]float64, float64) {
 	if len(e) > 0 && math.Abs(x) < 0x1p1000 && math.Abs(e[len(e)-1]) < 0x1p1000 {
-		// No partial sum can overflow: grow in place (writes trail reads).
-		i := 0
-		for _, y := range e {
-			hi, lo := twoSum(x, y)
-			if lo != 0 {
-				e[i] = lo
-				i++
-			}
-			x = hi
-		}
-		e = e[:i]
+		// No partial sum can overflow: grow in place.
+		e, x = growInPlace(e, x)
 		if x != 0 {
 			e = append(e, x)
 		}
