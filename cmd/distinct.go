@@ -38,12 +38,11 @@ of distinct rows works; a count of them (then count) only groups.`,
 			}
 			f := c.Flags()
 			opts.By = flagList(f, "by")
-			switch keep, _ := f.GetString("keep"); keep {
-			case "first", "last":
-				opts.KeepLast = keep == "last"
-			default:
-				return usagef("invalid --keep %q: want first or last", keep)
+			first, err := firstFlag(f, "keep")
+			if err != nil {
+				return err
 			}
+			opts.KeepLast = !first
 			return runF(opts)
 		},
 	}

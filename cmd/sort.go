@@ -53,11 +53,8 @@ from the first row of the output.`,
 			if opts.Limit, err = limitFlag(f); err != nil {
 				return err
 			}
-			switch nulls, _ := f.GetString("nulls"); nulls {
-			case "first", "last":
-				opts.NullsFirst = nulls == "first"
-			default:
-				return usagef("invalid --nulls %q: want first or last", nulls)
+			if opts.NullsFirst, err = firstFlag(f, "nulls"); err != nil {
+				return err
 			}
 			return runF(opts)
 		},
@@ -99,6 +96,16 @@ func limitFlag(f *pflag.FlagSet) (int64, error) {
 		return 0, usagef("invalid --limit %d: must be 0 or more", limit)
 	}
 	return limit, nil
+}
+
+// firstFlag reads a flag that is first or last (--nulls, --keep): true
+// for first.
+func firstFlag(f *pflag.FlagSet, name string) (bool, error) {
+	v, _ := f.GetString(name)
+	if v != "first" && v != "last" {
+		return false, usagef("invalid --%s %q: want first or last", name, v)
+	}
+	return v == "first", nil
 }
 
 // parseSortKeys reads col[:asc|:desc] items over schema; a column whose
