@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/writers"
 )
@@ -104,9 +105,9 @@ func genDataRun(ctx context.Context, app *App, opts *genDataOptions) error {
 }
 
 // generateTo writes the data to w, compressed as path's suffix asks.
-func generateTo(ctx context.Context, w *writers.AtomicFile, opts *genDataOptions, workers int, p *engine.Progress) error {
+func generateTo(ctx context.Context, w *writers.AtomicFile, opts *genDataOptions, workers int, ev exec.Events) error {
 	if wa, ok := w.WriterAt(); ok && !strings.HasSuffix(opts.Path, ".gz") && !strings.HasSuffix(opts.Path, ".zst") {
-		return engine.GenerateAt(ctx, wa, opts.Rows, opts.Categories, workers, p)
+		return engine.GenerateAt(ctx, wa, opts.Rows, opts.Categories, workers, ev)
 	}
 	var enc io.WriteCloser
 	switch {
@@ -123,7 +124,7 @@ func generateTo(ctx context.Context, w *writers.AtomicFile, opts *genDataOptions
 	if enc != nil {
 		bw = bufio.NewWriterSize(enc, 1<<20)
 	}
-	if err := engine.Generate(ctx, bw, opts.Rows, opts.Categories, workers, p); err != nil {
+	if err := engine.Generate(ctx, bw, opts.Rows, opts.Categories, workers, ev); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {

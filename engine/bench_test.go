@@ -25,7 +25,7 @@ func BenchmarkScanAggregate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := &exec.Env{Workers: 1, Broker: exec.NewBroker(1<<40, nil), Events: exec.NoEvents{}, Temp: exec.NewTempDir(nil, b.TempDir())}
+	env := &exec.Env{Workers: 1, Broker: exec.NewBroker(1<<40, nil), Events: exec.NoEvents{}, Temp: exec.NewTempDir(nil, b.TempDir(), nil)}
 	a, err := hashagg.New(env, 0, ag)
 	if err != nil {
 		b.Fatal(err)

@@ -59,7 +59,7 @@ func (ds *Dataset) Run(ctx context.Context, root plan.Node, out *Output, opts Ru
 func (ds *Dataset) scanAll(ctx context.Context, spec *scanSpec, newSink func() exec.Sink) (*scanSource, error) {
 	modes := make([]splitMode, len(ds.inputs))
 	env := &exec.Env{Workers: max(ds.cfg.Workers, 1), Broker: exec.NewBroker(ds.cfg.MemoryLimit, ds.events()), Events: ds.events(),
-		Temp: exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir)}
+		Temp: exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir, ds.events())}
 	defer env.Temp.Close()
 	for {
 		env.Events.Event(exec.Event{Kind: exec.EvRunStart, Op: -1, At: time.Now()})
@@ -167,7 +167,7 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 	if err != nil {
 		return nil, err
 	}
-	temp := exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir)
+	temp := exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir, ev)
 	r := &runner{ds: ds, opts: opts, out: out, ids: NodeIDs(root), modes: modes, aggOf: map[plan.Node]*hashagg.Aggregate{},
 		env: &exec.Env{Workers: max(ds.cfg.Workers, 1), Broker: broker, Events: ev, Temp: temp, MergeFanIn: ds.cfg.MergeFanIn}}
 	defer func() {

@@ -98,10 +98,3 @@ func (p *Progress) Event(e exec.Event) {
 		p.MergeDone.Add(e.RowsOut)
 	}
 }
-
-// addDone counts n more bytes done (gen-data's bytes written).
-func (p *Progress) addDone(n int64) {
-	if p != nil {
-		p.Done.Add(n)
-	}
-}

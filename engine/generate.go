@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/gdask/gdask/engine/exec"
 )
@@ -15,8 +16,11 @@ const genBlockRows = 1 << 16
 // Generate writes the seed program's data set to w: a header id,category,value
 // and rows `i,cat_{i % categories},{float(i % 1000)}`, formatted exactly as
 // pandas' to_csv(index=False) formats them (7.0, not 7). Workers format
-// blocks of rows in parallel; blocks are written in order.
-func Generate(ctx context.Context, w io.Writer, rows, categories int64, workers int, progress *Progress) error {
+// blocks of rows in parallel; blocks are written in order. Each block is a
+// morsel of operator 0 on ev (nil: nobody listens), its bytes and rows in
+// its EvMorselEnd.
+func Generate(ctx context.Context, w io.Writer, rows, categories int64, workers int, ev exec.Events) error {
+	ev = orNoEvents(ev)
 	g, err := newGenerator(rows, categories)
 	if err != nil {
 		return err
@@ -45,8 +49,13 @@ func Generate(ctx context.Context, w io.Writer, rows, categories int64, workers 
 				case <-ctx.Done():
 					return
 				}
+				start := time.Now()
+				ev.Event(exec.Event{Kind: exec.EvMorselStart, Worker: wk, Morsel: b, At: start})
+				buf = g.block(buf[:0], b)
+				ev.Event(exec.Event{Kind: exec.EvMorselEnd, Worker: wk, Morsel: b, RowsOut: g.blockRows(b), Bytes: int64(len(buf)),
+					Dur: time.Since(start), At: time.Now()})
 				select {
-				case results[wk] <- g.block(buf[:0], b):
+				case results[wk] <- buf:
 				case <-ctx.Done():
 					return
 				}
@@ -63,7 +72,6 @@ func Generate(ctx context.Context, w io.Writer, rows, categories int64, workers 
 		if _, err := w.Write(buf); err != nil {
 			return err
 		}
-		progress.addDone(int64(len(buf)))
 		free <- buf
 	}
 	return ctx.Err()
@@ -74,7 +82,9 @@ func Generate(ctx context.Context, w io.Writer, rows, categories int64, workers 
 // block before it is formatted, so the chain of offsets is passed along
 // from block to block while formatting and writing run on every core: on a
 // fresh page cache the kernel's cost of taking new pages is spread too.
-func GenerateAt(ctx context.Context, w io.WriterAt, rows, categories int64, workers int, progress *Progress) error {
+// Events as Generate's.
+func GenerateAt(ctx context.Context, w io.WriterAt, rows, categories int64, workers int, ev exec.Events) error {
+	ev = orNoEvents(ev)
 	g, err := newGenerator(rows, categories)
 	if err != nil {
 		return err
@@ -91,6 +101,8 @@ func GenerateAt(ctx context.Context, w io.WriterAt, rows, categories int64, work
 	return exec.Parallel(ctx, workers, workers, func(ctx context.Context, _, wk int) error {
 		var buf []byte
 		for b := wk; b < g.blocks; b += max(workers, 1) {
+			start := time.Now()
+			ev.Event(exec.Event{Kind: exec.EvMorselStart, Worker: wk, Morsel: b, At: start})
 			buf = g.block(buf[:0], b)
 			var at int64
 			select {
@@ -102,7 +114,8 @@ func GenerateAt(ctx context.Context, w io.WriterAt, rows, categories int64, work
 			if _, err := w.WriteAt(buf, at); err != nil {
 				return err
 			}
-			progress.addDone(int64(len(buf)))
+			ev.Event(exec.Event{Kind: exec.EvMorselEnd, Worker: wk, Morsel: b, RowsOut: g.blockRows(b), Bytes: int64(len(buf)),
+				Dur: time.Since(start), At: time.Now()})
 		}
 		return nil
 	})
@@ -133,6 +146,19 @@ func newGenerator(rows, categories int64) (*generator, error) {
 		g.values[i] = []byte(strconv.Itoa(i) + ".0\n")
 	}
 	return g, nil
+}
+
+// blockRows is how many rows block b holds.
+func (g *generator) blockRows(b int) int64 {
+	return min(g.rows-int64(b)*genBlockRows, genBlockRows)
+}
+
+// orNoEvents is ev, or NoEvents when nil.
+func orNoEvents(ev exec.Events) exec.Events {
+	if ev == nil {
+		return exec.NoEvents{}
+	}
+	return ev
 }
 
 // block appends the rows of block b to buf.

@@ -89,7 +89,7 @@ func (ds *Dataset) Tail(ctx context.Context, n int64) (_ *TailRows, err error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &TailRows{ds: ds, temp: exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir), loan: broker.NewLoan(broker.Available())}
+	t := &TailRows{ds: ds, temp: exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir, ds.events()), loan: broker.NewLoan(broker.Available())}
 	defer func() {
 		if err != nil {
 			t.Close()

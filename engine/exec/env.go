@@ -2,6 +2,7 @@ package exec
 
 import (
 	"sync"
+	"time"
 
 	"github.com/gdask/gdask/engine/spill"
 )
@@ -25,12 +26,55 @@ type TempDir struct {
 }
 
 // NewTempDir makes spill directories in parent on fs (nil: the operating
-// system's).
-func NewTempDir(fs spill.FS, parent string) *TempDir {
+// system's). What is read back from its files is reported to ev as
+// EvSpillRead events (ev may be nil).
+func NewTempDir(fs spill.FS, parent string, ev Events) *TempDir {
 	if fs == nil {
 		fs = spill.OSFS()
 	}
+	if ev != nil {
+		fs = readEvents{fs, ev}
+	}
 	return &TempDir{fs: fs, parent: parent}
+}
+
+// readEvents is an FS whose opened files report what they read.
+type readEvents struct {
+	spill.FS
+	ev Events
+}
+
+func (r readEvents) Open(name string) (spill.File, error) {
+	f, err := r.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &readEventsFile{f, r.ev}, nil
+}
+
+// readEventsFile is a spill file opened for reading: each read (of a
+// reader's buffer, tens of KiB) is one EvSpillRead.
+type readEventsFile struct {
+	spill.File
+	ev Events
+}
+
+func (f *readEventsFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	f.report(n)
+	return n, err
+}
+
+func (f *readEventsFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	f.report(n)
+	return n, err
+}
+
+func (f *readEventsFile) report(n int) {
+	if n > 0 {
+		f.ev.Event(Event{Kind: EvSpillRead, Op: -1, Bytes: int64(n), At: time.Now()})
+	}
 }
 
 // Get returns the directory, making it (and sweeping the leftovers of

@@ -22,7 +22,7 @@ const (
 	// read (scans only), in Dur of the operator's own time.
 	EvMorselEnd
 	// EvSpill: operator Op wrote Bytes to spill files, RowsIn rows in
-	// Runs runs (hash partitioned runs, sorted runs).
+	// Runs runs (hash partitioned runs, sorted runs), in Dur ending At.
 	EvSpill
 	// EvMergeStart: operator Op starts merging RowsIn rows of Runs
 	// spilled runs (intermediate passes, then the last merge).
@@ -35,6 +35,9 @@ const (
 	EvMerge
 	// EvMemory: the broker lends Bytes in all now.
 	EvMemory
+	// EvSpillRead: Bytes more were read back from spill files (sent per
+	// read of a file buffer, never per row).
+	EvSpillRead
 )
 
 // Event is one thing the engine did. Events are per morsel and operator,

@@ -83,6 +83,7 @@ func (w *aggWorker) writeRun(t *aggTable) (*spill.Run, error) {
 
 // newRun starts a spill run, making the spill directory on first need.
 func (w *aggWorker) newRun() (*spill.RunWriter, error) {
+	w.runStart = time.Now()
 	dir, err := w.a.sp.dir()
 	if err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func (w *aggWorker) closeRun(rw *spill.RunWriter) (*spill.Run, error) {
 		n += run.Size(p)
 		groups += run.Len(p)
 	}
-	w.a.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: w.a.op, RowsIn: groups, Runs: 1, Bytes: n, At: time.Now()})
+	w.a.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: w.a.op, RowsIn: groups, Runs: 1, Bytes: n, Dur: time.Since(w.runStart), At: time.Now()})
 	return run, nil
 }
 

@@ -1,6 +1,8 @@
 package hashagg
 
 import (
+	"time"
+
 	"slices"
 	"strconv"
 
@@ -21,6 +23,7 @@ type aggWorker struct {
 	inShared   bool         // the worker adds to the shared parts
 	loan       *exec.Loan   // the memory its table holds
 	runs       []*spill.Run // tables this worker spilled
+	runStart   time.Time    // when the run being written started (its EvSpill's Dur)
 	hasher     keyHasher    // hashes keys by value (keys.go)
 	spellings  keySpellings // the key types of the groups it made, and how they were written
 	keys       []int        // the keys' columns in the input batches

@@ -175,7 +175,7 @@ func (s *Sort) spill(w int) error {
 		s.dir, s.ext = dir, dir.NewSorter(mergeMem, CompareRows, keyOf)
 		s.spilled = true
 	}
-	before, runsBefore := s.dir.Bytes(), s.ext.Runs()
+	before, runsBefore, start := s.dir.Bytes(), s.ext.Runs(), time.Now()
 	var rows int64
 	s.mu.Lock()
 	done := s.done
@@ -212,7 +212,7 @@ func (s *Sort) spill(w int) error {
 		s.mem.Add(-s.curMem[w])
 		s.curMem[w] = 0
 	}
-	s.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: s.op, RowsIn: rows, Runs: s.ext.Runs() - runsBefore, Bytes: s.dir.Bytes() - before, At: time.Now()})
+	s.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: s.op, RowsIn: rows, Runs: s.ext.Runs() - runsBefore, Bytes: s.dir.Bytes() - before, Dur: time.Since(start), At: time.Now()})
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 func testEnv(t *testing.T, workers int, memory int64) *exec.Env {
-	return &exec.Env{Workers: workers, Broker: exec.NewBroker(memory, nil), Events: exec.NoEvents{}, Temp: exec.NewTempDir(nil, t.TempDir())}
+	return &exec.Env{Workers: workers, Broker: exec.NewBroker(memory, nil), Events: exec.NoEvents{}, Temp: exec.NewTempDir(nil, t.TempDir(), nil)}
 }
 
 // intBatch is a batch of one Int column k and one String column s.
