@@ -259,6 +259,7 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 	if explain == "plan" {
 		return app.writeAll([]byte(plan.Explain(root, env)))
 	}
+	app.watchPlan(app.commandLine(), root)
 	out := &chainOutput{app: app, res: j.res, count: isCount(root), analyze: explain == "analyze"}
 	var stats *exec.Stats
 	if explain == "analyze" {

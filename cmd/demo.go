@@ -54,6 +54,7 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
+	cfg.Events = app.events(nil)
 	dir, err := os.MkdirTemp(cfg.TempDir, "gdask-demo-")
 	if err != nil {
 		return fmt.Errorf("cannot create demo directory in %s: %w", fsname.Quote(cfg.TempDir), fsname.Cause(err))
@@ -82,7 +83,8 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 			return err
 		}
 		defer f.Abort()
-		if err := generateTo(ctx, f, g, cfg.Workers, nil); err != nil {
+		app.watchWork("create large_data.csv", "Generate id,category,value")
+		if err := generateTo(ctx, f, g, cfg.Workers, cfg.Events); err != nil {
 			return fmt.Errorf("cannot write %s: %w", fsname.Quote(path), fsname.Cause(err))
 		}
 		if err := f.Commit(); err != nil {
@@ -109,7 +111,7 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	}
 	scan := plan.NewScan([]string{path}, input)
 	err = step("2. ddf.head() — gdask head large_data.csv", func(w io.Writer) error {
-		_, err := runToTable(ctx, ds, plan.Optimize(plan.NewLimit(scan, 5)), w)
+		_, err := app.runToTable(ctx, ds, "ddf.head()", plan.Optimize(plan.NewLimit(scan, 5)), w)
 		return err
 	})
 	if err != nil {
@@ -126,13 +128,13 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	groupby := func(w io.Writer, having string) error {
+	groupby := func(w io.Writer, title, having string) error {
 		opts := &groupByOptions{By: []string{"category"}, Aggs: []aggFlag{{plan.AggMean, "value"}}, Having: having, Limit: -1}
 		node, err := opts.apply(scan)
 		if err != nil {
 			return err
 		}
-		n, err := runToTable(ctx, ds, plan.Optimize(node), w)
+		n, err := app.runToTable(ctx, ds, title, plan.Optimize(node), w)
 		if err != nil {
 			return err
 		}
@@ -140,13 +142,13 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 		return err
 	}
 	err = step("4. ddf.groupby('category')['value'].mean() — gdask groupby large_data.csv --by category --mean value", func(w io.Writer) error {
-		return groupby(w, "")
+		return groupby(w, "ddf.groupby('category')['value'].mean()", "")
 	})
 	if err != nil {
 		return err
 	}
 	err = step("5. mean_by_category[mean_by_category > 500].compute() — ... --having 'value_mean > 500'", func(w io.Writer) error {
-		return groupby(w, "value_mean > 500")
+		return groupby(w, "mean_by_category[mean_by_category > 500]", "value_mean > 500")
 	})
 	if err != nil {
 		return err
@@ -155,9 +157,10 @@ func demoRun(ctx context.Context, app *App, opts *demoOptions) error {
 	return err
 }
 
-// runToTable runs root over ds and writes its rows to w as a table; it
-// returns the rows written.
-func runToTable(ctx context.Context, ds *engine.Dataset, root plan.Node, w io.Writer) (int64, error) {
+// runToTable runs root over ds, a step named title, and writes its rows
+// to w as a table; it returns the rows written.
+func (app *App) runToTable(ctx context.Context, ds *engine.Dataset, title string, root plan.Node, w io.Writer) (int64, error) {
+	app.watchPlan(title, root)
 	var cw *countingWriter
 	out := &engine.Output{Format: "table", Open: func([]writers.Column, engine.Delivery) (writers.Writer, error) {
 		tw, err := writers.New("table", w)

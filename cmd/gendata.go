@@ -81,9 +81,10 @@ func genDataRun(ctx context.Context, app *App, opts *genDataOptions) error {
 	if err != nil {
 		return err
 	}
+	app.watchWork(app.commandLine(), "Generate id,category,value")
 	if opts.Path == "-" {
 		bw := bufio.NewWriterSize(app.IO.Out, 1<<20)
-		if err := engine.Generate(ctx, bw, opts.Rows, opts.Categories, cfg.Workers, nil); err != nil {
+		if err := engine.Generate(ctx, bw, opts.Rows, opts.Categories, cfg.Workers, app.events(nil)); err != nil {
 			return err
 		}
 		return bw.Flush()
@@ -96,7 +97,7 @@ func genDataRun(ctx context.Context, app *App, opts *genDataOptions) error {
 	f.NoSync = true // the data can be generated again: see AtomicFile.NoSync
 	p := &engine.Progress{}
 	stop := app.startProgress(ctx, p, "writing "+fsname.Quote(opts.Path))
-	err = generateTo(ctx, f, opts, cfg.Workers, p)
+	err = generateTo(ctx, f, opts, cfg.Workers, app.events(p))
 	stop()
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", fsname.Quote(opts.Path), fsname.Cause(err))

@@ -96,6 +96,7 @@ func tailRun(ctx context.Context, app *App, opts *tailOptions) error {
 		return err
 	}
 	defer j.close()
+	app.watchWork(app.commandLine(), "Tail (the last rows of every input)")
 	rows, err := j.ds.Tail(ctx, int64(opts.N))
 	if err != nil {
 		return err

@@ -60,6 +60,7 @@ func infoRun(ctx context.Context, app *App, opts *infoOptions) error {
 		return err
 	}
 	defer j.close()
+	app.watchWork(app.commandLine(), "Info (the types, partitions and rows of every input)")
 	var info *engine.Info
 	err = j.run(ctx, app, "reading", func() (err error) {
 		info, err = j.ds.Info(ctx, opts.Exact)

@@ -296,7 +296,7 @@ func (app *App) startJob(ctx context.Context, paths []string) (*job, error) {
 		return nil, err
 	}
 	progress := &engine.Progress{}
-	cfg.Events = progress
+	cfg.Events = app.events(progress)
 	ds, err := app.open(ctx, cfg, paths)
 	if err != nil {
 		return nil, err

@@ -42,6 +42,8 @@ func SystemIO() IOStreams {
 type App struct {
 	IO       IOStreams
 	settings *settings
+	args     []string   // the command line, for the dashboard's title
+	watch    *watch     // --dashboard and --report, nil when neither is given
 	later    [][]string // the segments of a chain after its first (chain.go)
 	inChain  bool       // a later segment is being parsed: it names no inputs
 }
@@ -104,7 +106,7 @@ func Run(ctx context.Context, io IOStreams, args []string) int {
 			}
 		}
 	}
-	app := &App{IO: io}
+	app := &App{IO: io, args: args}
 	root := newRootCmd(app)
 	first, later, splitErr := splitChain(args, root.PersistentFlags())
 	if splitErr != nil {
@@ -136,7 +138,7 @@ func Run(ctx context.Context, io IOStreams, args []string) int {
 	if cause := context.Cause(ctx); err != nil && cause != nil && cause != context.Canceled {
 		err = cause
 	}
-	return report(io.Err, err)
+	return report(io.Err, app.finishWatch(ctx, err))
 }
 
 // report prints err as one line and returns the exit status for it.
@@ -188,7 +190,7 @@ a flag wins over the environment, which wins over the file.`,
 				return err
 			}
 			app.settings = s
-			return nil
+			return app.startWatch()
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"github.com/gdask/gdask/dashboard"
 	"io"
 	"io/fs"
 	"os"
@@ -25,22 +26,25 @@ import (
 
 // Global flag names; each is also a config key and GDASK_<NAME> variable.
 const (
-	flagConfig        = "config"
-	flagWorkers       = "workers"
-	flagMemoryLimit   = "memory-limit"
-	flagBlocksize     = "blocksize"
-	flagTempDir       = "temp-dir"
-	flagProgress      = "progress"
-	flagExplain       = "explain"
-	flagFormat        = "format"
-	flagOutput        = "output"
-	flagDelimiter     = "delimiter"
-	flagNoHeader      = "no-header"
-	flagNull          = "null"
-	flagMaxRecordSize = "max-record-size"
-	flagSample        = "sample"
-	flagTypes         = "types"
-	flagSkipBadRows   = "skip-bad-rows"
+	flagConfig          = "config"
+	flagWorkers         = "workers"
+	flagMemoryLimit     = "memory-limit"
+	flagBlocksize       = "blocksize"
+	flagTempDir         = "temp-dir"
+	flagProgress        = "progress"
+	flagExplain         = "explain"
+	flagFormat          = "format"
+	flagOutput          = "output"
+	flagDelimiter       = "delimiter"
+	flagNoHeader        = "no-header"
+	flagNull            = "null"
+	flagMaxRecordSize   = "max-record-size"
+	flagSample          = "sample"
+	flagTypes           = "types"
+	flagSkipBadRows     = "skip-bad-rows"
+	flagDashboard       = "dashboard"
+	flagDashboardLinger = "dashboard-linger"
+	flagReport          = "report"
 )
 
 func addGlobalFlags(root *cobra.Command) {
@@ -60,6 +64,10 @@ func addGlobalFlags(root *cobra.Command) {
 	f.String(flagSample, "1MiB", "bytes of the first input read to infer column types (Dask: sample)")
 	f.String(flagExplain, "", "print the optimised plan and run nothing; --explain analyze runs it and prints what each operator did")
 	f.Lookup(flagExplain).NoOptDefVal = "plan"
+	f.String(flagDashboard, "", "serve a live dashboard of the run at ADDR (--dashboard alone: "+dashboard.DefaultAddr+", or the next free port)")
+	f.Lookup(flagDashboard).NoOptDefVal = dashboard.DefaultAddr
+	f.String(flagDashboardLinger, "0s", "keep the dashboard up this long after the run ends, e.g. 1m")
+	f.String(flagReport, "", "write the dashboard's views of the run to this self-contained HTML file at the end")
 	f.Bool(flagSkipBadRows, false, "skip rows whose value is not a number where a number is needed, and report how many")
 	f.StringSlice(flagTypes, nil, "declared column types instead of inferred ones, COL:TYPE with TYPE string, int or float; COL:string keeps a column's text (keys \"01\" and \"1\" stay apart)")
 }
