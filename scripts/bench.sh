@@ -2,7 +2,8 @@
 # Benchmarks gdask on generated data, beside the tools it is compared with,
 # all in one run on this machine.
 #
-# Usage: scripts/bench.sh [foundation|groupby|stream|sort|all]   (default all)
+# Usage: scripts/bench.sh [foundation|groupby|stream|sort|dashboard|all]
+#        (default all)
 #
 #   foundation  gen-data write rate, count beside `wc -l` on the same file,
 #               head latency (hyperfine)
@@ -25,7 +26,13 @@
 #               alternating, the same table; agreement as each query says;
 #               gdask's S1 also runs with --memory-limit 128MB, and its
 #               output must be byte-identical to the unlimited run's (cmp)
-#   all         foundation, groupby, stream, sort
+#   dashboard   what the dashboard costs: the seed query (Q1) on gdask as is,
+#               with --dashboard (no page open), with --dashboard and a page
+#               that connects and never reads (scripts/bench/stuck_page.sh),
+#               and with --report; RUNS runs each, alternating; the same
+#               table, the cost of each as the ratio of its median to plain
+#               gdask's, byte-identical answers (cmp), and the report's size
+#   all         foundation, groupby, stream, sort, dashboard
 #
 # Environment:
 #   ROWS=50000000        rows of big.csv (about 1.08 GB): foundation, Q1, Q3
@@ -126,7 +133,7 @@ set -euo pipefail
 MODE=${1:-all}
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 case $MODE in
-  foundation | groupby | stream | sort | all) ;;
+  foundation | groupby | stream | sort | dashboard | all) ;;
   -h | --help | help) usage; exit 0 ;;
   *) usage >&2; exit 2 ;;
 esac
@@ -324,6 +331,7 @@ gdask_cmd() {
     s1) CMD=("$G" sort "$HIGHCARD" --by 'value,key' -o csv --output "$RUN_OUT") ;;
     s2) CMD=("$G" distinct "$HIGHCARD" --by key 'then' count) ;;
     s3) CMD=("$G" value-counts "$WIDE" pickup_zone -o csv) ;;
+    d1) gdask_cmd q1 ;;
   esac
 }
 
@@ -382,6 +390,9 @@ miller_cmd() {
 set_cmd() {
   case $1 in
     gdask[0-9]*) gdask_cmd "$2"; CMD+=(--memory-limit "${1#gdask}MB") ;;
+    gdask-dash) gdask_cmd "$2"; CMD+=(--dashboard="127.0.0.1:$DASH_PORT") ;;
+    gdask-stuck) gdask_cmd "$2"; CMD=("$SCRIPTS/stuck_page.sh" "$DASH_PORT" "${CMD[@]}" --dashboard="127.0.0.1:$DASH_PORT") ;;
+    gdask-report) gdask_cmd "$2"; CMD+=(--report "$OUT/report.html") ;;
     *) "$1_cmd" "$2" ;;
   esac
 }
@@ -389,6 +400,9 @@ set_cmd() {
 label() {
   case $1 in
     gdask[0-9]*) echo "gdask --memory-limit ${1#gdask}MB" ;;
+    gdask-dash) echo "gdask --dashboard" ;;
+    gdask-stuck) echo "gdask --dashboard, a page that never reads" ;;
+    gdask-report) echo "gdask --report" ;;
     *) echo "$1" ;;
   esac
 }
@@ -604,10 +618,11 @@ query() {
     say "$("$PYTHON" "$SCRIPTS/compare.py" "${how[@]}" "$OUT/${q}_$ref.csv" "${others[@]}" || true)"
   fi
 
-  # gdask under a memory limit must write the very bytes it writes without
+  # gdask under a memory limit, or watched, must write the very bytes it
+  # writes without
   local c
   for tool in "${tools[@]}"; do
-    [[ $tool == gdask[0-9]* ]] || continue
+    [[ $tool == gdask?* ]] || continue
     say ""
     if [ ! -f "$OUT/${q}_gdask.csv" ] || [ ! -f "$OUT/${q}_$tool.csv" ]; then
       say "$(label "$tool") beside gdask: not compared (no answer from one of them)"
@@ -697,14 +712,33 @@ sorts() {
   query s3 "S3 value counts of pickup_zone" "$WIDE" gdask "${TOOLS[@]}"
 }
 
+# dashboards: the dashboard mode.
+dashboards() {
+  gen_data "$BIG" "$ROWS"
+  DASH_PORT=${DASH_PORT:-8799}
+  query d1 "D1 seed query, watched: --dashboard, a stuck page, --report" "$BIG" gdask gdask-dash gdask-stuck gdask-report
+  local g v m
+  g=$(median_of gdask d1)
+  say ""
+  say "cost beside plain gdask (ratio of medians):"
+  say ""
+  for v in gdask-dash gdask-stuck gdask-report; do
+    m=$(median_of "$v" d1)
+    [ -n "$g" ] && [ -n "$m" ] || continue
+    say "- $(label "$v"): $(awk -v m="$m" -v g="$g" 'BEGIN { printf "%.3f (%+.1f%%)", m / g, (m / g - 1) * 100 }')"
+  done
+  [ -f "$OUT/report.html" ] && say "- report of the last --report run: $(stat -c %s "$OUT/report.html") bytes"
+}
+
 build
 header
-[ "$MODE" = foundation ] || peers "$MODE"
+case $MODE in foundation | dashboard) ;; *) peers "$MODE" ;; esac
 case $MODE in
   foundation) foundation ;;
   groupby) groupby ;;
   stream) stream ;;
   sort) sorts ;;
-  all) foundation; groupby; stream; sorts ;;
+  dashboard) ensure_time; dashboards ;;
+  all) foundation; groupby; stream; sorts; dashboards ;;
 esac
 [ "$MODE" = foundation ] || { echo; echo "== results in $RESULTS"; }
