@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -238,10 +237,9 @@ func (s *Server) Close() {
 			s.ln.Close()
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if s.srv.Shutdown(ctx) != nil {
-			s.srv.Close()
-		}
+		// Not Shutdown: a page's goroutine blocked writing to a page that
+		// does not read would hold it up. Every page has had its last frame
+		// (the run's end) unless it was not reading.
+		s.srv.Close()
 	})
 }

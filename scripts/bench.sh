@@ -28,10 +28,12 @@
 #               output must be byte-identical to the unlimited run's (cmp)
 #   dashboard   what the dashboard costs: the seed query (Q1) on gdask as is,
 #               with --dashboard (no page open), with --dashboard and a page
-#               that connects and never reads (scripts/bench/stuck_page.sh),
+#               that connects and never reads (scripts/bench/stuck_page.py),
 #               and with --report; RUNS runs each, alternating; the same
 #               table, the cost of each as the ratio of its median to plain
-#               gdask's, byte-identical answers (cmp), and the report's size
+#               gdask's, byte-identical answers (cmp), and the report's size;
+#               then the same query in 1 MiB partitions (D2) with the stuck
+#               page, whose socket fills early: the server's writes block
 #   all         foundation, groupby, stream, sort, dashboard
 #
 # Environment:
@@ -332,6 +334,7 @@ gdask_cmd() {
     s2) CMD=("$G" distinct "$HIGHCARD" --by key 'then' count) ;;
     s3) CMD=("$G" value-counts "$WIDE" pickup_zone -o csv) ;;
     d1) gdask_cmd q1 ;;
+    d2) gdask_cmd q1; CMD+=(--blocksize 1MiB) ;;
   esac
 }
 
@@ -391,7 +394,7 @@ set_cmd() {
   case $1 in
     gdask[0-9]*) gdask_cmd "$2"; CMD+=(--memory-limit "${1#gdask}MB") ;;
     gdask-dash) gdask_cmd "$2"; CMD+=(--dashboard="127.0.0.1:$DASH_PORT") ;;
-    gdask-stuck) gdask_cmd "$2"; CMD=("$SCRIPTS/stuck_page.sh" "$DASH_PORT" "${CMD[@]}" --dashboard="127.0.0.1:$DASH_PORT") ;;
+    gdask-stuck) gdask_cmd "$2"; CMD=("$PYTHON" "$SCRIPTS/stuck_page.py" "$DASH_PORT" "${CMD[@]}" --dashboard="127.0.0.1:$DASH_PORT") ;;
     gdask-report) gdask_cmd "$2"; CMD+=(--report "$OUT/report.html") ;;
     *) "$1_cmd" "$2" ;;
   esac
@@ -712,22 +715,39 @@ sorts() {
   query s3 "S3 value counts of pickup_zone" "$WIDE" gdask "${TOOLS[@]}"
 }
 
+# dashboard_cost QUERY VARIANT...: each variant's median beside plain gdask's.
+dashboard_cost() {
+  local q=$1 g v m
+  shift
+  g=$(median_of gdask "$q")
+  say ""
+  say "cost beside plain gdask (ratio of medians):"
+  say ""
+  for v in "$@"; do
+    m=$(median_of "$v" "$q")
+    [ -n "$g" ] && [ -n "$m" ] || continue
+    say "- $(label "$v"): $(awk -v m="$m" -v g="$g" 'BEGIN { printf "%.3f (%+.1f%%)", m / g, (m / g - 1) * 100 }')"
+  done
+}
+
 # dashboards: the dashboard mode.
 dashboards() {
   gen_data "$BIG" "$ROWS"
   DASH_PORT=${DASH_PORT:-8799}
   query d1 "D1 seed query, watched: --dashboard, a stuck page, --report" "$BIG" gdask gdask-dash gdask-stuck gdask-report
-  local g v m
-  g=$(median_of gdask d1)
-  say ""
-  say "cost beside plain gdask (ratio of medians):"
-  say ""
-  for v in gdask-dash gdask-stuck gdask-report; do
-    m=$(median_of "$v" d1)
-    [ -n "$g" ] && [ -n "$m" ] || continue
-    say "- $(label "$v"): $(awk -v m="$m" -v g="$g" 'BEGIN { printf "%.3f (%+.1f%%)", m / g, (m / g - 1) * 100 }')"
-  done
+  dashboard_cost d1 gdask-dash gdask-stuck gdask-report
   [ -f "$OUT/report.html" ] && say "- report of the last --report run: $(stat -c %s "$OUT/report.html") bytes"
+  # the report of a run of about 10,000 partitions
+  local bs parts
+  bs=$(($(stat -c %s "$BIG") / 10000 / 1024))KiB
+  parts=$("$G" info "$BIG" --blocksize "$bs" -o table | awk '$1 == "partitions" { print $2 }')
+  gdask_cmd q1
+  "${CMD[@]}" --blocksize "$bs" --report "$OUT/report10k.html" >/dev/null
+  say "- report of the seed query in $parts partitions (--blocksize $bs): $(stat -c %s "$OUT/report10k.html") bytes"
+  # 1 MiB partitions: a thousand partitions' bars fill the stuck page's
+  # socket early in the run, so the server's writes block for most of it
+  query d2 "D2 seed query in 1 MiB partitions, with a stuck page" "$BIG" gdask gdask-stuck
+  dashboard_cost d2 gdask-stuck
 }
 
 build
