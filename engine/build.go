@@ -503,6 +503,12 @@ func (r *runner) drain(ctx context.Context, s *rowStream, sink exec.Sink, id int
 		})
 		r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: s.srcOp, Worker: w, Morsel: m, RowsOut: rows,
 			Dur: time.Since(start) - pushTime, At: time.Now()})
+		if o == nil && errors.Is(err, exec.ErrStop) {
+			// A Limit of the pipeline has its rows (the sink, a breaker,
+			// never stops): the source ends there, and the morsel ends
+			// as any other, or the sink never finishes its run.
+			err = nil
+		}
 		if err != nil {
 			p.report(w, m)
 			return err
