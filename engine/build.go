@@ -370,12 +370,15 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			c := &countSink{}
 			if s.scan != nil && len(s.ops) == 0 && s.scan.spec.rowsOnly() {
-				rows, err := s.scan.countRows(ctx)
+				rows, in, err := s.scan.countRows(ctx)
 				if err != nil {
 					return nil, err
 				}
 				c.n = rows
-				r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, RowsIn: c.n, At: time.Now()})
+				// The scan counted: the Count ran on no worker and no
+				// morsel, so its rows in are figures only (Morsel -1). They
+				// are the rows the scan's events put out, void ones too.
+				r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, Worker: -1, Morsel: -1, RowsIn: in, At: time.Now()})
 			} else if err := r.drain(ctx, s, c, id, nil); err != nil {
 				return nil, err
 			}
