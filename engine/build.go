@@ -518,6 +518,7 @@ func (r *runner) drain(ctx context.Context, s *rowStream, sink exec.Sink, id int
 		}
 		if o != nil {
 			if err := o.endMorsel(w, m, morselEnd{want: -1}); err != nil {
+				p.report(w, m) // the operators' figures go out however the morsel ends (the output stopped it)
 				return err
 			}
 		}
@@ -575,8 +576,11 @@ func (r *runner) output(ctx context.Context, b *stage, limit int64) error {
 	if err := r.drain(ctx, s, sink, -1, sink); err != nil && !errors.Is(err, exec.ErrStop) {
 		return err
 	}
+	// The root's Limits ran in the output's sink, over every morsel: their
+	// figures are no morsel of a worker (Morsel -1).
 	for _, id := range r.limits {
-		r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, RowsIn: sink.in, RowsOut: sink.out, Dur: time.Since(start), At: time.Now()})
+		r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, Worker: -1, Morsel: -1, RowsIn: sink.in, RowsOut: sink.out,
+			Dur: time.Since(start), At: time.Now()})
 	}
 	return w.End()
 }
@@ -704,6 +708,11 @@ func (l *limitSource) Run(ctx context.Context, _, _ int, push func(*exec.Batch) 
 	sink := newOrderedSink(2*l.r.env.Workers, l.n)
 	sink.down = push
 	err := l.r.drain(ctx, l.up, sink, -1, sink)
+	// The rows that came into the Limit, in figures only (Morsel -1); its
+	// morsel's end, sent by drain, has its rows out. Not as the sink of
+	// the pipeline below, which reports per morsel of that pipeline: one
+	// would be worker 0's morsel 0, the Limit's own, still running.
+	l.r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: l.id, Worker: -1, Morsel: -1, RowsIn: sink.in, At: time.Now()})
 	if errors.Is(err, exec.ErrStop) {
 		return nil
 	}
