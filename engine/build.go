@@ -370,12 +370,15 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			c := &countSink{}
 			if s.scan != nil && len(s.ops) == 0 && s.scan.spec.rowsOnly() {
-				rows, err := s.scan.countRows(ctx)
+				rows, in, err := s.scan.countRows(ctx)
 				if err != nil {
 					return nil, err
 				}
 				c.n = rows
-				r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, RowsIn: c.n, At: time.Now()})
+				// The scan counted: the Count ran on no worker and no
+				// morsel, so its rows in are figures only (Morsel -1). They
+				// are the rows the scan's events put out, void ones too.
+				r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, Worker: -1, Morsel: -1, RowsIn: in, At: time.Now()})
 			} else if err := r.drain(ctx, s, c, id, nil); err != nil {
 				return nil, err
 			}
@@ -503,12 +506,19 @@ func (r *runner) drain(ctx context.Context, s *rowStream, sink exec.Sink, id int
 		})
 		r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: s.srcOp, Worker: w, Morsel: m, RowsOut: rows,
 			Dur: time.Since(start) - pushTime, At: time.Now()})
+		if o == nil && errors.Is(err, exec.ErrStop) {
+			// A Limit of the pipeline has its rows (the sink, a breaker,
+			// never stops): the source ends there, and the morsel ends
+			// as any other, or the sink never finishes its run.
+			err = nil
+		}
 		if err != nil {
 			p.report(w, m)
 			return err
 		}
 		if o != nil {
 			if err := o.endMorsel(w, m, morselEnd{want: -1}); err != nil {
+				p.report(w, m) // the operators' figures go out however the morsel ends (the output stopped it)
 				return err
 			}
 		}
@@ -566,8 +576,11 @@ func (r *runner) output(ctx context.Context, b *stage, limit int64) error {
 	if err := r.drain(ctx, s, sink, -1, sink); err != nil && !errors.Is(err, exec.ErrStop) {
 		return err
 	}
+	// The root's Limits ran in the output's sink, over every morsel: their
+	// figures are no morsel of a worker (Morsel -1).
 	for _, id := range r.limits {
-		r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, RowsIn: sink.in, RowsOut: sink.out, Dur: time.Since(start), At: time.Now()})
+		r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, Worker: -1, Morsel: -1, RowsIn: sink.in, RowsOut: sink.out,
+			Dur: time.Since(start), At: time.Now()})
 	}
 	return w.End()
 }
@@ -695,6 +708,11 @@ func (l *limitSource) Run(ctx context.Context, _, _ int, push func(*exec.Batch) 
 	sink := newOrderedSink(2*l.r.env.Workers, l.n)
 	sink.down = push
 	err := l.r.drain(ctx, l.up, sink, -1, sink)
+	// The rows that came into the Limit, in figures only (Morsel -1); its
+	// morsel's end, sent by drain, has its rows out. Not as the sink of
+	// the pipeline below, which reports per morsel of that pipeline: one
+	// would be worker 0's morsel 0, the Limit's own, still running.
+	l.r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: l.id, Worker: -1, Morsel: -1, RowsIn: sink.in, At: time.Now()})
 	if errors.Is(err, exec.ErrStop) {
 		return nil
 	}

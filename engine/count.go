@@ -46,25 +46,36 @@ func (c *countSource) Run(_ context.Context, _, _ int, push func(*exec.Batch) er
 // countRows counts the records of every input, for a scan whose rows are
 // only counted. A file with no quotes, CRs or blank lines is counted from
 // the splitter's pre-pass alone; other files are scanned in parallel
-// partitions; streams are chunked through the worker pool.
-func (s *scanSource) countRows(ctx context.Context) (int64, error) {
+// partitions; streams are chunked through the worker pool. in is the rows
+// the scan's events put out: rows, and those of partitions counted in
+// vain before a file was counted again serially.
+func (s *scanSource) countRows(ctx context.Context) (rows, in int64, err error) {
 	ds := s.ds
 	var total atomic.Int64
+	var void int64
 	var next atomic.Int64
+	var read atomic.Int64 // bytes the partitions of the current file counted
 	count := func(ctx context.Context, w int, sc *readers.Scanner, bytes int64) error {
 		m := int(next.Add(1) - 1)
 		t := s.startMorsel(w, m)
 		var n int64
+		var err error
 		for sc.Next() {
 			if n++; n%checkEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
+				if err = ctx.Err(); err != nil {
+					break
 				}
 			}
 		}
+		// The morsel ends however it ended (a cancellation too): a
+		// morsel that started always ends.
 		t.rows = n
 		s.endMorsel(w, m, t, bytes)
+		read.Add(bytes)
 		total.Add(n)
+		if err != nil {
+			return err
+		}
 		return sc.Err()
 	}
 	for _, src := range ds.inputs {
@@ -75,6 +86,7 @@ func (s *scanSource) countRows(ctx context.Context) (int64, error) {
 				t := s.startMorsel(w, m)
 				n, err := readers.CountRecords(wk.ch.Data, ds.cfg.Dialect, displayName(src.in.Path), wk.ch.Offset, wk.ch.Line)
 				if err != nil {
+					s.endMorsel(w, m, t, wk.consumed) // a morsel that started ends, also in error
 					return ds.chunkError(src, wk.ch, err)
 				}
 				t.rows = n
@@ -83,38 +95,55 @@ func (s *scanSource) countRows(ctx context.Context) (int64, error) {
 				return nil
 			})
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			continue
 		}
 		data := src.in.Size - src.header.DataStart
 		s.announce(data)
+		start := time.Now()
 		lay, err := readers.Split(ctx, src.in.File, src.in.Path, src.header.DataStart, src.in.Size, ds.cfg.blocksize(data), ds.cfg.Workers)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if testHookRead != nil {
 			testHookRead(src.in.Path)
 		}
 		if lay.Plain(ds.cfg.Dialect.MaxRecordSize) {
+			// The split's pre-pass was the count: one morsel on worker 0
+			// that took the split's time. Its start is known to be a
+			// morsel only now, so it is sent now, At when the split began;
+			// the end follows it (a morsel is drawn from start to end).
 			n := lay.PlainRecords()
 			m := int(next.Add(1) - 1)
-			s.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: s.op, Morsel: m, RowsOut: n, Bytes: data, At: time.Now()})
+			s.env.Events.Event(exec.Event{Kind: exec.EvMorselStart, Op: s.op, Worker: 0, Morsel: m, At: start})
+			s.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: s.op, Worker: 0, Morsel: m, RowsOut: n, Bytes: data,
+				Dur: time.Since(start), At: time.Now()})
 			total.Add(n)
 			continue
 		}
 		before := total.Load()
+		read.Store(0)
 		err = exec.Parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
 			p := lay.Partitions[i]
 			return ds.scanPartition(ctx, src, p, 0, func(sc *readers.Scanner) error { return count(ctx, w, sc, p.End-p.Start) })
 		})
 		if errors.Is(err, errSplit) {
+			// The partitions' morsels are void: the file is counted again,
+			// serially. What they read is read again: announced, so the
+			// bytes read still add up to the bytes announced. Their rows
+			// went out of the scan as its events said: the count takes
+			// them in, and drops them.
+			void += total.Load() - before
 			total.Store(before)
+			if read.Load() > 0 {
+				s.announce(read.Load())
+			}
 			err = ds.scanPartition(ctx, src, src.whole(), serial, func(sc *readers.Scanner) error { return count(ctx, 0, sc, data) })
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return total.Load(), nil
+	return total.Load(), total.Load() + void, nil
 }

@@ -166,8 +166,11 @@ func (s *scanSource) endMorsel(w, m int, t *morselTimer, bytes int64) {
 		Bytes: bytes, Dur: time.Since(t.start) - t.pushTime, At: time.Now()})
 }
 
+// announce says the scan is about to read bytes of an input. A size that
+// is not known (stdin's is -1) is announced as 0, as exec.EvInput says: a
+// negative size took a byte off every other input's total.
 func (s *scanSource) announce(bytes int64) {
-	s.env.Events.Event(exec.Event{Kind: exec.EvInput, Op: s.op, Bytes: bytes, At: time.Now()})
+	s.env.Events.Event(exec.Event{Kind: exec.EvInput, Op: s.op, Bytes: max(bytes, 0), At: time.Now()})
 }
 
 // runUnordered passes every record of every input through p, in any
@@ -388,6 +391,7 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 			}
 			o.startRound(next, line)
 			first := next
+			var read atomic.Int64 // the bytes this round's morsels read
 			// Partitions are cut as the workers take them, in order: a run
 			// that stops early (a limit) has read only the cuts it used.
 			var mu sync.Mutex
@@ -419,7 +423,12 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 					sc, firstLine := s.partitionScanner(w, src, part)
 					sc.SetFieldCount(len(ds.Names))
 					scanErr, pushErr := s.scan(ctx, p, w, m, sc, fi, t)
-					s.endMorsel(w, m, t, part.End-part.Start)
+					// The bytes the scanner went over, not the partition's:
+					// a morsel a limit stopped, or one whose seam did not
+					// hold, read less or more of the file than its cut.
+					n := sc.Offset() - part.Start
+					read.Add(n)
+					s.endMorsel(w, m, t, n)
 					if testHookRead != nil {
 						testHookRead(src.in.Path)
 					}
@@ -443,6 +452,12 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 				}
 				// Partitions up to the seam's went out; the rest of the file
 				// is split again, more carefully, from where they ended.
+				// They read [start, seam.end); what the round's later
+				// morsels read is void and is read again: announced, so the
+				// bytes read still add up to the bytes announced.
+				if void := read.Load() - (seam.end - start); void > 0 {
+					s.announce(void)
+				}
 				start, line, next = seam.end, seam.line, seam.morsel+1
 				continue
 			}

@@ -526,3 +526,29 @@ func TestExplainAnalyzeAgrees(t *testing.T) {
 		})
 	}
 }
+
+// A Limit in a pipeline that ends in a pipeline breaker (a count, a sort)
+// stops its source once it has its rows, and the breaker goes on with
+// them: the stop is not the run's error.
+func TestLimitIntoBreaker(t *testing.T) {
+	path := keysFile(t, 20_000, 100)
+	for _, workers := range []int{1, 3} {
+		cfg := DefaultConfig()
+		cfg.Workers, cfg.Blocksize = workers, 8<<10
+		top := func(s plan.Node, n int64) plan.Node {
+			return plan.NewLimit(plan.NewSort(s, []plan.SortKey{{Col: 2, Desc: true}}), n)
+		}
+		got, err := runOutput(t, cfg, []string{path}, "csv", func(s plan.Node) plan.Node {
+			return plan.NewCount(plan.NewFilter(top(s, 1441), mustPred(t, "value > 950", s.Schema())))
+		})
+		if want := "count\n980\n"; err != nil || got != want {
+			t.Fatalf("workers %d: count of a limit: %q (%v), want %q", workers, got, err, want)
+		}
+		got, err = runOutput(t, cfg, []string{path}, "csv", func(s plan.Node) plan.Node {
+			return plan.NewSort(top(s, 3), []plan.SortKey{{Col: 0, Desc: true}})
+		})
+		if want := "id,category,value\n2999,cat_99,999.0\n1999,cat_99,999.0\n999,cat_99,999.0\n"; err != nil || got != want {
+			t.Fatalf("workers %d: sort of a limit: %q (%v), want %q", workers, got, err, want)
+		}
+	}
+}

@@ -6,6 +6,75 @@ import (
 )
 
 // EventKind says what an Event reports.
+//
+// The stream of one run, and the rules a consumer may rely on (the
+// engine's TestEventsBalance checks them on random plans):
+//
+// Runs. Everything before the last EvRunStart is void: a run that starts
+// again (a file had to be split more carefully) counts from zero.
+//
+// Morsels. A morsel is a unit of a pipeline's work on one worker. The
+// pipeline's source operator (a scan; the source of a finished pipeline
+// breaker: an aggregate, a sort, a count, an attach; a limit over rows of
+// many workers) sends EvMorselStart, then exactly one EvMorselEnd of the
+// same Op, Worker and Morsel with its own figures: a bar from start to
+// end, its Dur within it. Morsel numbers are a pipeline's own (a scan
+// numbers its morsels over all its inputs, a breaker's source from 0),
+// so the same Op, Worker and Morsel may start again once it has ended:
+// after a seam that did not hold within the run, an ordered scan splits
+// the rest of the file again and numbers its partitions from the seam's
+// on. A morsel known to be one only once done (a plain file counted by
+// the splitter's pre-pass, on worker 0) sends its start then, At when the
+// work began, and its end at once. Worker is the pool slot: the sorted
+// children an Attach zips run beside each other, each its morsel 0 on
+// worker 0, so the morsels of different operators may overlap on one
+// worker.
+//
+// Shares. Every other operator of the pipeline (a filter, a projection,
+// the sink the pipeline ends in) sends no start: its EvMorselEnd, with the
+// Worker and Morsel of the morsel Worker started, is its share of that
+// morsel, sent as the morsel ends (just before or after the source's
+// end). A sink may send two shares of one morsel: its rows, then the time
+// its EndMorsel took.
+//
+// Figures only. An EvMorselEnd with Morsel -1 and Worker -1 is no morsel
+// of a worker and has no start: an operator's figures, to add to its
+// totals and not to draw. The root's Limits, run by the output, send
+// their rows in and out this way; a Limit over rows of many workers its
+// rows in (its morsel's end has its rows out); a Count that its scan
+// counted (no rows materialised) its rows in.
+//
+// Op -1. Events of no plan node: EvRunStart, EvMemory, and the morsel of
+// the first of a Distinct's two sorts, which hands its rows to the second
+// (the Distinct's rows out are the second's).
+//
+// Rows. Summed over the run, an operator's RowsOut are the RowsIn of its
+// parent in the plan. An Attach reports rows out only: it zips its
+// children's rows, one per key, so each child's rows out are its rows out
+// (or more, when a limit above stopped it). A Limit's rows out are the
+// least of its N and its rows in, unless a limit above stopped it or
+// rows of void morsels came in. Void morsels: after a seam that did not
+// hold within a run, the morsels read past it are void and that part of
+// the file is read again. Their rows count as they went, in and out, for
+// every operator that passed them; where they are dropped (the ordered
+// sink of the output or of a Limit, a count that counts the file again)
+// they count in, not out.
+//
+// Bytes. Summed over the run, the Bytes of a scan's EvMorselEnd events
+// are the Bytes of its EvInput events once it has read every input (a
+// limit may stop it sooner), plus those of inputs whose size is not
+// known (stdin, announced as 0). A scan announces each input once: a
+// plain file's data after its header; a stream's compressed size, or its
+// data when read again from the copy a first scan kept. After a seam that
+// did not hold within the run it announces again what its void morsels
+// had read.
+//
+// Merges. An operator's EvMergeStart is followed by its EvMerge before
+// it starts another merge, with its EvMergeRows between them. A merge
+// that put out every row reports them all: its EvMergeRows add up to the
+// EvMerge's RowsIn, which are the EvMergeStart's. A merge that a limit
+// above stopped sends EvMergeRows every mergeEvery rows only, not the
+// rest since the last.
 type EventKind uint8
 
 const (
@@ -13,13 +82,17 @@ const (
 	// more carefully): what was counted so far is void.
 	EvRunStart EventKind = iota
 	// EvInput: a scan is about to read Bytes bytes of an input (0 when
-	// the size is not known: stdin).
+	// the size is not known: stdin), or, after a seam that did not hold
+	// within the run, to read again the Bytes its void morsels read.
 	EvInput
-	// EvMorselStart: Worker starts Morsel of operator Op's pipeline.
+	// EvMorselStart: Worker starts Morsel of operator Op's pipeline (Op
+	// is the pipeline's source).
 	EvMorselStart
 	// EvMorselEnd: operator Op has finished its share of Morsel on
 	// Worker: RowsIn rows came in, RowsOut went on, Bytes of input were
-	// read (scans only), in Dur of the operator's own time.
+	// read (scans only: the bytes its scanner went over), in Dur of the
+	// operator's own time. Morsel -1 and Worker -1: figures only, of no
+	// morsel (see EventKind).
 	EvMorselEnd
 	// EvSpill: operator Op wrote Bytes to spill files, RowsIn rows in
 	// Runs runs (hash partitioned runs, sorted runs), in Dur ending At.
