@@ -70,11 +70,9 @@ import (
 // had read.
 //
 // Merges. An operator's EvMergeStart is followed by its EvMerge before
-// it starts another merge, with its EvMergeRows between them. A merge
-// that put out every row reports them all: its EvMergeRows add up to the
-// EvMerge's RowsIn, which are the EvMergeStart's. A merge that a limit
-// above stopped sends EvMergeRows every mergeEvery rows only, not the
-// rest since the last.
+// it starts another merge, with its EvMergeRows between them; they add
+// up to the EvMerge's RowsIn, which are the EvMergeStart's when the merge
+// put out every row (fewer when a limit above stopped it).
 type EventKind uint8
 
 const (

@@ -388,6 +388,11 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 	defer it.Close()
 	var merged int64
 	defer func() {
+		// The rows since the last EvMergeRows, also of a merge a limit
+		// above stopped: the merge's progress adds up to its rows.
+		if rest := merged % mergeEvery; rest > 0 {
+			s.env.Events.Event(exec.Event{Kind: exec.EvMergeRows, Op: s.op, RowsOut: rest, At: time.Now()})
+		}
 		s.env.Events.Event(exec.Event{Kind: exec.EvMerge, Op: s.op, RowsIn: merged, Runs: runs, Level: ext.Levels() + 1, Dur: time.Since(start), At: time.Now()})
 	}()
 	dec := s.decoder()
@@ -427,7 +432,6 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 	if err := it.Err(); err != nil {
 		return err
 	}
-	s.env.Events.Event(exec.Event{Kind: exec.EvMergeRows, Op: s.op, RowsOut: merged % mergeEvery, At: time.Now()})
 	return flush()
 }
 
