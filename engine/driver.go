@@ -408,6 +408,11 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 			}
 			err = exec.Parallel(ctx, ds.cfg.Workers, ds.cfg.Workers, func(ctx context.Context, w, _ int) error {
 				for {
+					// A seam that failed cancels the round: the partitions
+					// after it are split again, so reading them now is waste.
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 					m, part, ok, err := take()
 					if !ok || err != nil {
 						return err
