@@ -168,6 +168,11 @@ func (g *planGen) keys(n plan.Node) []int {
 	return few[:1+g.r.IntN(min(2, len(few)))]
 }
 
+// keyNamed reports whether one of keys, columns of s, is named name.
+func keyNamed(s plan.Schema, keys []int, name string) bool {
+	return slices.ContainsFunc(keys, func(k int) bool { return s[k].Name == name })
+}
+
 func (g *planGen) must(n plan.Node, err error) plan.Node {
 	g.t.Helper()
 	if err != nil {
@@ -232,6 +237,21 @@ func (g *planGen) step(n plan.Node, last bool) (plan.Node, string) {
 		if g.r.IntN(4) == 0 {
 			aggs = aggs[len(aggs)-1:]
 		}
+		for i, f := range aggs {
+			// The verb refuses an aggregate named as a key (groupby --by
+			// count --count, after a value-counts); a rename before it
+			// would do, and here the aggregate takes another name.
+			name := f.Kind.String()
+			if f.Col >= 0 {
+				name = s[f.Col].Name + "_" + name
+			}
+			if keyNamed(s, keys, name) {
+				for keyNamed(s, keys, name) {
+					name += "_"
+				}
+				aggs[i].Name = name
+			}
+		}
 		ag := g.must(plan.NewAggregate(n, keys, aggs))
 		var sk []plan.SortKey
 		for i := range keys {
@@ -265,10 +285,8 @@ func (g *planGen) step(n plan.Node, last bool) (plan.Node, string) {
 	case "value-counts":
 		keys := g.keys(n)
 		name := "count"
-		for _, k := range keys {
-			if s[k].Name == name {
-				name = "count_" // NewAggregate drops an aggregate named as a key
-			}
+		for keyNamed(s, keys, name) {
+			name += "_" // value-counts refuses a count named as a key, --normalize renames it so
 		}
 		ag := g.must(plan.NewAggregate(n, keys, []plan.AggFunc{{Kind: plan.AggCount, Col: -1, Name: name}}))
 		sk := []plan.SortKey{{Col: len(keys), Desc: true}}
