@@ -1,6 +1,11 @@
 package cmd
 
 import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/gdask/gdask/plan"
@@ -31,7 +36,9 @@ func newGroupByCmd(app *App, runF func(*groupByOptions) error) *cobra.Command {
 the inputs by the --by columns and computes the aggregations per group.
 Output columns are the keys, then <col>_<agg> for each aggregation (and
 count for --count), in the order count, sum, mean, min, max, std, var,
-first, last, nunique. Groups come sorted by key (numbers by value) unless
+first, last, nunique; an aggregation given twice is one column, and one
+named as a key (--by count --count) is an error: rename the key first,
+with select --rename. Groups come sorted by key (numbers by value) unless
 --sort says otherwise; a numeric key groups by value (1, 01 and +1 are
 one group; --types k:string keeps the text).
 
@@ -132,8 +139,10 @@ func (o *groupByOptions) apply(child plan.Node) (plan.Node, error) {
 		keys = append(keys, i)
 	}
 	var aggs []plan.AggFunc
+	var flags []string // each aggregate's flag, for messages
 	if o.Count {
 		aggs = append(aggs, plan.AggFunc{Kind: plan.AggCount, Col: -1})
+		flags = append(flags, "--count")
 	}
 	for _, a := range o.Aggs {
 		i, err := input.Lookup(a.col, "--"+a.kind.String())
@@ -141,9 +150,26 @@ func (o *groupByOptions) apply(child plan.Node) (plan.Node, error) {
 			return nil, &usageError{err}
 		}
 		aggs = append(aggs, plan.AggFunc{Kind: a.kind, Col: i})
+		flags = append(flags, "--"+a.kind.String()+" "+a.col)
 	}
 	ag, err := plan.NewAggregate(node, keys, aggs)
-	if err != nil {
+	var nc *plan.NameClashError
+	switch {
+	case errors.As(err, &nc) && nc.Key && nc.Agg < 0:
+		return nil, usagef("--by names column %q twice", nc.Name)
+	case errors.As(err, &nc) && nc.Key:
+		// Output columns have a name each (plan.NameClashError), and an
+		// aggregate's is <col>_<agg>: the key is what can be renamed.
+		renamed := freeColumnName(input, nc.Name+"_key")
+		by := slices.Clone(o.By)
+		for i, k := range by {
+			if k == nc.Name {
+				by[i] = renamed
+			}
+		}
+		return nil, usagef("two output columns are named %q: a --by column and %s's (rename the column first: select --rename %s:%s then groupby --by %s)",
+			nc.Name, flags[nc.Agg], nc.Name, renamed, strings.Join(by, ","))
+	case err != nil:
 		return nil, &usageError{err}
 	}
 	node = ag
@@ -178,4 +204,14 @@ func sortsBy(keys []plan.SortKey, col int) bool {
 		}
 	}
 	return false
+}
+
+// freeColumnName is name, or name with a number after it, whichever no
+// column of s has: a name to suggest for a rename.
+func freeColumnName(s plan.Schema, name string) string {
+	free := name
+	for i := 2; s.Index(free) >= 0; i++ {
+		free = name + strconv.Itoa(i)
+	}
+	return free
 }

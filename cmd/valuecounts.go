@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,7 +28,9 @@ column, or a,b for combinations of values), then count, the rows that
 hold it, most frequent first and equal counts by value ascending. A null
 is a value too, last among equal counts, unless --dropna drops the rows
 with a null in COLS. --normalize gives each value's share of the rows
-(proportion) instead of its count.
+(proportion) instead of its count. A column counted that is named count
+(proportion with --normalize) is an error: rename it first, with
+select --rename count:count_key then value-counts count_key.
 
 Values are grouped as groupby groups keys: numbers by value, strings
 byte for byte. The last argument is COLS; in a chain, then value-counts
@@ -96,9 +100,19 @@ func (o *valueCountsOptions) apply(child plan.Node) (plan.Node, error) {
 		}
 		node = plan.NewFilter(node, plan.And(conds))
 	}
-	ag, err := plan.NewAggregate(node, keys, []plan.AggFunc{{Kind: plan.AggCount, Col: -1, Name: "count"}})
+	// The counts are a column named count (pandas 2's name); --normalize
+	// makes them the shares, named proportion, so then the counts take a
+	// name no column counted has: a column named count is counted as any.
+	added, name := "count", "count"
+	if o.Normalize {
+		added = "proportion"
+		for slices.ContainsFunc(keys, func(k int) bool { return in[k].Name == name }) {
+			name += "_"
+		}
+	}
+	ag, err := plan.NewAggregate(node, keys, []plan.AggFunc{{Kind: plan.AggCount, Col: -1, Name: name}})
 	if err != nil {
-		return nil, &usageError{err}
+		return nil, o.clash(err, in, added)
 	}
 	count := len(keys)
 	sortKeys := []plan.SortKey{{Col: count, Desc: true}}
@@ -107,7 +121,38 @@ func (o *valueCountsOptions) apply(child plan.Node) (plan.Node, error) {
 	}
 	node = plan.NewSort(ag, sortKeys)
 	if o.Normalize {
-		return plan.NewNormalize(node, count, "proportion")
+		if node, err = plan.NewNormalize(node, count, added); err != nil {
+			return nil, o.clash(err, in, added)
+		}
 	}
 	return node, nil
+}
+
+// clash is the usage error for err, from the plan of value-counts over
+// columns in, whose column of counts (or shares) is named added. Output
+// columns have a name each (plan.NameClashError): where pandas gives a
+// column named count beside its counts (a header count,count, which
+// reads back as count,count_2), gdask says what to rename, as Polars
+// refuses value_counts of a column named as its counts.
+func (o *valueCountsOptions) clash(err error, in plan.Schema, added string) error {
+	var nc *plan.NameClashError
+	switch {
+	case !errors.As(err, &nc):
+		return &usageError{err}
+	case nc.Key && nc.Agg < 0:
+		return usagef("value-counts names column %q twice", nc.Name)
+	}
+	what, flag := "counts", ""
+	if o.Normalize {
+		what, flag = "shares of --normalize", " --normalize"
+	}
+	renamed := freeColumnName(in, nc.Name+"_key")
+	cols := slices.Clone(o.Cols)
+	for i, c := range cols {
+		if c == nc.Name {
+			cols[i] = renamed
+		}
+	}
+	return usagef("two output columns are named %q: a column counted and the %s (rename the column first: select --rename %s:%s then value-counts %s%s)",
+		nc.Name, what, nc.Name, renamed, strings.Join(cols, ","), flag)
 }

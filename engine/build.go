@@ -79,7 +79,8 @@ func (ds *Dataset) scanAll(ctx context.Context, spec *scanSpec, newSink func() e
 }
 
 // copyStreams gives every stream input not yet read a copy in the run's
-// temp dir, unlinked at once: its first scan fills it.
+// temp dir, unlinked at once: the scans fill it as they read the stream
+// and read again what an earlier scan read (streamCopy).
 func (ds *Dataset) copyStreams(temp *exec.TempDir) error {
 	for _, s := range ds.inputs {
 		if s.chunker == nil || s.read || s.copy != nil {
@@ -94,7 +95,7 @@ func (ds *Dataset) copyStreams(temp *exec.TempDir) error {
 			return fmt.Errorf("cannot keep a copy of %s in --temp-dir: %w", fsname.Quote(displayName(s.in.Path)), fsname.Cause(err))
 		}
 		os.Remove(f.Name()) // unlinked: gone with the process whatever happens
-		s.copy = f
+		s.copy = newStreamCopy(f, displayName(s.in.Path), s.header.DataStart)
 	}
 	return nil
 }
@@ -200,8 +201,9 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 		}
 	})
 	if scans > 1 {
-		// A stream can be read once: the first scan keeps a copy of it
-		// for the others (an Attach's children each scan the input).
+		// A stream can be read once: its scans keep a copy of what they
+		// read for the others (an Attach's children each scan the input),
+		// however far each one reads.
 		if err := ds.copyStreams(temp); err != nil {
 			return nil, err
 		}

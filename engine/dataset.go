@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/gdask/gdask/internal/fsname"
@@ -31,11 +30,11 @@ type source struct {
 	chunker  *readers.Chunker
 	consumed *readers.CountingReader
 	closeDec func()
-	// copy, when a plan reads a stream more than once, receives its
-	// decompressed bytes at their offsets as the first scan reads them;
-	// once read to the end, the source becomes that plain file.
-	copy *os.File
-	read bool // the chunker has been read: a stream is read once
+	// copy, when a plan reads a stream more than once, keeps what its
+	// scans read of it, for the scans after them; once read to the end,
+	// the source becomes that plain file.
+	copy *streamCopy
+	read bool // the chunker has been read without a copy: it cannot be read again
 }
 
 // Open opens every path (globs already expanded) and reads the headers.
@@ -192,7 +191,7 @@ func (s *source) close() {
 		s.closeDec()
 	}
 	if s.copy != nil {
-		s.copy.Close()
+		s.copy.file.Close()
 	}
 	s.in.Close()
 }

@@ -580,7 +580,8 @@ type chunkWork struct {
 // before eachChunk returns. Chunk buffers are recycled: fn must not keep
 // ch.Data after returning. When ctx ends, eachChunk returns without
 // waiting for a read that is blocked (a quiet stdin); that goroutine ends
-// with the process.
+// with the process. A stream with a copy (streamCopy) is read from its
+// start each time, the part an earlier scan read from the copy.
 func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context.Context, worker int, wk chunkWork) error, last ...func(n int)) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -589,14 +590,19 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 	for range workers + 2 {
 		free <- nil
 	}
-	if s.read {
-		return fmt.Errorf("BUG: %s is read a second time, but it is a stream", fsname.Quote(displayName(s.in.Path)))
+	// The reader's own: once this scan returns, a later one may make the
+	// source a plain file while this reader still ends its last read.
+	cp, chunker, consumed := s.copy, s.chunker, s.consumed
+	if cp == nil {
+		if s.read {
+			return fmt.Errorf("BUG: %s is read a second time, but it is a stream", fsname.Quote(displayName(s.in.Path)))
+		}
+		s.read = true
 	}
-	s.read = true
 	queue := make(chan chunkWork, workers)
 	var readErr error // written before queue is closed
 	chunks := 0       // likewise
-	end, complete := s.header.DataStart, false
+	complete := false
 	go func() {
 		defer close(queue)
 		seen := int64(0)
@@ -607,7 +613,15 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 			case <-ctx.Done():
 				return
 			}
-			ch, err := s.chunker.Next(buf)
+			var ch readers.Chunk
+			var used int64 // raw input bytes the chunk took
+			var err error
+			if cp != nil {
+				ch, used, err = cp.chunk(chunks, buf, chunker, consumed)
+			} else if ch, err = chunker.Next(buf); err == nil {
+				now := consumed.Bytes()
+				used, seen = now-seen, now
+			}
 			if testHookRead != nil {
 				testHookRead(s.in.Path)
 			}
@@ -619,16 +633,7 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 				readErr = err
 				return
 			}
-			if s.copy != nil {
-				if _, err := s.copy.WriteAt(ch.Data, ch.Offset); err != nil {
-					readErr = fmt.Errorf("cannot keep a copy of %s in --temp-dir: %w", fsname.Quote(displayName(s.in.Path)), fsname.Cause(err))
-					return
-				}
-				end = ch.Offset + int64(len(ch.Data))
-			}
-			now := s.consumed.Bytes()
-			wk := chunkWork{ch: ch, seq: chunks, consumed: now - seen}
-			seen = now
+			wk := chunkWork{ch: ch, seq: chunks, consumed: used}
 			select {
 			case queue <- wk:
 				chunks++
@@ -661,9 +666,11 @@ func (ds *Dataset) eachChunk(ctx context.Context, s *source, fn func(ctx context
 	for _, l := range last {
 		l(chunks)
 	}
-	if readErr == nil && complete && s.copy != nil {
+	if readErr == nil && complete && cp != nil {
 		// Read to the end: later scans read the copy, split like a file.
-		if err := s.in.Reread(s.copy, end); err != nil {
+		// No reader reads the chunker again (the copy is complete), so
+		// its decompressor can go.
+		if err := s.in.Reread(cp.file, cp.size()); err != nil {
 			return err
 		}
 		if s.closeDec != nil {

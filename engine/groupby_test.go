@@ -531,3 +531,76 @@ func TestGroupByNUniqueStream(t *testing.T) {
 		emptyDir(t, cfg.TempDir)
 	}
 }
+
+// A stream read by several scans under a limit (head then groupby with
+// nunique beside count): each scan stops once the limit has its rows, and
+// the first one leaves the stream there. The later scans still read it
+// from its start, so the answer is the plain file's, over gzip and stdin:
+// limits within the first chunk, across several chunks and past the end,
+// with and without a filter below the limit.
+func TestGroupByNUniqueStreamLimit(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 13))
+	path, recs := randomCSV(t, r, 30_000)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(data)
+	zw.Close()
+	zpath := filepath.Join(t.TempDir(), "r.csv.gz")
+	if err := os.WriteFile(zpath, zipped.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keys, aggs := []string{"k1"}, []string{"count", "nunique:v", "mean:f"}
+	for _, n := range []int64{16, 5000, 40_000} {
+		for _, where := range []string{"", "v > 0"} {
+			cfg := DefaultConfig()
+			cfg.Workers, cfg.Blocksize, cfg.TempDir = 3, 16<<10, t.TempDir()
+			run := func(paths []string, stdin []byte) []string {
+				t.Helper()
+				if stdin != nil {
+					cfg.Stdin = bytes.NewReader(stdin)
+				}
+				ds, err := Open(context.Background(), &cfg, paths)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ds.Close()
+				in, err := ds.Schema()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var node plan.Node = plan.NewScan(paths, in)
+				if where != "" {
+					node = plan.NewFilter(node, mustPred(t, where, in))
+				}
+				root := plan.Optimize(groupByNode(t, plan.NewLimit(node, n), keys, aggs))
+				scans := 0
+				plan.Walk(root, func(n plan.Node) {
+					if _, ok := n.(*plan.Scan); ok {
+						scans++
+					}
+				})
+				if scans < 2 {
+					t.Fatalf("the plan scans its input %d time(s), not the case under test: %s", scans, root)
+				}
+				rows, _ := runRows(t, ds, root)
+				return rows
+			}
+			name := fmt.Sprintf("head %d where %q", n, where)
+			want := run([]string{path}, nil)
+			if where == "" {
+				compareGroups(t, want, naiveGroupBy(recs[:min(n, int64(len(recs)))], []int{0}, aggs, []string{"k1", "k2", "v", "f"}), 1)
+			}
+			if got := run([]string{zpath}, nil); !slices.Equal(got, want) {
+				t.Errorf("%s over gzip: %q, the file's %q", name, got, want)
+			}
+			if got := run([]string{readers.Stdin}, data); !slices.Equal(got, want) {
+				t.Errorf("%s over stdin: %q, the file's %q", name, got, want)
+			}
+			emptyDir(t, cfg.TempDir)
+		}
+	}
+}

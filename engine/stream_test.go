@@ -2,8 +2,10 @@ package engine
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -551,4 +553,122 @@ func TestLimitIntoBreaker(t *testing.T) {
 			t.Fatalf("workers %d: sort of a limit: %q (%v), want %q", workers, got, err, want)
 		}
 	}
+}
+
+// A stream with a copy (a plan that scans it more than once) read by
+// scans that stop early and by scans that read it all, one run after
+// another: each gets the rows the file gives, in order, whether they come
+// from the chunks an earlier scan kept, from the stream on from where the
+// scan before stopped, or, once some scan read it to its end, from the
+// plain file it became. Over gzip and stdin, quoted line ends, mixed line
+// ends and blank lines included, in small chunks.
+func TestStreamCopyResumes(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 23))
+	path, recs := streamFile(t, r, 100_000, "mixed", true, true)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(data)
+	zw.Close()
+	zpath := filepath.Join(t.TempDir(), "stream.csv.gz")
+	if err := os.WriteFile(zpath, zipped.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all := filterRef(recs, 200)
+	head := func(n int64) string { // the first n rows of all
+		var passing []streamRecord
+		for _, rec := range recs {
+			if v, err := strconv.Atoi(rec.fields[3]); err == nil && v > 200 && int64(len(passing)) < n {
+				passing = append(passing, rec)
+			}
+		}
+		return filterRef(passing, 200)
+	}
+	type step struct {
+		limit  int64 // -1: none
+		stream bool  // still a stream after it: no scan has read it to its end
+		grows  bool  // it reads past the chunks the scans before it kept (and maybe others do, reading ahead)
+	}
+	for _, steps := range [][]step{
+		{{10, true, true}, {-1, false, true}, {10, false, false}},                        // stopped, then resumed to the end
+		{{10, true, true}, {40_000, true, true}, {20, true, false}, {-1, false, true}},   // each further than the last, then one within the kept chunks
+		{{40_000, true, true}, {10, true, false}, {-1, false, true}, {-1, false, false}}, // and the file it became
+	} {
+		for _, stdin := range []bool{false, true} {
+			for _, workers := range []int{1, 3} {
+				cfg := DefaultConfig()
+				// A small type sample and blocksize: the stream is some 60
+				// chunks (the chunker reads as much as its buffer, grown to
+				// 64 KiB for the sample, holds), the first what the sample
+				// peeked at.
+				cfg.Workers, cfg.Blocksize, cfg.SampleBytes, cfg.TempDir = workers, 4<<10, 4<<10, t.TempDir()
+				paths := []string{zpath}
+				if stdin {
+					cfg.Stdin, paths = bytes.NewReader(data), []string{readers.Stdin}
+				}
+				ds, err := Open(context.Background(), &cfg, paths)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in, err := ds.Schema()
+				if err != nil {
+					t.Fatal(err)
+				}
+				// What a run of a plan of several scans does first.
+				temp := exec.NewTempDir(nil, cfg.TempDir, nil)
+				if err := ds.copyStreams(temp); err != nil {
+					t.Fatal(err)
+				}
+				kept := 0 // chunks kept so far (all of them once the stream is a file)
+				for i, st := range steps {
+					var root plan.Node = plan.NewFilter(plan.NewScan(paths, in), mustPred(t, "n > 200", in))
+					want := all
+					if st.limit >= 0 {
+						root, want = plan.NewLimit(root, st.limit), head(st.limit)
+					}
+					var out bytes.Buffer
+					o := &Output{Format: "csv", Open: func([]writers.Column, Delivery) (writers.Writer, error) { return writers.New("csv", &out) }}
+					_, err := ds.Run(context.Background(), plan.Optimize(root), o, RunOptions{})
+					name := fmt.Sprintf("steps %v stdin=%v workers=%d: step %d", steps, stdin, workers, i)
+					if err != nil || out.String() != want {
+						t.Fatalf("%s: %v\n%s", name, err, firstDiff(out.String(), want))
+					}
+					// Not the other way round: a scan's reader runs a few
+					// chunks ahead of its workers (at most its free buffers
+					// and the ordered window: about a dozen, some 60 KiB
+					// each once the chunker's buffer grew for the sample),
+					// and the limits that mean to read further do so by
+					// much more.
+					if now := keptChunks(ds); st.grows && now <= kept {
+						t.Fatalf("%s: %d chunks kept, as before it: the case under test is not the one meant", name, now)
+					} else {
+						kept = now
+					}
+					if stream := ds.inputs[0].chunker != nil; stream != st.stream {
+						t.Fatalf("%s: a stream after it: %v, want %v", name, stream, st.stream)
+					}
+				}
+				ds.Close()
+				if err := temp.Close(); err != nil {
+					t.Fatal(err)
+				}
+				emptyDir(t, cfg.TempDir)
+			}
+		}
+	}
+}
+
+// keptChunks is the chunks the copy of ds's first input holds, or, once it
+// is a plain file, more than any copy could.
+func keptChunks(ds *Dataset) int {
+	c := ds.inputs[0].copy
+	if c == nil {
+		return math.MaxInt
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.kept)
 }

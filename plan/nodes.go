@@ -246,18 +246,27 @@ type Aggregate struct {
 
 // NewAggregate type-checks the aggregates against child's schema: a numeric
 // aggregate over a string column is an error before any data is read.
-// Output names are <col>_<func>, and count for --count.
+// Output names are <col>_<func>, and count for --count, unless Name says
+// otherwise.
+//
+// Every output column has a name of its own: later verbs, --having,
+// --sort and json keys find a column by its name. The same aggregate
+// given twice (--mean v --mean v) is one column; any other two columns of
+// one name (a key given twice, an aggregate named as a key: groupby --by
+// count --count, value-counts count) are a *NameClashError, never a
+// column dropped or doubled.
 func NewAggregate(child Node, keys []int, aggs []AggFunc) (*Aggregate, error) {
 	in := child.Schema()
 	a := &Aggregate{Child: child, Keys: keys}
+	at := map[string]int{} // output columns by name
 	for _, k := range keys {
+		if _, ok := at[in[k].Name]; ok {
+			return nil, &NameClashError{Name: in[k].Name, Agg: -1, Key: true}
+		}
+		at[in[k].Name] = len(a.schema)
 		a.schema = append(a.schema, in[k])
 	}
-	seen := map[string]bool{}
-	for _, c := range a.schema {
-		seen[c.Name] = true
-	}
-	for _, f := range aggs {
+	for i, f := range aggs {
 		var colName string
 		colType := Null
 		if f.Col >= 0 {
@@ -273,15 +282,42 @@ func NewAggregate(child Node, keys []int, aggs []AggFunc) (*Aggregate, error) {
 				f.Name = colName + "_" + f.Kind.String()
 			}
 		}
-		if seen[f.Name] {
-			continue // --mean value given twice: one column
+		if j, ok := at[f.Name]; ok {
+			if j >= len(keys) {
+				if g := a.Aggs[j-len(keys)]; g.Kind == f.Kind && g.Col == f.Col {
+					continue // the same aggregate again: its one column
+				}
+			}
+			return nil, &NameClashError{Name: f.Name, Agg: i, Key: j < len(keys)}
 		}
-		seen[f.Name] = true
+		at[f.Name] = len(a.schema)
 		f.Type = t
 		a.Aggs = append(a.Aggs, f)
 		a.schema = append(a.schema, Column{Name: f.Name, Type: t})
 	}
 	return a, nil
+}
+
+// NameClashError is two output columns of an Aggregate or a Normalize
+// that would have one name.
+type NameClashError struct {
+	Name string // the name both would have
+	// Agg is the aggregate (its index in NewAggregate's aggs) that would
+	// take the name; -1 for a key given twice, or a Normalize's shares.
+	Agg int
+	Key bool // the other column is a key column
+}
+
+func (e *NameClashError) Error() string {
+	switch {
+	case e.Agg < 0 && e.Key:
+		return fmt.Sprintf("two output columns are named %q: a key column given twice", e.Name)
+	case e.Agg < 0:
+		return fmt.Sprintf("two output columns are named %q: a column and the shares", e.Name)
+	case e.Key:
+		return fmt.Sprintf("two output columns are named %q: a key column and an aggregate (rename the key column first, with select --rename)", e.Name)
+	}
+	return fmt.Sprintf("two output columns are named %q: two different aggregates", e.Name)
 }
 
 func (a *Aggregate) Children() []Node { return []Node{a.Child} }
@@ -442,10 +478,14 @@ type Normalize struct {
 	Name  string
 }
 
-// NewNormalize checks that col is the count of an Aggregate under child.
+// NewNormalize checks that col is the count of an Aggregate under child,
+// and that no other column of child is named name (a *NameClashError).
 func NewNormalize(child Node, col int, name string) (*Normalize, error) {
 	if _, ok := NormalizedAggregate(child, col); !ok {
 		return nil, fmt.Errorf("BUG: Normalize of column %d, not the count of an aggregate below", col)
+	}
+	if i := child.Schema().Index(name); i >= 0 && i != col {
+		return nil, &NameClashError{Name: name, Agg: -1}
 	}
 	return &Normalize{Child: child, Col: col, Name: name}, nil
 }

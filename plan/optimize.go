@@ -205,7 +205,17 @@ func countDistinct(n Node) Node {
 	if !ok {
 		return n
 	}
-	a, err := NewAggregate(d.Child, d.KeyCols(), []AggFunc{{Kind: AggCount, Col: -1}})
+	// Only the groups are counted: a key given twice (distinct --by g,g)
+	// is one, and the count's name is one no key has.
+	var keys []int
+	var taken Schema
+	for _, k := range d.KeyCols() {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+			taken = append(taken, d.Child.Schema()[k])
+		}
+	}
+	a, err := NewAggregate(d.Child, keys, []AggFunc{{Kind: AggCount, Col: -1, Name: freeName(taken, "count")}})
 	if err != nil {
 		panic("BUG: " + err.Error())
 	}
