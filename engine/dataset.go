@@ -80,7 +80,7 @@ func (ds *Dataset) NewInferrer() *readers.Inferrer {
 	inf := readers.NewInferrer(len(ds.Names), &ds.cfg.Dialect)
 	for c, name := range ds.Names {
 		if t, ok := ds.cfg.Types[name]; ok {
-			inf.Types[c] = t
+			inf.Declare(c, t)
 		}
 	}
 	return inf

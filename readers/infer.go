@@ -37,12 +37,19 @@ func (t Type) Widen(k Kind) Type {
 type Inferrer struct {
 	d     *Dialect
 	Types []Type
+	Fixed []bool // columns whose type was declared (--types): never widened
 	Rows  int64
 }
 
 // NewInferrer infers n columns under dialect d.
 func NewInferrer(n int, d *Dialect) *Inferrer {
-	return &Inferrer{d: d, Types: make([]Type, n)}
+	return &Inferrer{d: d, Types: make([]Type, n), Fixed: make([]bool, n)}
+}
+
+// Declare fixes column i's type to t: the user said so, and the data that
+// disagrees is an error where it is read, not a wider type.
+func (in *Inferrer) Declare(i int, t Type) {
+	in.Types[i], in.Fixed[i] = t, true
 }
 
 // Add widens the types with one record. It does not keep fields.
@@ -52,7 +59,7 @@ func (in *Inferrer) Add(fields [][]byte) {
 		if i >= len(in.Types) {
 			break
 		}
-		if in.Types[i] == TypeString || in.d.IsNull(f) {
+		if in.Types[i] == TypeString || in.Fixed[i] || in.d.IsNull(f) {
 			continue
 		}
 		k, _, _ := ParseNumber(f)
@@ -63,7 +70,9 @@ func (in *Inferrer) Add(fields [][]byte) {
 // Merge widens in with the types other inferred.
 func (in *Inferrer) Merge(other *Inferrer) {
 	for i, t := range other.Types {
-		in.Types[i] = max(in.Types[i], t)
+		if !in.Fixed[i] {
+			in.Types[i] = max(in.Types[i], t)
+		}
 	}
 	in.Rows += other.Rows
 }

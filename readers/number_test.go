@@ -184,6 +184,18 @@ func TestInferrer(t *testing.T) {
 	if a.Types[0] != TypeFloat || a.Types[1] != TypeString || a.Types[2] != TypeNull || a.Rows != 3 {
 		t.Fatalf("merged %v rows %d", a.Types, a.Rows)
 	}
+
+	// A declared type (--types) is the column's type whatever the data:
+	// a value that disagrees is an error where it is read.
+	a, b = NewInferrer(2, &d), NewInferrer(2, &d)
+	a.Declare(0, TypeInt)
+	b.Declare(0, TypeInt)
+	a.Add([][]byte{[]byte("x"), []byte("1")})
+	b.Add([][]byte{[]byte("1.5"), []byte("y")})
+	a.Merge(b)
+	if a.Types[0] != TypeInt || a.Types[1] != TypeString {
+		t.Fatalf("declared int widened: %v", a.Types)
+	}
 }
 
 // The exact fast path (mantissa < 2^53, |power of ten| <= 22) gives the
