@@ -507,18 +507,7 @@ func TestGroupByNUniqueExact(t *testing.T) {
 func TestGroupByNUniqueStream(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 12))
 	path, _ := randomCSV(t, r, 30_000)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
-	zw.Write(data)
-	zw.Close()
-	zpath := filepath.Join(t.TempDir(), "r.csv.gz")
-	if err := os.WriteFile(zpath, zipped.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	zpath, _ := gzipped(t, path, "r.csv.gz")
 	aggs := []string{"count", "nunique:v", "mean:f", "nunique:f"}
 	for _, keys := range [][]string{{"k1"}, {"k1", "k2"}} {
 		cfg := DefaultConfig()
@@ -541,18 +530,7 @@ func TestGroupByNUniqueStream(t *testing.T) {
 func TestGroupByNUniqueStreamLimit(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 13))
 	path, recs := randomCSV(t, r, 30_000)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
-	zw.Write(data)
-	zw.Close()
-	zpath := filepath.Join(t.TempDir(), "r.csv.gz")
-	if err := os.WriteFile(zpath, zipped.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	zpath, data := gzipped(t, path, "r.csv.gz")
 	keys, aggs := []string{"k1"}, []string{"count", "nunique:v", "mean:f"}
 	for _, n := range []int64{16, 5000, 40_000} {
 		for _, where := range []string{"", "v > 0"} {

@@ -565,18 +565,7 @@ func TestLimitIntoBreaker(t *testing.T) {
 func TestStreamCopyResumes(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 23))
 	path, recs := streamFile(t, r, 100_000, "mixed", true, true)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
-	zw.Write(data)
-	zw.Close()
-	zpath := filepath.Join(t.TempDir(), "stream.csv.gz")
-	if err := os.WriteFile(zpath, zipped.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	zpath, data := gzipped(t, path, "stream.csv.gz")
 	all := filterRef(recs, 200)
 	head := func(n int64) string { // the first n rows of all
 		var passing []streamRecord
@@ -671,4 +660,23 @@ func keptChunks(ds *Dataset) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.kept)
+}
+
+// gzipped writes the file at path gzipped, as name in a temp dir, and
+// returns its path and the file's bytes.
+func gzipped(t *testing.T, path, name string) (string, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(data)
+	zw.Close()
+	zpath := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(zpath, zipped.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return zpath, data
 }
