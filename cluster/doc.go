@@ -1,0 +1,81 @@
+// Package cluster holds what gdask needs to run one plan as N shards on a
+// scheduler that exists (DESIGN §8): the state file a shard leaves behind
+// and the directory of them that a merge reads. What a body holds (rows in
+// order, a sorted run, aggregate states, a count) is the engine's business;
+// this package frames it, checks it and says which shards are done.
+//
+// # The state file
+//
+// Shard i of N writes DIR/shard-iiii-of-NNNN.state (Name, Path; i and N in
+// four digits, so N is at most MaxShards). The file is made as a temp file
+// in DIR (writers.CreateAtomic) and renamed into place once complete and
+// synced: under its final name a state file is always whole, and a shard
+// that fails leaves none.
+//
+// Every integer is little-endian. Every checksum is CRC-32C (Castagnoli,
+// the iSCSI polynomial, as hash/crc32 computes it with crc32.Castagnoli).
+// A file is a prologue, the framed body, then the header:
+//
+//	offset  size  prologue (32 bytes)
+//	     0     8  magic "GDASKST\n"
+//	     8     4  format version, uint32: 1
+//	    12     4  header length HL, uint32: 80 + 20*U
+//	    16     8  header offset HO, uint64: 32 + L + 4*ceil(L/B)
+//	    24     4  CRC-32C of the HL header bytes
+//	    28     4  CRC-32C of bytes 0 to 28
+//
+//	    32        body, L bytes cut into blocks of B bytes (the last one
+//	              shorter, none when L is 0); each block is followed by
+//	              4 bytes: the CRC-32C of the body from its first byte to
+//	              the end of this block (a running checksum)
+//
+//	    HO        header (HL bytes; offsets from HO)
+//	     0    32  plan hash: SHA-256 of the optimised plan's canonical text
+//	    32     4  shard index i, uint32: 0 <= i < N
+//	    36     4  shard count N, uint32: 1 <= N <= 9999
+//	    40     4  body kind, uint32: 1 rows in order, 2 sorted run,
+//	              3 aggregate states, 4 count
+//	    44     4  block size B, uint32: 64 <= B <= 16 MiB
+//	    48     8  rows read, int64 >= 0
+//	    56     8  bytes read, int64 >= 0
+//	    64     8  body length L, int64 >= 0
+//	    72     4  CRC-32C of the L body bytes (the last block's running
+//	              checksum; 0 when L is 0)
+//	    76     4  unit count U, uint32
+//	    80  20*U  units, the parts of the inputs the shard read, each:
+//	     0     4    input ordinal, uint32 (the input's place in the plan)
+//	     4     8    start, int64: the unit's first byte in the input
+//	    12     8    end, int64: one past its last byte; -1 (with start
+//	                0) for a whole stream input, which has no byte ranges
+//
+//	 HO+HL        end of file: its size is exactly HO + HL
+//
+// The 32 bytes of the prologue keep this layout in every format version,
+// so a reader tells another version (the prologue's checksum holds, the
+// version differs) from damage (it does not hold). The writer streams the
+// body first and writes the header after it, so the header can say what
+// is known only at the end (the units covered, rows and bytes read, the
+// body's length and checksum) without reserving room for a list whose
+// length is not known in advance; the prologue is written as zeros first
+// and filled in with one positioned write before the file is synced and
+// renamed. A reader thus learns from the first 32 bytes, checked by their
+// own checksum, whether the file is a state file, which version, and how
+// long it must be: a truncated file is told apart from a damaged one, and
+// says how much of it is left.
+//
+// A reader checks each block against its running checksum before it hands
+// out any byte of it, so a damaged or cut body yields an error, never a
+// wrong byte; the running checksum makes a block that moved, repeats or is
+// missing fail too. A merge that writes its answer as it reads must still
+// check every shard to the end before it writes anything (Verify,
+// Reader.Verify): a block that fails late cannot take back output already
+// written.
+//
+// # The directory
+//
+// Status lists shards 0 to N-1 of a directory as done, missing or
+// invalid, and the state files there that belong to another shard count.
+// Every problem is an *Error naming its file (through fsname.Quote) with
+// what to do; errors.Is tells its kind (ErrMissing, ErrTruncated,
+// ErrCorrupt, ErrForeignPlan, ErrShardCount, ...).
+package cluster
