@@ -185,13 +185,17 @@ func decodeHeader(b []byte) (Header, string) {
 	case h.Shards < 1 || h.Shards > MaxShards:
 		return h, fmt.Sprintf("shard count %d out of range", h.Shards)
 	case h.Shard < 0 || h.Shard >= h.Shards:
-		return h, fmt.Sprintf("shard %d of %d", h.Shard, h.Shards)
+		return h, fmt.Sprintf("shard %d of %d", uint32(h.Shard), h.Shards)
 	case !h.Kind.valid():
 		return h, "unknown body " + h.Kind.String()
 	case h.BlockSize < MinBlockSize || h.BlockSize > MaxBlockSize:
 		return h, fmt.Sprintf("block size %d out of range", h.BlockSize)
-	case h.RowsRead < 0 || h.BytesRead < 0 || h.BodyLen < 0:
-		return h, "negative count"
+	case h.RowsRead < 0:
+		return h, fmt.Sprintf("%d rows read", h.RowsRead)
+	case h.BytesRead < 0:
+		return h, fmt.Sprintf("%d bytes read", h.BytesRead)
+	case h.BodyLen < 0:
+		return h, fmt.Sprintf("a body of %d bytes", h.BodyLen)
 	case int64(len(b)) != headerFixed+unitLen*units:
 		return h, fmt.Sprintf("header of %d bytes for %d units", len(b), units)
 	}

@@ -417,28 +417,33 @@ func TestHeaderFieldsChecked(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func(h []byte)
+		want string // what the message says
 	}{
-		{"shard count 0", func(h []byte) { le.PutUint32(h[36:], 0) }},
-		{"shard count 10000", func(h []byte) { le.PutUint32(h[36:], 10000) }},
-		{"shard 16 of 16", func(h []byte) { le.PutUint32(h[32:], 16) }},
-		{"body kind 0", func(h []byte) { le.PutUint32(h[40:], 0) }},
-		{"body kind 5", func(h []byte) { le.PutUint32(h[40:], 5) }},
-		{"block size 63", func(h []byte) { le.PutUint32(h[44:], 63) }},
-		{"block size 65", func(h []byte) { le.PutUint32(h[44:], 65) }},
-		{"rows read -1", func(h []byte) { le.PutUint64(h[48:], ^uint64(0)) }},
-		{"body length 499", func(h []byte) { le.PutUint64(h[64:], 499) }},
-		{"body length -1", func(h []byte) { le.PutUint64(h[64:], ^uint64(0)) }},
-		{"unit count 3", func(h []byte) { le.PutUint32(h[76:], 3) }},
-		{"unit end before start", func(h []byte) { le.PutUint64(h[headerFixed+12:], 0); le.PutUint64(h[headerFixed+4:], 1) }},
-		{"unit end -1 from 5", func(h []byte) { le.PutUint64(h[headerFixed+4:], 5); le.PutUint64(h[headerFixed+12:], ^uint64(0)) }},
-		{"body checksum", func(h []byte) { h[72]++ }},
+		{"shard count 0", func(h []byte) { le.PutUint32(h[36:], 0) }, "the header checks, but: shard count 0 out of range"},
+		{"shard count 10000", func(h []byte) { le.PutUint32(h[36:], 10000) }, "the header checks, but: shard count 10000 out of range"},
+		{"shard 16 of 16", func(h []byte) { le.PutUint32(h[32:], 16) }, "the header checks, but: shard 16 of 16"},
+		{"shard -1 of 16", func(h []byte) { le.PutUint32(h[32:], ^uint32(0)) }, "the header checks, but: shard 4294967295 of 16"},
+		{"body kind 0", func(h []byte) { le.PutUint32(h[40:], 0) }, "the header checks, but: unknown body kind 0"},
+		{"body kind 5", func(h []byte) { le.PutUint32(h[40:], 5) }, "the header checks, but: unknown body kind 5"},
+		{"block size 63", func(h []byte) { le.PutUint32(h[44:], 63) }, "the header checks, but: block size 63 out of range"},
+		{"block size 65", func(h []byte) { le.PutUint32(h[44:], 65) }, "body block 0 (body bytes 0 to 65) does not match its checksum"},
+		{"block size 128", func(h []byte) { le.PutUint32(h[44:], 128) }, "a body of 500 bytes ends at byte 548, the header starts at 564"},
+		{"rows read -1", func(h []byte) { le.PutUint64(h[48:], ^uint64(0)) }, "the header checks, but: -1 rows read"},
+		{"bytes read -1", func(h []byte) { le.PutUint64(h[56:], ^uint64(0)) }, "the header checks, but: -1 bytes read"},
+		{"body length 499", func(h []byte) { le.PutUint64(h[64:], 499) }, "a body of 499 bytes ends at byte 563, the header starts at 564"},
+		{"body length -1", func(h []byte) { le.PutUint64(h[64:], ^uint64(0)) }, "the header checks, but: a body of -1 bytes"},
+		{"unit count 3", func(h []byte) { le.PutUint32(h[76:], 3) }, "the header checks, but: header of 160 bytes for 3 units"},
+		{"unit end before start", func(h []byte) { le.PutUint64(h[headerFixed+12:], 0); le.PutUint64(h[headerFixed+4:], 1) }, "the header checks, but: unit 0 is bytes 1 to 0"},
+		{"unit end -1 from 5", func(h []byte) { le.PutUint64(h[headerFixed+4:], 5); le.PutUint64(h[headerFixed+12:], ^uint64(0)) }, "the header checks, but: unit 0 is bytes 5 to -1"},
+		{"body checksum", func(h []byte) { h[72]++ }, "body block 7 (body bytes 448 to 500) ends the body with a checksum the header does not have"},
 	} {
 		f := bytes.Clone(file)
 		tc.edit(f[ho:])
 		le.PutUint32(f[24:], crc32.Checksum(f[ho:], castagnoli))
 		le.PutUint32(f[28:], crc32.Checksum(f[:28], castagnoli))
-		if err := checkBytes(t, f, body); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("%s: %v, want corrupt", tc.name, err)
+		want := "x/shard-0003-of-0016.state: corrupt: " + tc.want + " (run shard 3/16 again)"
+		if err := checkBytes(t, f, body); !errors.Is(err, ErrCorrupt) || err.Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.name, err, want)
 		}
 	}
 	// Bytes added at the end.
