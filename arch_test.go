@@ -27,6 +27,9 @@ var allowedImports = map[string][]string{
 	"plan":           {"readers", "internal/fsname"},
 	"readers":        {"internal/cacheline", "internal/fsname"},
 	"writers":        {"internal/fsname"},
+	// Shards, state files, merge, the Slurm and Kubernetes submitters;
+	// nothing of the engine.
+	"cluster": {"internal/fsname"},
 	// Allocation of per-worker buffers on cache lines of their own.
 	"internal/cacheline": {},
 	// File names in messages, quoted when they hold bytes that do not print.
