@@ -27,8 +27,8 @@ var allowedImports = map[string][]string{
 	"plan":           {"readers", "internal/fsname"},
 	"readers":        {"internal/cacheline", "internal/fsname"},
 	"writers":        {"internal/fsname"},
-	// Shards' state files and their directory: framing and checks only,
-	// nothing of the engine (the engine writes the bodies).
+	// Shards: their state files and directory, the Slurm and Kubernetes
+	// manifests; nothing of the engine (the engine writes the bodies).
 	"cluster": {"writers", "internal/fsname"},
 	// Allocation of per-worker buffers on cache lines of their own.
 	"internal/cacheline": {},
@@ -37,10 +37,12 @@ var allowedImports = map[string][]string{
 }
 
 // TestImportGraph checks every import between gdask's packages against
-// allowedImports, and that Cobra, viper and the progress bar stay in cmd.
+// allowedImports, that Cobra, viper and the progress bar stay in cmd, and
+// the Kubernetes API types and YAML in cluster.
 func TestImportGraph(t *testing.T) {
 	const mod = "github.com/gdask/gdask"
 	cmdOnly := []string{"github.com/spf13/cobra", "github.com/spf13/viper", "github.com/schollz/progressbar"}
+	clusterOnly := []string{"k8s.io/", "sigs.k8s.io/"}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -62,6 +64,11 @@ func TestImportGraph(t *testing.T) {
 			for _, c := range cmdOnly {
 				if strings.HasPrefix(imp, c) && name != "cmd" {
 					t.Errorf("%s imports %s, which belongs in cmd only", name, imp)
+				}
+			}
+			for _, c := range clusterOnly {
+				if strings.HasPrefix(imp, c) && name != "cluster" {
+					t.Errorf("%s imports %s, which belongs in cluster only", name, imp)
 				}
 			}
 		}
