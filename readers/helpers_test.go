@@ -119,7 +119,7 @@ func cutPartitions(t testing.TB, r io.ReaderAt, data []byte, dataStart int64, cu
 			continue
 		}
 		parity := bytes.Count(data[dataStart:cut], []byte{'"'})
-		at, err := nextRecordStart(r, cut, size, parity%2 == 1, buf)
+		at, _, err := nextRecordStart(r, cut, size, parity%2 == 1, buf)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,6 +28,10 @@ type Layout struct {
 	Empty      bool  // the data region holds no byte
 	LastByte   byte  // last byte of the file, when the data region is not empty
 	LongestRun int64 // an upper bound on the longest line, in bytes
+	// Breaks is, per partition, the line ends (LF, CRLF, lone CR, as the
+	// scanner counts lines) in the data region before its Start: the
+	// partition's first line is the data's first line plus Breaks[i].
+	Breaks []int64
 }
 
 // Plain reports whether every line of the data region is exactly one
@@ -63,6 +67,7 @@ func AutoBlocksize(size int64, workers int) int64 {
 // blockStats is the pre-pass summary of one block.
 type blockStats struct {
 	quotes, newlines int64
+	loneCRs          int64 // CRs not followed by LF in the block (a CR last in it counts)
 	hasCR, hasBlank  bool
 	first, last      byte
 	runs             lineRuns
@@ -177,48 +182,72 @@ func Split(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blo
 	lay.LongestRun = max(runs.lead, runs.trail, runs.inner)
 
 	// Cut at each block boundary, in the quote state the prefix parity
-	// gives there.
+	// gives there. breaks[b] is the line ends before block b: its LFs and
+	// lone CRs (a CR that ends a block is not lone when LF starts the next).
 	inQuote := make([]bool, nblocks)
+	breaks := make([]int64, nblocks)
 	parity := int64(0)
 	for b := 1; b < nblocks; b++ {
-		parity += stats[b-1].quotes
+		prev := &stats[b-1]
+		parity += prev.quotes
 		inQuote[b] = parity%2 == 1
+		breaks[b] = breaks[b-1] + prev.newlines + prev.loneCRs
+		if prev.last == '\r' && stats[b].first == '\n' {
+			breaks[b]--
+		}
 	}
-	parts, err := cutAtRecords(ctx, r, path, dataStart, size, blocksize, make([]byte, 64<<10),
+	parts, after, err := cutAtRecords(ctx, r, path, dataStart, size, blocksize, make([]byte, 64<<10),
 		func(b int) bool { return inQuote[b] })
 	if err != nil {
 		return nil, err
 	}
 	lay.Partitions = parts
+	lay.Breaks = make([]int64, len(parts))
+	for i, a := range after {
+		if a.block > 0 {
+			lay.Breaks[i] = breaks[a.block] + a.breaks
+		}
+	}
 	return lay, nil
+}
+
+// cutAt is where a partition's start came from: the cut at the start of
+// block block (0: the data's start), and the line ends between that cut
+// and the start.
+type cutAt struct {
+	block  int
+	breaks int64
 }
 
 // cutAtRecords cuts [dataStart, size) at every multiple of blocksize past
 // dataStart, each cut moved to the record start after the line end that
 // follows it, assuming quote state inQuote(b) at the b-th cut (b from 1).
-// window is the read buffer of that search.
+// window is the read buffer of that search. It returns, per partition,
+// the cut its start came from.
 func cutAtRecords(ctx context.Context, r io.ReaderAt, path string, dataStart, size, blocksize int64,
-	window []byte, inQuote func(b int) bool) ([]Partition, error) {
+	window []byte, inQuote func(b int) bool) ([]Partition, []cutAt, error) {
 	var parts []Partition
+	after := []cutAt{{}}
 	start := dataStart
 	for b, cut := 1, dataStart+blocksize; cut < size; b, cut = b+1, cut+blocksize {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if cut <= start {
 			continue
 		}
-		at, err := nextRecordStart(r, cut, size, inQuote(b), window)
+		at, breaks, err := nextRecordStart(r, cut, size, inQuote(b), window)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", fsname.Quote(path), fsname.Cause(err))
+			return nil, nil, fmt.Errorf("cannot read %s: %w", fsname.Quote(path), fsname.Cause(err))
 		}
 		if at <= start || at >= size {
 			continue
 		}
 		parts = append(parts, Partition{Path: path, Index: len(parts), Start: start, End: at})
+		after = append(after, cutAt{block: b, breaks: breaks})
 		start = at
 	}
-	return append(parts, Partition{Path: path, Index: len(parts), Start: start, End: size}), nil
+	return append(parts, Partition{Path: path, Index: len(parts), Start: start, End: size}), after, nil
 }
 
 // scanBlock fills st for r's bytes [start, end) using buf.
@@ -235,7 +264,17 @@ func scanBlock(r io.ReaderAt, start, end int64, buf []byte, st *blockStats) erro
 		}
 		st.quotes += int64(bytes.Count(b, []byte{'"'}))
 		st.newlines += int64(bytes.Count(b, nl))
-		st.hasCR = st.hasCR || bytes.IndexByte(b, '\r') >= 0
+		if bytes.IndexByte(b, '\r') >= 0 {
+			// Lone CRs end lines too; only files with CRs pay for them.
+			st.hasCR = true
+			st.loneCRs += int64(bytes.Count(b, cr) - bytes.Count(b, crlf))
+			if b[n-1] == '\r' && off+int64(n) < end {
+				st.loneCRs-- // counted again below if the next byte is not LF
+			}
+		}
+		if prev == '\r' && b[0] != '\n' {
+			st.loneCRs++ // the last buffer's final CR was lone
+		}
 		st.hasBlank = st.hasBlank || (prev == '\n' && b[0] == '\n') || bytes.Index(b, []byte("\n\n")) >= 0
 		if off == start {
 			st.runs = runsOf(b)
@@ -390,46 +429,58 @@ func RecordStartAfter(r io.ReaderAt, from, size int64, inQuote bool) (at int64, 
 	if inQuote {
 		return size, true, nil
 	}
-	at, err = nextRecordStart(r, from, size, start, buf)
+	at, _, err = nextRecordStart(r, from, size, start, buf)
 	return at, false, err
 }
 
 // nextRecordStart returns the offset of the first record start after the
-// line end that follows from (or size). inQuote is the quote state at from.
-// A cut between the CR and LF of a CRLF lands after the LF.
-func nextRecordStart(r io.ReaderAt, from, size int64, inQuote bool, buf []byte) (int64, error) {
+// line end that follows from (or size), and the line ends in [from, at):
+// each CR, and each LF not right after a CR of the range. inQuote is the
+// quote state at from. A cut between the CR and LF of a CRLF lands after
+// the LF (that LF is counted: its CR is before from).
+func nextRecordStart(r io.ReaderAt, from, size int64, inQuote bool, buf []byte) (int64, int64, error) {
+	breaks := int64(0)
+	prev := byte(0)
 	for off := from; off < size; {
 		n := int(min(int64(len(buf)), size-off))
 		if err := readAt(r, buf[:n], off); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		for i, c := range buf[:n] {
 			switch {
 			case c == '"':
 				inQuote = !inQuote
 			case inQuote:
+				if c == '\r' || c == '\n' && prev != '\r' {
+					breaks++
+				}
 			case c == '\n':
-				return off + int64(i) + 1, nil
+				if prev != '\r' {
+					breaks++
+				}
+				return off + int64(i) + 1, breaks, nil
 			case c == '\r':
+				breaks++
 				at := off + int64(i) + 1
 				if at == size {
-					return size, nil
+					return size, breaks, nil
 				}
 				var next [1]byte
 				if i+1 < n {
 					next[0] = buf[i+1]
 				} else if err := readAt(r, next[:], at); err != nil {
-					return 0, err
+					return 0, 0, err
 				}
 				if next[0] == '\n' {
 					at++
 				}
-				return at, nil
+				return at, breaks, nil
 			}
+			prev = c
 		}
 		off += int64(n)
 	}
-	return size, nil
+	return size, breaks, nil
 }
 
 // readAt fills p from r at off. A short read (the file shrank since its

@@ -110,7 +110,7 @@ func TestCutEveryOffset(t *testing.T) {
 				// sees that the wrong one leaves the file inside quotes.
 				odd := bytes.Count(f.data[f.dataStart:k], []byte{'"'})%2 == 1
 				at, open, err := RecordStartAfter(r, k, size, odd)
-				want, _ := nextRecordStart(r, k, size, odd, make([]byte, 64))
+				want, _, _ := nextRecordStart(r, k, size, odd, make([]byte, 64))
 				if err != nil || open || at != want {
 					t.Fatalf("RecordStartAfter(%d, %v) = %d, %v, %v; want %d", k, odd, at, open, err, want)
 				}
@@ -305,7 +305,7 @@ func TestSplitEdges(t *testing.T) {
 	if _, err := Split(ctx, short, "x.csv", 0, 8, MinBlocksize, 1); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("short read: %v", err)
 	}
-	if _, err := nextRecordStart(short, 1, 8, false, make([]byte, 2)); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, _, err := nextRecordStart(short, 1, 8, false, make([]byte, 2)); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("short read: %v", err)
 	}
 }
@@ -511,5 +511,86 @@ func TestSplitLinesReadsWindows(t *testing.T) {
 	}
 	if cr.n > int64(len(parts))*(4<<10)*2 {
 		t.Fatalf("read %d bytes for %d cuts", cr.n, len(parts))
+	}
+}
+
+// TestSplitBreaks checks each partition's line ends before it (Breaks)
+// against the scanner's line count, with LF, CRLF and lone CR ends, CRs
+// at block and read-buffer boundaries (blocks over 1 MiB are read in
+// several buffers), and quoted fields holding line ends across cuts.
+func TestSplitBreaks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	ctx := context.Background()
+	for i, target := range []int{20 << 10, 90 << 10, 3 << 20} {
+		opts := genOptions{minSize: target, header: i%2 == 0, quotes: true,
+			ends: []string{"\n", "\r\n", "\r"}, blanks: true, noFinal: true, maxField: 10}
+		if i == 1 {
+			opts.maxField = 200
+		}
+		f := writeTestFile(t, fmt.Sprintf("breaks%d", i), genCSV(rng, opts), opts.header)
+		r := f.open(t)
+		size := int64(len(f.data))
+		serial, err := serialParse(f.data, DefaultDialect(), f.dataStart, f.dataLine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lineAt := map[int64]int64{}
+		for _, rec := range serial {
+			lineAt[rec.Off] = rec.Line
+		}
+		bss := []int64{MinBlocksize, 3 << 10, 1<<20 + 7, 2<<20 + 1}
+		for range 6 {
+			bss = append(bss, MinBlocksize+rng.Int64N(64<<10))
+		}
+		for _, bs := range bss {
+			lay, err := Split(ctx, r, f.path, f.dataStart, size, bs, 1+rng.IntN(4))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lay.Breaks) != len(lay.Partitions) {
+				t.Fatalf("%d breaks for %d partitions", len(lay.Breaks), len(lay.Partitions))
+			}
+			want := int64(0) // line ends before p: no partition starts inside a CRLF
+			for j, p := range lay.Partitions {
+				if j > 0 {
+					want += lineBreaks(f.data[lay.Partitions[j-1].Start:p.Start])
+				}
+				if lay.Breaks[j] != want {
+					t.Fatalf("%s blocksize %d partition %d at %d: breaks %d, want %d", f.name, bs, j, p.Start, lay.Breaks[j], want)
+				}
+				if line, ok := lineAt[p.Start]; ok && line != f.dataLine+want {
+					t.Fatalf("%s blocksize %d partition %d: scanner line %d, breaks say %d", f.name, bs, j, line, f.dataLine+want)
+				}
+			}
+		}
+	}
+}
+
+// TestSplitBreaksBufferEdge puts a CR (lone, or half of a CRLF) on the
+// last byte of the pre-pass's first read buffer inside a block, and on a
+// block's last byte.
+func TestSplitBreaksBufferEdge(t *testing.T) {
+	ctx := context.Background()
+	for _, rec := range []string{"ab\r", "a\r\n", "abc\r\n"} {
+		for pad := range 3 {
+			data := append([]byte(strings.Repeat("q", pad)), bytes.Repeat([]byte(rec), (3<<20)/len(rec))...)
+			f := writeTestFile(t, fmt.Sprintf("edge%d", pad), data, false)
+			r := f.open(t)
+			for _, bs := range []int64{2 << 20, 1<<20 + 1, 1<<20 + 2, 1<<20 + 3} {
+				lay, err := Split(ctx, r, f.path, 0, int64(len(data)), bs, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := int64(0)
+				for j, p := range lay.Partitions {
+					if j > 0 {
+						want += lineBreaks(data[lay.Partitions[j-1].Start:p.Start])
+					}
+					if lay.Breaks[j] != want {
+						t.Fatalf("%q pad %d blocksize %d partition %d: breaks %d, want %d", rec, pad, bs, j, lay.Breaks[j], want)
+					}
+				}
+			}
+		}
 	}
 }
