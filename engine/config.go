@@ -31,6 +31,11 @@ type Config struct {
 	// many as the memory limit allows): tests force merges in more than
 	// one pass with small data.
 	MergeFanIn int
+	// Units, when not nil, are the only parts of the inputs a run's scans
+	// read (a shard's share of Dataset.Layout): files only those byte
+	// ranges, streams whole if they have a unit and not at all otherwise.
+	// info, tail and the type sample read the inputs as they are.
+	Units []Unit
 }
 
 // DefaultConfig is a Config for tests and library use.

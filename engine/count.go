@@ -78,7 +78,10 @@ func (s *scanSource) countRows(ctx context.Context) (rows, in int64, err error) 
 		}
 		return sc.Err()
 	}
-	for _, src := range ds.inputs {
+	for fi, src := range ds.inputs {
+		if !ds.reads(fi) {
+			continue
+		}
 		if src.chunker != nil {
 			s.announce(src.in.Size)
 			err := ds.eachChunk(ctx, src, func(ctx context.Context, w int, wk chunkWork) error {
@@ -99,12 +102,35 @@ func (s *scanSource) countRows(ctx context.Context) (rows, in int64, err error) 
 			}
 			continue
 		}
-		data := src.in.Size - src.header.DataStart
-		s.announce(data)
+		rgs := ds.regions(fi)
+		s.announce(regionBytes(rgs))
+		for _, rg := range rgs {
+			v, err := s.countRegion(ctx, src, rg, count, &total, &next, &read)
+			if err != nil {
+				return 0, 0, err
+			}
+			void += v
+		}
+	}
+	return total.Load(), total.Load() + void, nil
+}
+
+// countRegion counts the records of region rg of a splittable source
+// (the data region, or a unit) into total, with count for a partition's
+// scan; it returns the rows of partitions counted in vain. A region with
+// no quotes, CRs or blank lines is counted from the split's pre-pass of
+// the region alone; others are scanned in partitions, and serially when a
+// seam fails.
+func (s *scanSource) countRegion(ctx context.Context, src *source, rg region,
+	count func(ctx context.Context, w int, sc *readers.Scanner, bytes int64) error,
+	total, next, read *atomic.Int64) (void int64, err error) {
+	ds := s.ds
+	data := rg.end - rg.start
+	{
 		start := time.Now()
-		lay, err := readers.Split(ctx, src.in.File, src.in.Path, src.header.DataStart, src.in.Size, ds.cfg.blocksize(data), ds.cfg.Workers)
+		lay, err := readers.Split(ctx, src.in.File, src.in.Path, rg.start, rg.end, ds.cfg.blocksize(data), ds.cfg.Workers)
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 		if testHookRead != nil {
 			testHookRead(src.in.Path)
@@ -120,13 +146,13 @@ func (s *scanSource) countRows(ctx context.Context) (rows, in int64, err error) 
 			s.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: s.op, Worker: 0, Morsel: m, RowsOut: n, Bytes: data,
 				Dur: time.Since(start), At: time.Now()})
 			total.Add(n)
-			continue
+			return 0, nil
 		}
 		before := total.Load()
 		read.Store(0)
 		err = exec.Parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
 			p := lay.Partitions[i]
-			return ds.scanPartition(ctx, src, p, 0, func(sc *readers.Scanner) error { return count(ctx, w, sc, p.End-p.Start) })
+			return ds.scanPartitionWith(ctx, nil, src, rg, p, 0, func(sc *readers.Scanner) error { return count(ctx, w, sc, p.End-p.Start) })
 		})
 		if errors.Is(err, errSplit) {
 			// The partitions' morsels are void: the file is counted again,
@@ -139,11 +165,8 @@ func (s *scanSource) countRows(ctx context.Context) (rows, in int64, err error) 
 			if read.Load() > 0 {
 				s.announce(read.Load())
 			}
-			err = ds.scanPartition(ctx, src, src.whole(), serial, func(sc *readers.Scanner) error { return count(ctx, 0, sc, data) })
+			err = ds.scanPartitionWith(ctx, nil, src, rg, rg.partition(src), serial, func(sc *readers.Scanner) error { return count(ctx, 0, sc, data) })
 		}
-		if err != nil {
-			return 0, 0, err
-		}
+		return void, err
 	}
-	return total.Load(), total.Load() + void, nil
 }

@@ -33,8 +33,9 @@ type source struct {
 	// copy, when a plan reads a stream more than once, keeps what its
 	// scans read of it, for the scans after them; once read to the end,
 	// the source becomes that plain file.
-	copy *streamCopy
-	read bool // the chunker has been read without a copy: it cannot be read again
+	copy   *streamCopy
+	read   bool // the chunker has been read without a copy: it cannot be read again
+	stream bool // opened as a stream (it stays one for Layout once it became a file)
 }
 
 // Open opens every path (globs already expanded) and reads the headers.
@@ -126,6 +127,7 @@ func openSource(cfg *Config, path string) (*source, error) {
 		src.first = s
 		return src, nil
 	}
+	src.stream = true
 	src.consumed = &readers.CountingReader{}
 	r, closeDec, err := in.Reader(src.consumed)
 	if err != nil {

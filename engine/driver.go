@@ -181,6 +181,9 @@ func (s *scanSource) runUnordered(ctx context.Context, p *pipeline) error {
 	var next atomic.Int64 // morsel numbers, unique over the run
 	for _, fi := range filesFirst(ds.inputs) {
 		src := ds.inputs[fi]
+		if !ds.reads(fi) {
+			continue
+		}
 		var err error
 		switch {
 		case src.chunker != nil:
@@ -202,30 +205,47 @@ func (s *scanSource) runUnordered(ctx context.Context, p *pipeline) error {
 				return p.endMorsel(w, m)
 			})
 		case s.modes[fi] == splitSerial:
-			s.announce(src.in.Size - src.header.DataStart)
-			s.parts[fi] = 1
-			m := int(next.Add(1) - 1)
-			t := s.startMorsel(0, m)
-			err = ds.scanPartition(ctx, src, src.whole(), serial|checkFields, func(sc *readers.Scanner) error {
-				scanErr, pushErr := s.scan(ctx, p, 0, m, sc, fi, t)
-				return errors.Join(scanErr, pushErr)
-			})
-			s.endMorsel(0, m, t, src.in.Size-src.header.DataStart)
-			if err == nil {
-				err = p.endMorsel(0, m)
+			// Each region (the data region, or each unit) read serially:
+			// each starts on a known line, so errors are exact.
+			rgs := ds.regions(fi)
+			s.announce(regionBytes(rgs))
+			s.parts[fi] = len(rgs)
+			for _, rg := range rgs {
+				m := int(next.Add(1) - 1)
+				t := s.startMorsel(0, m)
+				err = ds.scanPartitionWith(ctx, nil, src, rg, rg.partition(src), serial|checkFields, func(sc *readers.Scanner) error {
+					scanErr, pushErr := s.scan(ctx, p, 0, m, sc, fi, t)
+					return errors.Join(scanErr, pushErr)
+				})
+				s.endMorsel(0, m, t, rg.end-rg.start)
+				if err == nil {
+					err = p.endMorsel(0, m)
+				}
+				if err != nil {
+					break
+				}
 			}
 		default:
-			s.announce(src.in.Size - src.header.DataStart)
+			rgs := ds.regions(fi)
+			s.announce(regionBytes(rgs))
 			var parts []readers.Partition
-			if parts, err = ds.partitions(ctx, src, src.header.DataStart, s.modes[fi], false); err != nil {
-				return err
+			var within []region // per partition, the region it is part of
+			for _, rg := range rgs {
+				ps, err := ds.partitions(ctx, src, rg.start, rg.end, s.modes[fi], false)
+				if err != nil {
+					return err
+				}
+				parts = append(parts, ps...)
+				for range ps {
+					within = append(within, rg)
+				}
 			}
 			s.parts[fi] = len(parts)
 			base := int(next.Add(int64(len(parts)))) - len(parts)
 			err = exec.Parallel(ctx, ds.cfg.Workers, len(parts), func(ctx context.Context, w, i int) error {
 				m, part := base+i, parts[i]
 				t := s.startMorsel(w, m)
-				err := ds.scanPartitionWith(ctx, s.scanners.get(w, src, part, ds.cfg.Dialect, 0), src, part, checkFields, func(sc *readers.Scanner) error {
+				err := ds.scanPartitionWith(ctx, s.scanners.get(w, src, part, ds.cfg.Dialect, 0), src, within[i], part, checkFields, func(sc *readers.Scanner) error {
 					scanErr, pushErr := s.scan(ctx, p, w, m, sc, fi, t)
 					if pushErr != nil {
 						return &pipelineError{pushErr}
@@ -280,23 +300,26 @@ func filesFirst(inputs []*source) []int {
 // partitions cuts a splittable source's data from start as mode says;
 // ordered scans take smaller partitions, since a partition's rows wait in
 // memory until every partition before it has gone out.
-func (ds *Dataset) partitions(ctx context.Context, s *source, start int64, mode splitMode, ordered bool) ([]readers.Partition, error) {
-	size := s.in.Size - start
+func (ds *Dataset) partitions(ctx context.Context, s *source, start, end int64, mode splitMode, ordered bool) ([]readers.Partition, error) {
+	if start >= end {
+		return nil, nil
+	}
+	size := end - start
 	bs := ds.cfg.blocksize(size)
 	if ordered && ds.cfg.Blocksize == 0 {
 		bs = min(bs, orderedBlocksize)
 	}
 	switch mode {
 	case splitLines:
-		return readers.SplitLines(ctx, s.in.File, s.in.Path, start, s.in.Size, bs)
+		return readers.SplitLines(ctx, s.in.File, s.in.Path, start, end, bs)
 	case splitQuotes:
-		lay, err := readers.Split(ctx, s.in.File, s.in.Path, start, s.in.Size, bs, ds.cfg.Workers)
+		lay, err := readers.Split(ctx, s.in.File, s.in.Path, start, end, bs, ds.cfg.Workers)
 		if err != nil {
 			return nil, err
 		}
 		return lay.Partitions, nil
 	}
-	return []readers.Partition{{Path: s.in.Path, Start: start, End: s.in.Size}}, nil
+	return []readers.Partition{{Path: s.in.Path, Start: start, End: end}}, nil
 }
 
 // partitionScanner returns worker w's scanner over part of src for an
@@ -315,19 +338,19 @@ func (s *scanSource) partitionScanner(w int, src *source, part readers.Partition
 // cutter returns the partitions of an ordered scan of s from start, one
 // per call, false after the last: cut as they are asked for by line ends,
 // or all at once by quote parity, or the rest of the file as one.
-func (ds *Dataset) cutter(ctx context.Context, s *source, start int64, mode splitMode) (func() (readers.Partition, bool, error), error) {
+func (ds *Dataset) cutter(ctx context.Context, s *source, start, end int64, mode splitMode) (func() (readers.Partition, bool, error), error) {
 	if mode == splitLines {
-		bs := ds.cfg.blocksize(s.in.Size - start)
+		bs := ds.cfg.blocksize(end - start)
 		if ds.cfg.Blocksize == 0 {
 			bs = min(bs, orderedBlocksize)
 		}
-		c, err := readers.NewLineCutter(s.in.File, s.in.Path, start, s.in.Size, bs)
+		c, err := readers.NewLineCutter(s.in.File, s.in.Path, start, end, bs)
 		if err != nil {
 			return nil, err
 		}
 		return c.Next, nil
 	}
-	parts, err := ds.partitions(ctx, s, start, mode, true)
+	parts, err := ds.partitions(ctx, s, start, end, mode, true)
 	if err != nil {
 		return nil, err
 	}
@@ -352,6 +375,9 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 	ds := s.ds
 	next := 0 // the next morsel number
 	for fi, src := range ds.inputs {
+		if !ds.reads(fi) {
+			continue
+		}
 		if src.chunker != nil {
 			s.announce(src.in.Size)
 			o.startRound(next, 0)
@@ -382,15 +408,33 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 			}
 			continue
 		}
-		s.announce(src.in.Size - src.header.DataStart)
-		start, line := src.header.DataStart, src.header.DataLine
+		rgs := ds.regions(fi)
+		s.announce(regionBytes(rgs))
+		for _, rg := range rgs {
+			if err := s.orderedRegion(ctx, p, o, fi, rg, &next); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// orderedRegion is runOrdered's read of region rg of splittable input fi,
+// its morsels numbered from *next on.
+func (s *scanSource) orderedRegion(ctx context.Context, p *pipeline, o ordered, fi int, rg region, next *int) error {
+	ds, src := s.ds, s.ds.inputs[fi]
+	{
+		start, line := rg.start, rg.line
 		for mode := splitLines; ; mode = min(mode+1, splitSerial) {
-			cut, err := ds.cutter(ctx, src, start, mode)
+			if start >= rg.end {
+				break
+			}
+			cut, err := ds.cutter(ctx, src, start, rg.end, mode)
 			if err != nil {
 				return err
 			}
-			o.startRound(next, line)
-			first := next
+			o.startRound(*next, line)
+			first := *next
 			var read atomic.Int64 // the bytes this round's morsels read
 			// Partitions are cut as the workers take them, in order: a run
 			// that stops early (a limit) has read only the cuts it used.
@@ -449,11 +493,15 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 					}
 				}
 			})
-			next = first + taken
+			*next = first + taken
 			var seam *seamError
 			if errors.As(err, &seam) {
 				if err := ds.checkInputs(); err != nil {
 					return err // the seam moved because the file did
+				}
+				if mode == splitSerial {
+					// One partition to the region's end did not stop there.
+					return unitMismatch(src, rg, seam.end)
 				}
 				// Partitions up to the seam's went out; the rest of the file
 				// is split again, more carefully, from where they ended.
@@ -463,7 +511,7 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 				if void := read.Load() - (seam.end - start); void > 0 {
 					s.announce(void)
 				}
-				start, line, next = seam.end, seam.line, seam.morsel+1
+				start, line, *next = seam.end, seam.line, seam.morsel+1
 				continue
 			}
 			if err != nil {
@@ -516,17 +564,19 @@ func (ds *Dataset) eachRecord(ctx context.Context, s *source, p readers.Partitio
 // read then confirms the error with exact lines). A *pipelineError from fn
 // is returned as it is.
 func (ds *Dataset) scanPartition(ctx context.Context, s *source, p readers.Partition, mode scanMode, fn func(sc *readers.Scanner) error) error {
-	return ds.scanPartitionWith(ctx, nil, s, p, mode, fn)
+	return ds.scanPartitionWith(ctx, nil, s, s.wholeRegion(), p, mode, fn)
 }
 
 // scanPartitionWith is scanPartition with sc, a scanner over p made by
-// scanners.get (nil: a new one).
-func (ds *Dataset) scanPartitionWith(ctx context.Context, sc *readers.Scanner, s *source, p readers.Partition, mode scanMode, fn func(sc *readers.Scanner) error) error {
+// scanners.get (nil: a new one), p being part of region rg of s (the
+// data region, or a unit): the region's first partition starts on its
+// line; with serial, p is the whole region.
+func (ds *Dataset) scanPartitionWith(ctx context.Context, sc *readers.Scanner, s *source, rg region, p readers.Partition, mode scanMode, fn func(sc *readers.Scanner) error) error {
 	whole := mode&serial != 0
-	first := p.Start == s.header.DataStart
+	first := p.Start == rg.start
 	startLine := int64(0)
 	if first {
-		startLine = s.header.DataLine
+		startLine = rg.line
 	}
 	if sc == nil {
 		sc = readers.NewPartitionScanner(s.in.File, s.in.Size, p, ds.cfg.Dialect, startLine)
@@ -554,6 +604,9 @@ func (ds *Dataset) scanPartitionWith(ctx context.Context, sc *readers.Scanner, s
 			if err := s.in.Changed(); err != nil {
 				return err
 			}
+			if !s.isWhole(rg) {
+				return unitMismatch(s, rg, sc.Offset())
+			}
 			return &readers.ChangedError{Path: displayName(s.in.Path), Size: s.in.Size, Now: sc.Offset(), SameLength: true}
 		}
 		return errSplit
@@ -562,8 +615,11 @@ func (ds *Dataset) scanPartitionWith(ctx context.Context, sc *readers.Scanner, s
 }
 
 // whole is a splittable source's data region as one partition.
-func (s *source) whole() readers.Partition {
-	return readers.Partition{Path: s.in.Path, Start: s.header.DataStart, End: s.in.Size}
+func (s *source) whole() readers.Partition { return s.wholeRegion().partition(s) }
+
+// partition is rg as one partition of s.
+func (rg region) partition(s *source) readers.Partition {
+	return readers.Partition{Path: s.in.Path, Start: rg.start, End: rg.end}
 }
 
 // chunkWork is one chunk of a stream for a worker: its sequence number (0,

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/gdask/gdask/internal/fsname"
+	"github.com/gdask/gdask/readers"
+)
+
+// Units: the inputs cut into byte ranges that independent shards read
+// (DESIGN §8). The layout is computed once, by whoever writes the shared
+// plan, and handed to every shard (Config.Units): shards never derive it
+// again, so they agree on it without talking to each other.
+
+// Unit is the byte range [Start, End) of input Input's data, starting at a
+// record start; its first record is on line Line, the line a scan of the
+// whole file reports for that byte. A stream input (stdin, .gz, .zst) is
+// one unit of the whole input: Start 0, End -1, Line the data's first line.
+type Unit struct {
+	Input      int
+	Start, End int64
+	Line       int64
+}
+
+// DefaultUnitBlocksize is the size of units when Layout is given 0.
+const DefaultUnitBlocksize = 64 << 20
+
+// Layout cuts every input, in order, into units of about blocksize bytes
+// (0: DefaultUnitBlocksize). A file is cut by quote parity (readers.Split),
+// whose cuts are exact record starts when every quote stands where RFC
+// 4180 puts one; each unit's first line is exact (the split counts line
+// ends before each cut). When a quote stands inside an unquoted field
+// (readers.QuoteState cannot vouch for the parity), the file is one unit,
+// exact by construction. The answer depends only on the files' bytes and
+// blocksize, never on Config.Workers or Config.Blocksize. A file with no
+// data has no unit. A stream is one unit (Unit).
+func (ds *Dataset) Layout(ctx context.Context, blocksize int64) ([]Unit, error) {
+	if blocksize == 0 {
+		blocksize = DefaultUnitBlocksize
+	}
+	if blocksize < readers.MinBlocksize {
+		return nil, fmt.Errorf("unit blocksize %d is below the minimum %d", blocksize, readers.MinBlocksize)
+	}
+	var units []Unit
+	for i, s := range ds.inputs {
+		if s.stream {
+			units = append(units, Unit{Input: i, Start: 0, End: -1, Line: s.header.DataLine})
+			continue
+		}
+		start, size := s.header.DataStart, s.in.Size
+		if start >= size {
+			continue
+		}
+		lay, err := readers.Split(ctx, s.in.File, s.in.Path, start, size, blocksize, ds.cfg.Workers)
+		if err != nil {
+			return nil, err
+		}
+		whole := []Unit{{Input: i, Start: start, End: size, Line: s.header.DataLine}}
+		if len(lay.Partitions) > 1 && lay.Quotes > 0 {
+			_, known, err := readers.QuoteState(ctx, s.in.File, s.in.Path, start, size, size, false, ds.cfg.Dialect.Delimiter, ds.cfg.Workers)
+			if err != nil {
+				return nil, err
+			}
+			if !known {
+				// Parity and the scanner may disagree: only a serial read
+				// knows the records, so the file is one unit.
+				units = append(units, whole...)
+				continue
+			}
+		}
+		for j, p := range lay.Partitions {
+			units = append(units, Unit{Input: i, Start: p.Start, End: p.End, Line: s.header.DataLine + lay.Breaks[j]})
+		}
+		if err := ds.checkInputs(); err != nil {
+			return nil, err
+		}
+	}
+	return units, nil
+}
+
+// ShardUnits is shard i's share of n: units [i*U/n, (i+1)*U/n), contiguous,
+// so that shards' ordered outputs concatenated in shard order are the
+// order of a local run.
+func ShardUnits(units []Unit, i, n int) []Unit {
+	u := len(units)
+	return units[i*u/n : (i+1)*u/n]
+}
+
+// region is a byte range of a splittable input that a scan reads, and the
+// line its first record is on.
+type region struct{ start, end, line int64 }
+
+// wholeRegion is s's data region.
+func (s *source) wholeRegion() region {
+	return region{start: s.header.DataStart, end: s.in.Size, line: s.header.DataLine}
+}
+
+// isWhole reports whether rg is s's whole data region.
+func (s *source) isWhole(rg region) bool {
+	return rg.start == s.header.DataStart && rg.end == s.in.Size
+}
+
+// reads reports whether a scan reads input fi at all: every input when
+// Config.Units is nil, else those with a unit.
+func (ds *Dataset) reads(fi int) bool {
+	return ds.cfg.Units == nil || slices.ContainsFunc(ds.cfg.Units, func(u Unit) bool { return u.Input == fi })
+}
+
+// regions returns the ranges a scan reads of splittable input fi, in
+// order: its data region when Config.Units is nil, else its units (a
+// stream's whole-input unit, once the stream became a file, is its data
+// region).
+func (ds *Dataset) regions(fi int) []region {
+	s := ds.inputs[fi]
+	if ds.cfg.Units == nil {
+		return []region{s.wholeRegion()}
+	}
+	var out []region
+	for _, u := range ds.cfg.Units {
+		if u.Input != fi {
+			continue
+		}
+		if u.End < 0 {
+			out = append(out, s.wholeRegion())
+			continue
+		}
+		out = append(out, region{start: u.Start, end: u.End, line: u.Line})
+	}
+	return out
+}
+
+// regionBytes is the bytes of rs.
+func regionBytes(rs []region) int64 {
+	n := int64(0)
+	for _, r := range rs {
+		n += r.end - r.start
+	}
+	return n
+}
+
+// unitMismatch is the error of a unit whose end is not a record end: the
+// layout was not computed from this file.
+func unitMismatch(s *source, rg region, at int64) error {
+	return fmt.Errorf("%s: the unit [%d, %d) ends inside a record (a read of it stopped at %d): the layout does not match the file",
+		fsname.Quote(displayName(s.in.Path)), rg.start, rg.end, at)
+}
