@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gdask/gdask/plan"
+)
+
+// unitInputs writes the inputs of the unit tests, all with columns
+// a,b,c,n: files with LF, CRLF and mixed line ends and quoted fields
+// holding them, blank lines, a file with quotes inside unquoted fields
+// (Split's parity cannot be trusted there), and a .gz stream.
+func unitInputs(t *testing.T, r *rand.Rand) []string {
+	t.Helper()
+	lf, _ := streamFile(t, r, 400, "lf", false, true)
+	crlf, _ := streamFile(t, r, 300, "crlf", false, false)
+	mixed, _ := streamFile(t, r, 500, "mixed", false, true)
+	var b strings.Builder
+	b.WriteString("a,b,c,n\n")
+	for i := range 300 {
+		switch i % 7 {
+		case 0:
+			fmt.Fprintf(&b, "ab\"c,x,\"q\nq\",%d\n", i)
+		case 3:
+			fmt.Fprintf(&b, "\"multi\r\nline\",y,z\"z,%d\n", i)
+		default:
+			fmt.Fprintf(&b, "p%d,q,r,%d\n", i, i)
+		}
+	}
+	bare := filepath.Join(t.TempDir(), "bare.csv")
+	if err := os.WriteFile(bare, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var pb strings.Builder // no quotes, CRs or blank lines: counted by the split's pre-pass
+	pb.WriteString("a,b,c,n\n")
+	for i := range 700 {
+		fmt.Fprintf(&pb, "k%d,y,z,%d\n", i%13, i)
+	}
+	plain := filepath.Join(t.TempDir(), "plain.csv")
+	if err := os.WriteFile(plain, []byte(pb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gz, _ := gzipped(t, mixed, "mixed.csv.gz")
+	return []string{lf, gz, crlf, bare, plain, mixed}
+}
+
+// layoutOf opens paths with cfg and returns their layout.
+func layoutOf(t *testing.T, cfg Config, paths []string, blocksize int64) []Unit {
+	t.Helper()
+	ds, err := Open(context.Background(), &cfg, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	units, err := ds.Layout(context.Background(), blocksize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return units
+}
+
+// rowsWith runs build over paths reading only units (nil: all).
+func rowsWith(t *testing.T, cfg Config, paths []string, units []Unit, build func(scan plan.Node) plan.Node) []string {
+	t.Helper()
+	cfg.Units = units
+	ds, err := Open(context.Background(), &cfg, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	in, err := ds.Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := runRows(t, ds, plan.Optimize(build(plan.NewScan(paths, in))))
+	return rows
+}
+
+func TestUnitsShards(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	paths := unitInputs(t, r)
+	cfg := DefaultConfig()
+	cfg.Workers = 3
+	cfg.Blocksize = 1 << 10 // several partitions inside a unit
+	units := layoutOf(t, cfg, paths, 2<<10)
+
+	// The layout does not depend on the process's workers or blocksize.
+	for _, w := range []int{1, 2, 7} {
+		for _, bs := range []int64{0, 1 << 10, 5 << 10} {
+			c := DefaultConfig()
+			c.Workers, c.Blocksize = w, bs
+			if got := layoutOf(t, c, paths, 2<<10); !reflect.DeepEqual(got, units) {
+				t.Fatalf("workers %d blocksize %d: layout differs:\n%v\n%v", w, bs, got, units)
+			}
+		}
+	}
+	checkCoverage(t, cfg, paths, units)
+
+	filter := func(s plan.Node) plan.Node { return plan.NewFilter(s, mustPred(t, "n > 100", s.Schema())) }
+	scan := func(s plan.Node) plan.Node { return s }
+	count := func(s plan.Node) plan.Node { return plan.NewCount(s) }
+	groups := func(s plan.Node) plan.Node { return groupByNode(t, s, []string{"a"}, []string{"count:"}) }
+	header := "a,b,c,n\n"
+	for _, build := range []func(plan.Node) plan.Node{filter, scan} {
+		local, err := runOutput(t, cfg, paths, "csv", build)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 2, 3, 7} {
+			var cat strings.Builder
+			cat.WriteString(header)
+			for i := range n {
+				c := cfg
+				c.Units = ShardUnits(units, i, n)
+				out, err := runOutput(t, c, paths, "csv", build)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(out, header) {
+					t.Fatalf("shard %d/%d: output %q", i, n, out[:min(len(out), 40)])
+				}
+				cat.WriteString(out[len(header):])
+			}
+			if cat.String() != local {
+				t.Fatalf("%d shards: concatenated output (%d bytes) differs from the local run's (%d bytes)", n, cat.Len(), len(local))
+			}
+		}
+	}
+	localCount := rowsWith(t, cfg, paths, nil, count)
+	localGroups := rowsWith(t, cfg, paths, nil, groups)
+	for _, n := range []int{1, 2, 3, 7} {
+		sum := int64(0)
+		perKey := map[string]int64{}
+		for i := range n {
+			part := ShardUnits(units, i, n)
+			c, _ := strconv.ParseInt(rowsWith(t, cfg, paths, part, count)[0], 10, 64)
+			sum += c
+			for _, row := range rowsWith(t, cfg, paths, part, groups) {
+				k, v, _ := strings.Cut(row, "|")
+				x, _ := strconv.ParseInt(v, 10, 64)
+				perKey[k] += x
+			}
+		}
+		if want := localCount[0]; strconv.FormatInt(sum, 10) != want {
+			t.Fatalf("%d shards: counts sum to %d, the local count is %s", n, sum, want)
+		}
+		var got []string
+		for k, v := range perKey {
+			got = append(got, k+"|"+strconv.FormatInt(v, 10))
+		}
+		want := slices.Clone(localGroups)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%d shards: group counts\n%v\nlocal\n%v", n, got, want)
+		}
+	}
+}
+
+// checkCoverage checks that units cover every input's data exactly, in
+// order: a stream is one whole unit, and a file's units are contiguous
+// from its data's start to its end.
+func checkCoverage(t *testing.T, cfg Config, paths []string, units []Unit) {
+	t.Helper()
+	ds, err := Open(context.Background(), &cfg, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	k := 0
+	for i, s := range ds.inputs {
+		if s.chunker != nil {
+			if k >= len(units) || units[k] != (Unit{Input: i, Start: 0, End: -1, Line: s.header.DataLine}) {
+				t.Fatalf("input %d: stream unit %v", i, units[k:])
+			}
+			k++
+			continue
+		}
+		at, n := s.header.DataStart, 0
+		for ; k < len(units) && units[k].Input == i; k++ {
+			if units[k].Start != at || units[k].End <= at {
+				t.Fatalf("input %d: unit %v after %d", i, units[k], at)
+			}
+			at = units[k].End
+			n++
+		}
+		if at != s.in.Size {
+			t.Fatalf("input %d: units end at %d, not at %d", i, at, s.in.Size)
+		}
+		if strings.HasSuffix(paths[i], "bare.csv") && n != 1 {
+			t.Fatalf("a file with quotes in unquoted fields is %d units, not one", n)
+		} else if !strings.HasSuffix(paths[i], "bare.csv") && n < 3 {
+			t.Fatalf("input %d: %d units, want several", i, n)
+		}
+	}
+	if k != len(units) {
+		t.Fatalf("%d units past the inputs", len(units)-k)
+	}
+}
+
+// TestUnitsBadRow puts a bad row (a non-number where one is needed, a
+// short record) in one shard: that shard reports it at the local run's
+// file:line:column, the others read clean.
+func TestUnitsBadRow(t *testing.T) {
+	for _, bad := range []string{"x,y,z,abc", "x,y"} {
+		var b strings.Builder
+		b.WriteString("a,b,c,n\r\n")
+		for i := range 600 {
+			if i == 437 {
+				b.WriteString(bad + "\n")
+				continue
+			}
+			if i%5 == 0 {
+				fmt.Fprintf(&b, "\"two\nlines\",\"cr\rlf\r\n\",c,%d\r\n", i)
+			} else {
+				fmt.Fprintf(&b, "a%d,b,c,%d\n", i, i)
+			}
+			if i%9 == 0 {
+				b.WriteString("\n")
+			}
+		}
+		path := filepath.Join(t.TempDir(), "bad.csv")
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		cfg.Blocksize = 1 << 10
+		cfg.SampleBytes = 1 << 10 // the bad row is past the type sample: n is a number
+		units := layoutOf(t, cfg, []string{path}, 2<<10)
+		build := func(s plan.Node) plan.Node { return plan.NewFilter(s, mustPred(t, "n > 100", s.Schema())) }
+		_, localErr := runOutput(t, cfg, []string{path}, "csv", build)
+		if localErr == nil {
+			t.Fatalf("%q: no error from the local run", bad)
+		}
+		for _, n := range []int{2, 3, 7} {
+			failed := 0
+			for i := range n {
+				c := cfg
+				c.Units = ShardUnits(units, i, n)
+				for _, w := range []int{1, 4} {
+					c.Workers = w
+					_, err := runOutput(t, c, []string{path}, "csv", build)
+					if err == nil {
+						continue
+					}
+					if err.Error() != localErr.Error() {
+						t.Fatalf("%q shard %d/%d: %v, the local run: %v", bad, i, n, err, localErr)
+					}
+					failed++
+				}
+			}
+			if failed != 2 {
+				t.Fatalf("%q %d shards: %d shard runs failed, want one shard (twice)", bad, n, failed)
+			}
+		}
+		t.Logf("%q: %v", bad, localErr)
+	}
+}
