@@ -126,47 +126,45 @@ func (s *scanSource) countRegion(ctx context.Context, src *source, rg region,
 	total, next, read *atomic.Int64) (void int64, err error) {
 	ds := s.ds
 	data := rg.end - rg.start
-	{
-		start := time.Now()
-		lay, err := readers.Split(ctx, src.in.File, src.in.Path, rg.start, rg.end, ds.cfg.blocksize(data), ds.cfg.Workers)
-		if err != nil {
-			return 0, err
-		}
-		if testHookRead != nil {
-			testHookRead(src.in.Path)
-		}
-		if lay.Plain(ds.cfg.Dialect.MaxRecordSize) {
-			// The split's pre-pass was the count: one morsel on worker 0
-			// that took the split's time. Its start is known to be a
-			// morsel only now, so it is sent now, At when the split began;
-			// the end follows it (a morsel is drawn from start to end).
-			n := lay.PlainRecords()
-			m := int(next.Add(1) - 1)
-			s.env.Events.Event(exec.Event{Kind: exec.EvMorselStart, Op: s.op, Worker: 0, Morsel: m, At: start})
-			s.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: s.op, Worker: 0, Morsel: m, RowsOut: n, Bytes: data,
-				Dur: time.Since(start), At: time.Now()})
-			total.Add(n)
-			return 0, nil
-		}
-		before := total.Load()
-		read.Store(0)
-		err = exec.Parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
-			p := lay.Partitions[i]
-			return ds.scanPartitionWith(ctx, nil, src, rg, p, 0, func(sc *readers.Scanner) error { return count(ctx, w, sc, p.End-p.Start) })
-		})
-		if errors.Is(err, errSplit) {
-			// The partitions' morsels are void: the file is counted again,
-			// serially. What they read is read again: announced, so the
-			// bytes read still add up to the bytes announced. Their rows
-			// went out of the scan as its events said: the count takes
-			// them in, and drops them.
-			void += total.Load() - before
-			total.Store(before)
-			if read.Load() > 0 {
-				s.announce(read.Load())
-			}
-			err = ds.scanPartitionWith(ctx, nil, src, rg, rg.partition(src), serial, func(sc *readers.Scanner) error { return count(ctx, 0, sc, data) })
-		}
-		return void, err
+	start := time.Now()
+	lay, err := readers.Split(ctx, src.in.File, src.in.Path, rg.start, rg.end, ds.cfg.blocksize(data), ds.cfg.Workers)
+	if err != nil {
+		return 0, err
 	}
+	if testHookRead != nil {
+		testHookRead(src.in.Path)
+	}
+	if lay.Plain(ds.cfg.Dialect.MaxRecordSize) {
+		// The split's pre-pass was the count: one morsel on worker 0
+		// that took the split's time. Its start is known to be a
+		// morsel only now, so it is sent now, At when the split began;
+		// the end follows it (a morsel is drawn from start to end).
+		n := lay.PlainRecords()
+		m := int(next.Add(1) - 1)
+		s.env.Events.Event(exec.Event{Kind: exec.EvMorselStart, Op: s.op, Worker: 0, Morsel: m, At: start})
+		s.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: s.op, Worker: 0, Morsel: m, RowsOut: n, Bytes: data,
+			Dur: time.Since(start), At: time.Now()})
+		total.Add(n)
+		return 0, nil
+	}
+	before := total.Load()
+	read.Store(0)
+	err = exec.Parallel(ctx, ds.cfg.Workers, len(lay.Partitions), func(ctx context.Context, w, i int) error {
+		p := lay.Partitions[i]
+		return ds.scanPartitionWith(ctx, nil, src, rg, p, 0, func(sc *readers.Scanner) error { return count(ctx, w, sc, p.End-p.Start) })
+	})
+	if errors.Is(err, errSplit) {
+		// The partitions' morsels are void: the file is counted again,
+		// serially. What they read is read again: announced, so the
+		// bytes read still add up to the bytes announced. Their rows
+		// went out of the scan as its events said: the count takes
+		// them in, and drops them.
+		void += total.Load() - before
+		total.Store(before)
+		if read.Load() > 0 {
+			s.announce(read.Load())
+		}
+		err = ds.scanPartitionWith(ctx, nil, src, rg, rg.partition(src), serial, func(sc *readers.Scanner) error { return count(ctx, 0, sc, data) })
+	}
+	return void, err
 }

@@ -423,102 +423,100 @@ func (s *scanSource) runOrdered(ctx context.Context, p *pipeline, o ordered) err
 // its morsels numbered from *next on.
 func (s *scanSource) orderedRegion(ctx context.Context, p *pipeline, o ordered, fi int, rg region, next *int) error {
 	ds, src := s.ds, s.ds.inputs[fi]
-	{
-		start, line := rg.start, rg.line
-		for mode := splitLines; ; mode = min(mode+1, splitSerial) {
-			if start >= rg.end {
-				break
-			}
-			cut, err := ds.cutter(ctx, src, start, rg.end, mode)
-			if err != nil {
-				return err
-			}
-			o.startRound(*next, line)
-			first := *next
-			var read atomic.Int64 // the bytes this round's morsels read
-			// Partitions are cut as the workers take them, in order: a run
-			// that stops early (a limit) has read only the cuts it used.
-			var mu sync.Mutex
-			taken := 0
-			take := func() (int, readers.Partition, bool, error) {
-				mu.Lock()
-				defer mu.Unlock()
-				p, ok, err := cut()
-				if !ok || err != nil {
-					return 0, p, false, err
-				}
-				taken++
-				return first + taken - 1, p, true, nil
-			}
-			err = exec.Parallel(ctx, ds.cfg.Workers, ds.cfg.Workers, func(ctx context.Context, w, _ int) error {
-				for {
-					// A seam that failed cancels the round: the partitions
-					// after it are split again, so reading them now is waste.
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-					m, part, ok, err := take()
-					if !ok || err != nil {
-						return err
-					}
-					if err := o.admit(ctx, m); err != nil {
-						return err
-					}
-					t := s.startMorsel(w, m)
-					// Lines count from 0: the partition's first line is known
-					// only once every partition before it has been read. The
-					// file's first partition is read by the scanner that read
-					// the header, which holds its first block already.
-					sc, firstLine := s.partitionScanner(w, src, part)
-					sc.SetFieldCount(len(ds.Names))
-					scanErr, pushErr := s.scan(ctx, p, w, m, sc, fi, t)
-					// The bytes the scanner went over, not the partition's:
-					// a morsel a limit stopped, or one whose seam did not
-					// hold, read less or more of the file than its cut.
-					n := sc.Offset() - part.Start
-					read.Add(n)
-					s.endMorsel(w, m, t, n)
-					if testHookRead != nil {
-						testHookRead(src.in.Path)
-					}
-					if pushErr != nil {
-						return pushErr
-					}
-					end := morselEnd{err: scanErr, end: sc.Offset(), want: part.End, lines: sc.NextLine() - firstLine, relative: firstLine == 0}
-					if err := o.endMorsel(w, m, end); err != nil {
-						return err
-					}
-					if err := p.endMorsel(w, m); err != nil {
-						return err
-					}
-				}
-			})
-			*next = first + taken
-			var seam *seamError
-			if errors.As(err, &seam) {
-				if err := ds.checkInputs(); err != nil {
-					return err // the seam moved because the file did
-				}
-				if mode == splitSerial {
-					// One partition to the region's end did not stop there.
-					return unitMismatch(src, rg, seam.end)
-				}
-				// Partitions up to the seam's went out; the rest of the file
-				// is split again, more carefully, from where they ended.
-				// They read [start, seam.end); what the round's later
-				// morsels read is void and is read again: announced, so the
-				// bytes read still add up to the bytes announced.
-				if void := read.Load() - (seam.end - start); void > 0 {
-					s.announce(void)
-				}
-				start, line, *next = seam.end, seam.line, seam.morsel+1
-				continue
-			}
-			if err != nil {
-				return err
-			}
+	start, line := rg.start, rg.line
+	for mode := splitLines; ; mode = min(mode+1, splitSerial) {
+		if start >= rg.end {
 			break
 		}
+		cut, err := ds.cutter(ctx, src, start, rg.end, mode)
+		if err != nil {
+			return err
+		}
+		o.startRound(*next, line)
+		first := *next
+		var read atomic.Int64 // the bytes this round's morsels read
+		// Partitions are cut as the workers take them, in order: a run
+		// that stops early (a limit) has read only the cuts it used.
+		var mu sync.Mutex
+		taken := 0
+		take := func() (int, readers.Partition, bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			p, ok, err := cut()
+			if !ok || err != nil {
+				return 0, p, false, err
+			}
+			taken++
+			return first + taken - 1, p, true, nil
+		}
+		err = exec.Parallel(ctx, ds.cfg.Workers, ds.cfg.Workers, func(ctx context.Context, w, _ int) error {
+			for {
+				// A seam that failed cancels the round: the partitions
+				// after it are split again, so reading them now is waste.
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				m, part, ok, err := take()
+				if !ok || err != nil {
+					return err
+				}
+				if err := o.admit(ctx, m); err != nil {
+					return err
+				}
+				t := s.startMorsel(w, m)
+				// Lines count from 0: the partition's first line is known
+				// only once every partition before it has been read. The
+				// file's first partition is read by the scanner that read
+				// the header, which holds its first block already.
+				sc, firstLine := s.partitionScanner(w, src, part)
+				sc.SetFieldCount(len(ds.Names))
+				scanErr, pushErr := s.scan(ctx, p, w, m, sc, fi, t)
+				// The bytes the scanner went over, not the partition's:
+				// a morsel a limit stopped, or one whose seam did not
+				// hold, read less or more of the file than its cut.
+				n := sc.Offset() - part.Start
+				read.Add(n)
+				s.endMorsel(w, m, t, n)
+				if testHookRead != nil {
+					testHookRead(src.in.Path)
+				}
+				if pushErr != nil {
+					return pushErr
+				}
+				end := morselEnd{err: scanErr, end: sc.Offset(), want: part.End, lines: sc.NextLine() - firstLine, relative: firstLine == 0}
+				if err := o.endMorsel(w, m, end); err != nil {
+					return err
+				}
+				if err := p.endMorsel(w, m); err != nil {
+					return err
+				}
+			}
+		})
+		*next = first + taken
+		var seam *seamError
+		if errors.As(err, &seam) {
+			if err := ds.checkInputs(); err != nil {
+				return err // the seam moved because the file did
+			}
+			if mode == splitSerial {
+				// One partition to the region's end did not stop there.
+				return unitMismatch(src, rg, seam.end)
+			}
+			// Partitions up to the seam's went out; the rest of the file
+			// is split again, more carefully, from where they ended.
+			// They read [start, seam.end); what the round's later
+			// morsels read is void and is read again: announced, so the
+			// bytes read still add up to the bytes announced.
+			if void := read.Load() - (seam.end - start); void > 0 {
+				s.announce(void)
+			}
+			start, line, *next = seam.end, seam.line, seam.morsel+1
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	return nil
 }
