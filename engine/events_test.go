@@ -418,15 +418,8 @@ func (c *eventsCase) run(t *testing.T, r *rand.Rand) (root plan.Node, all, evs [
 	cfg.Workers, cfg.Blocksize, cfg.MergeFanIn = c.workers, c.blocksize, c.fanIn
 	rec := &recorder{}
 	cfg.Events = rec
-	ds, err := Open(context.Background(), &cfg, paths)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds, in := openTyped(t, &cfg, paths)
 	defer ds.Close()
-	in, err := ds.Schema()
-	if err != nil {
-		t.Fatal(err)
-	}
 	g := &planGen{t: t, r: r, spills: c.spills}
 	var verbs []string
 	node := plan.Node(plan.NewScan(paths, in))

@@ -45,15 +45,8 @@ func runGroupByPaths(t *testing.T, paths []string, keys []string, aggs []string,
 // none).
 func runGroupByWhere(t *testing.T, paths []string, where string, keys []string, aggs []string, cfg Config) ([]string, *RunStats) {
 	t.Helper()
-	ds, err := Open(context.Background(), &cfg, paths)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds, in := openTyped(t, &cfg, paths)
 	defer ds.Close()
-	in, err := ds.Schema()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var node plan.Node = plan.NewScan(paths, in)
 	if where != "" {
 		pred, err := plan.ParseExpr(where, in, "--where")
@@ -541,15 +534,8 @@ func TestGroupByNUniqueStreamLimit(t *testing.T) {
 				if stdin != nil {
 					cfg.Stdin = bytes.NewReader(stdin)
 				}
-				ds, err := Open(context.Background(), &cfg, paths)
-				if err != nil {
-					t.Fatal(err)
-				}
+				ds, in := openTyped(t, &cfg, paths)
 				defer ds.Close()
-				in, err := ds.Schema()
-				if err != nil {
-					t.Fatal(err)
-				}
 				var node plan.Node = plan.NewScan(paths, in)
 				if where != "" {
 					node = plan.NewFilter(node, mustPred(t, where, in))

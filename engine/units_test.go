@@ -72,15 +72,8 @@ func layoutOf(t *testing.T, cfg Config, paths []string, blocksize int64) []Unit 
 func rowsWith(t *testing.T, cfg Config, paths []string, units []Unit, build func(scan plan.Node) plan.Node) []string {
 	t.Helper()
 	cfg.Units = units
-	ds, err := Open(context.Background(), &cfg, paths)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds, in := openTyped(t, &cfg, paths)
 	defer ds.Close()
-	in, err := ds.Schema()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rows, _ := runRows(t, ds, plan.Optimize(build(plan.NewScan(paths, in))))
 	return rows
 }
@@ -264,4 +257,20 @@ func TestUnitsBadRow(t *testing.T) {
 		}
 		t.Logf("%q: %v", bad, localErr)
 	}
+}
+
+// openTyped opens paths under cfg with the schema of their type sample;
+// the caller closes the dataset.
+func openTyped(t *testing.T, cfg *Config, paths []string) (*Dataset, plan.Schema) {
+	t.Helper()
+	ds, err := Open(context.Background(), cfg, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ds.Schema()
+	if err != nil {
+		ds.Close()
+		t.Fatal(err)
+	}
+	return ds, in
 }
