@@ -85,19 +85,7 @@ func BenchmarkRead(b *testing.B) {
 	buf := make([]byte, 32<<10)
 	b.SetBytes(benchBody)
 	for b.Loop() {
-		r, err := Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			_, err := r.Read(buf)
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				b.Fatal(err)
-			}
-		}
-		r.Close()
+		readBody(b, path, buf)
 	}
 }
 
@@ -134,19 +122,7 @@ func BenchmarkMerge16(b *testing.B) {
 			b.Fatal(err, rep.Err())
 		}
 		for i := range n {
-			r, err := Open(Path(dir, i, n))
-			if err != nil {
-				b.Fatal(err)
-			}
-			for {
-				_, err := r.Read(buf)
-				if err == io.EOF {
-					break
-				} else if err != nil {
-					b.Fatal(err)
-				}
-			}
-			r.Close()
+			readBody(b, Path(dir, i, n), buf)
 		}
 	}
 }
@@ -170,5 +146,22 @@ func BenchmarkReadFile(b *testing.B) {
 			}
 		}
 		f.Close()
+	}
+}
+
+// readBody reads the body of the state file at path through buf.
+func readBody(b *testing.B, path string, buf []byte) {
+	r, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	for {
+		_, err := r.Read(buf)
+		if err == io.EOF {
+			return
+		} else if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
