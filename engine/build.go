@@ -34,9 +34,20 @@ type RunStats struct {
 // rows to out. The plan is made into operators by one switch (build);
 // a node it does not know is an error before anything runs.
 func (ds *Dataset) Run(ctx context.Context, root plan.Node, out *Output, opts RunOptions) (*RunStats, error) {
+	return ds.run(ctx, root, out, opts, nil, nil)
+}
+
+// run is Run, a shard's (RunShard) or a merge's (RunMerge) when shard is
+// not nil; attempt, when not nil, is called before each attempt.
+func (ds *Dataset) run(ctx context.Context, root plan.Node, out *Output, opts RunOptions, attempt func() error, shard *shardIO) (*RunStats, error) {
 	modes := make([]splitMode, len(ds.inputs))
 	for {
-		st, err := ds.runOnce(ctx, root, out, opts, modes)
+		if attempt != nil {
+			if err := attempt(); err != nil {
+				return nil, err
+			}
+		}
+		st, err := ds.runOnce(ctx, root, out, opts, modes, shard)
 		if cerr := ds.checkInputs(); cerr != nil {
 			return nil, cerr
 		}
@@ -159,9 +170,10 @@ type runner struct {
 	closers []func() error
 	aggOf   map[plan.Node]*hashagg.Aggregate // each Aggregate node's operator
 	spilled bool                             // rows of the output come back from spill files
+	shard   *shardIO                         // a shard's or a merge's (shard.go); nil for a local run
 }
 
-func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opts RunOptions, modes []splitMode) (_ *RunStats, err error) {
+func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opts RunOptions, modes []splitMode, shard *shardIO) (_ *RunStats, err error) {
 	ev := ds.events()
 	ev.Event(exec.Event{Kind: exec.EvRunStart, Op: -1, At: time.Now()})
 	broker, err := ds.newBroker(ev)
@@ -169,7 +181,7 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 		return nil, err
 	}
 	temp := exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir, ev)
-	r := &runner{ds: ds, opts: opts, out: out, ids: NodeIDs(root), modes: modes, aggOf: map[plan.Node]*hashagg.Aggregate{},
+	r := &runner{ds: ds, opts: opts, out: out, ids: NodeIDs(root), modes: modes, aggOf: map[plan.Node]*hashagg.Aggregate{}, shard: shard,
 		env: &exec.Env{Workers: max(ds.cfg.Workers, 1), Broker: broker, Events: ev, Temp: temp, MergeFanIn: ds.cfg.MergeFanIn}}
 	defer func() {
 		for i := len(r.closers) - 1; i >= 0; i-- {
@@ -214,7 +226,12 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 	if err != nil {
 		return nil, err
 	}
-	if err := r.output(ctx, st, limit); err != nil {
+	if shard != nil && !shard.merge {
+		err = r.shardOutput(ctx, st, limit)
+	} else {
+		err = r.output(ctx, st, limit)
+	}
+	if err != nil {
 		return nil, err
 	}
 	stats := &RunStats{SpilledBytes: temp.Bytes()}
@@ -304,7 +321,13 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			}
 			r.aggs = append(r.aggs, a)
 			r.aggOf[n] = a
-			if err := r.drain(ctx, s, a, id, nil); err != nil {
+			cut, merge := r.cut(n)
+			if cut && merge {
+				err = r.loadStates(ctx, id, a)
+			} else {
+				err = r.drain(ctx, s, a, id, nil)
+			}
+			if err != nil {
 				return nil, err
 			}
 			src, err := a.Finish(ctx)
@@ -313,13 +336,16 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			}
 			r.closers = append(r.closers, src.Close)
 			schema, _ := src.Schema()
+			if cut && !merge {
+				return emptyStream(id, schema), r.dumpStates(ctx, id, a)
+			}
 			return &rowStream{src: src, srcOp: id, schema: schema}, nil
 		})
 	case *plan.Sort:
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			spec := r.sortSpec(s, n)
 			spec.Keys, spec.TopN = n.Keys, n.TopN
-			return r.sortRows(ctx, s, id, id, spec)
+			return r.sortRows(ctx, s, id, id, spec, n)
 		})
 	case *plan.Distinct:
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
@@ -371,7 +397,13 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 	case *plan.Count:
 		return r.over(n.Child, func(ctx context.Context, s *rowStream) (*rowStream, error) {
 			c := &countSink{}
-			if s.scan != nil && len(s.ops) == 0 && s.scan.spec.rowsOnly() {
+			cut, merge := r.cut(n)
+			if cut && merge {
+				var err error
+				if c.n, err = r.loadCount(id); err != nil {
+					return nil, err
+				}
+			} else if s.scan != nil && len(s.ops) == 0 && s.scan.spec.rowsOnly() {
 				rows, in, err := s.scan.countRows(ctx)
 				if err != nil {
 					return nil, err
@@ -383,6 +415,9 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 				r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, Worker: -1, Morsel: -1, RowsIn: in, At: time.Now()})
 			} else if err := r.drain(ctx, s, c, id, nil); err != nil {
 				return nil, err
+			}
+			if cut && !merge {
+				return emptyStream(id, n.Schema()), r.dumpCount(id, c.n)
 			}
 			return &rowStream{src: c.source(), srcOp: id, schema: n.Schema()}, nil
 		})
@@ -434,11 +469,20 @@ func (r *runner) sortSpec(s *rowStream, n plan.Node) sorter.Spec {
 }
 
 // sortRows runs s into a Sort made of spec, the Sort of node id, and
-// returns its rows; the pipeline into it reports as node in's.
-func (r *runner) sortRows(ctx context.Context, s *rowStream, id, in int, spec sorter.Spec) (*rowStream, error) {
+// returns its rows; the pipeline into it reports as node in's. node is
+// the plan node whose rows these are when the sort may be a cut of a
+// sharded run (nil: it is not).
+func (r *runner) sortRows(ctx context.Context, s *rowStream, id, in int, spec sorter.Spec, node plan.Node) (*rowStream, error) {
 	srt := sorter.NewSort(r.env, id, spec)
 	r.closers = append(r.closers, srt.Close)
-	if err := r.drain(ctx, s, srt, in, nil); err != nil {
+	cut, merge := r.cut(node)
+	var err error
+	if cut && merge {
+		err = r.loadRuns(id, srt)
+	} else {
+		err = r.drain(ctx, s, srt, in, nil)
+	}
+	if err != nil {
 		return nil, err
 	}
 	schema := s.schema
@@ -448,6 +492,9 @@ func (r *runner) sortRows(ctx context.Context, s *rowStream, id, in int, spec so
 	src, err := srt.Finish(schema)
 	if err != nil {
 		return nil, err
+	}
+	if cut && !merge {
+		return emptyStream(id, schema), r.dumpRows(ctx, id, srt)
 	}
 	r.spilled = r.spilled || srt.Spilled()
 	return &rowStream{src: src, srcOp: id, schema: schema, raw: spec.Cells == sorter.CellsRaw}, nil
@@ -466,7 +513,7 @@ func (r *runner) distinct(ctx context.Context, n *plan.Distinct, id int, s *rowS
 		first.Keys = append(first.Keys, plan.SortKey{Col: k})
 	}
 	first.Unique, first.TiesDesc, first.Positions = true, n.KeepLast, true
-	kept, err := r.sortRows(ctx, s, id, id, first)
+	kept, err := r.sortRows(ctx, s, id, id, first, n)
 	if err != nil || first.Ties == sorter.TiesByBytes {
 		return kept, err // rows of no defined order: they stay in key order
 	}
@@ -476,7 +523,7 @@ func (r *runner) distinct(ctx context.Context, n *plan.Distinct, id int, s *rowS
 	if first.Cells == sorter.CellsRaw {
 		again.Cells = sorter.CellsRaw
 	}
-	return r.sortRows(ctx, kept, id, -1, again)
+	return r.sortRows(ctx, kept, id, -1, again, nil)
 }
 
 // drain runs the pipeline of s into sink (the node id's), in any order,
@@ -546,6 +593,10 @@ func (r *runner) output(ctx context.Context, b *stage, limit int64) error {
 	}
 	how := Streamed
 	switch {
+	case r.shard != nil && r.shard.cuts.rows:
+		// A merge of rows: each shard's, in shard order, as they are read.
+		spec := rowsCodec(s)
+		s = &rowStream{src: &rowsSource{r: r, schema: s.schema, cells: spec.Cells}, srcOp: -1, schema: s.schema, raw: spec.Cells == sorter.CellsRaw}
 	case s.src != nil && r.spilled:
 		how = Spilled
 	case s.src != nil:
@@ -585,6 +636,17 @@ func (r *runner) output(ctx context.Context, b *stage, limit int64) error {
 			Dur: time.Since(start), At: time.Now()})
 	}
 	return w.End()
+}
+
+// shardOutput runs a shard's plan: opening the root's stage runs every
+// cut below it, which writes its section; when the root's rows are the
+// cut (no breaker above the scan), they are written, at most limit.
+func (r *runner) shardOutput(ctx context.Context, b *stage, limit int64) error {
+	s, err := b.open(ctx)
+	if err != nil || !r.shard.cuts.rows {
+		return err
+	}
+	return r.dumpOutput(ctx, s, limit)
 }
 
 // typedOnly reports whether format writes whole tables only (table).

@@ -89,6 +89,9 @@ func (a *Aggregate) Stats() Stats {
 
 // Finish ends the input. The Aggregate is then the source of its groups.
 func (a *Aggregate) Finish(ctx context.Context) (exec.Source, error) {
+	if err := a.endLoading(); err != nil {
+		return nil, err
+	}
 	spellings := &a.workers[0].spellings
 	for _, w := range a.workers[1:] {
 		spellings.merge(&w.spellings)
@@ -256,7 +259,7 @@ func (a *Aggregate) Run(ctx context.Context, w, m int, push func(*exec.Batch) er
 	loan := a.loans[w]
 	loan.Cover(loan.Cap())
 	defer loan.Release()
-	return a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[w], e, push)
+	return a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[w], func(t *aggTable) error { return e.emit(t, push) })
 }
 
 // Close removes the spilled runs.

@@ -92,14 +92,20 @@ func (w *aggWorker) newRun() (*spill.RunWriter, error) {
 }
 
 // addTable writes every group of t to rw.
-func addTable(rw *spill.RunWriter, t *aggTable) error {
+func addTable(rw *spill.RunWriter, t *aggTable) error { return eachState(t, rw.Add) }
+
+// eachState calls fn with every group of t: its hash, its key and its
+// aggregates' states, one after another (each agg's AppendState), which
+// MergeState reads back in the same order. key and state are valid during
+// the call.
+func eachState(t *aggTable, fn func(hash uint64, key, state []byte) error) error {
 	var state []byte
 	for g := range uint32(t.table.len()) {
 		state = state[:0]
 		for _, a := range t.aggs {
 			state = a.AppendState(state, g)
 		}
-		if err := rw.Add(t.table.hashOf(g), t.table.key(g), state); err != nil {
+		if err := fn(t.table.hashOf(g), t.table.key(g), state); err != nil {
 			return err
 		}
 	}
@@ -122,7 +128,7 @@ func (w *aggWorker) closeRun(rw *spill.RunWriter) (*spill.Run, error) {
 }
 
 // mergePartition merges radix partition p of runs (cut at shift) into t,
-// emits its groups and empties t. A partition too big for budget is cut
+// gives t to out (which emits its groups) and empties t. A partition too big for budget is cut
 // again by the next hash bits, recursively.
 //
 // Whether it is too big is known only after merging: the runs' entries
@@ -130,7 +136,7 @@ func (w *aggWorker) closeRun(rw *spill.RunWriter) (*spill.Run, error) {
 // worker, or in every round, is an entry in each run). So a partition
 // whose entries could outgrow budget is merged anyway, watching t; only
 // when t does outgrow it is the work dropped and the partition cut.
-func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p int, shift uint, budget int64, t *aggTable, e *emitter, push func(*exec.Batch) error) error {
+func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p int, shift uint, budget int64, t *aggTable, out func(t *aggTable) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -155,13 +161,13 @@ func (sp *spillState) mergePartition(ctx context.Context, runs []*spill.Run, p i
 		sp.repartitions.Add(1)
 		defer sub.Remove()
 		for q := range 1 << spillBits {
-			if err := sp.mergePartition(ctx, []*spill.Run{sub}, q, shift-spillBits, budget, t, e, push); err != nil {
+			if err := sp.mergePartition(ctx, []*spill.Run{sub}, q, shift-spillBits, budget, t, out); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := e.emit(t, push); err != nil {
+	if err := out(t); err != nil {
 		return err
 	}
 	t.reset()

@@ -17,7 +17,8 @@ import (
 // (see appendOrdered), so sorting, merging and spilling compare bytes.
 //
 // A cell is a tag byte and its value: null; an int64 or a float64's bits,
-// 8 bytes big endian; or text, a uvarint length and the bytes.
+// 8 bytes big endian; or text, a uvarint length and the bytes (cellQuoted:
+// text the input quoted, kept so by an Encoder of Spec.Quoted).
 
 // Cell tags.
 const (
@@ -25,6 +26,9 @@ const (
 	cellInt   = 1
 	cellFloat = 2
 	cellText  = 3
+	// cellQuoted is a cellText that the input quoted: rows that go on
+	// to a csv output that quotes what the input quoted (a shard's rows).
+	cellQuoted = 4
 )
 
 // Ties says what orders rows whose sort keys are equal, so the sort is
@@ -61,6 +65,7 @@ type Encoder struct {
 	ties     Ties
 	tiesDesc bool
 	cells    Cells
+	quoted   bool // text cells the input quoted are cellQuoted
 	fields   func(record []byte) [][]byte
 	order    []byte
 	first    []byte // the first key's encoding, for After
@@ -86,7 +91,7 @@ type Encoder struct {
 func NewEncoder(spec Spec) *Encoder {
 	keys := spec.Keys
 	// The buffers written on every row start on cache lines of their own.
-	return &Encoder{keys: keys, ties: spec.Ties, tiesDesc: spec.TiesDesc, cells: spec.Cells, fields: spec.Fields,
+	return &Encoder{keys: keys, ties: spec.Ties, tiesDesc: spec.TiesDesc, cells: spec.Cells, quoted: spec.Quoted, fields: spec.Fields,
 		sawNum: make([]bool, len(keys)), sawStr: make([]bool, len(keys)), sawFloat: make([]bool, len(keys)), sawBig: make([]bool, len(keys)),
 		order: cacheline.Slice[byte](0, 256), first: cacheline.Slice[byte](0, 64), row: cacheline.Slice[byte](0, 256)}
 }
@@ -181,7 +186,11 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 		case t != nil:
 			// The input's text: what the output shows (a "nan" that
 			// orders as null is still written "nan").
-			row = appendText(row, t.Strs[r])
+			tag := byte(cellText)
+			if e.quoted && t.Quoted != nil && t.Quoted[r] {
+				tag = cellQuoted
+			}
+			row = appendCell(row, tag, t.Strs[r])
 		case v == nil || v.Nulls[r]:
 			row = append(row, cellNull)
 		case v.Type == plan.String:
@@ -318,7 +327,7 @@ func cellAt(cells []byte, c int) (byte, []byte) {
 		switch tag {
 		case cellInt, cellFloat:
 			val, cells = cells[:8], cells[8:]
-		case cellText:
+		case cellText, cellQuoted:
 			l, w := binary.Uvarint(cells)
 			val, cells = cells[w:w+int(l)], cells[w+int(l):]
 		}
@@ -337,8 +346,10 @@ func (e *Encoder) Suffix() int {
 	return 0
 }
 
-func appendText(row, s []byte) []byte {
-	row = append(row, cellText)
+func appendText(row, s []byte) []byte { return appendCell(row, cellText, s) }
+
+func appendCell(row []byte, tag byte, s []byte) []byte {
+	row = append(row, tag)
 	row = binary.AppendUvarint(row, uint64(len(s)))
 	return append(row, s...)
 }
@@ -480,7 +491,8 @@ type Decoder struct {
 	batch  exec.Batch
 	vecs   []plan.Vector
 	texts  []exec.Text
-	hasTxt []bool // per column: some row of the batch has a text cell
+	hasTxt []bool   // per column: some row of the batch has a text cell
+	quoted [][]bool // per column: the storage of texts' Quoted
 	raws   [][]byte
 	num    []byte // numbers formatted for a column whose other rows are text
 	// Positions: each row's tie (an input position or arrival) comes
@@ -495,7 +507,7 @@ type Decoder struct {
 // for a consumer that only writes them out.
 func NewDecoder(schema plan.Schema, cells Cells) *Decoder {
 	return &Decoder{schema: schema, cells: cells, vecs: make([]plan.Vector, len(schema)), texts: make([]exec.Text, len(schema)),
-		hasTxt: make([]bool, len(schema))}
+		hasTxt: make([]bool, len(schema)), quoted: make([][]bool, len(schema))}
 }
 
 // Decode returns a batch of rows (at most plan.BatchSize), valid until
@@ -560,11 +572,14 @@ func (d *Decoder) Decode(rows [][]byte) *exec.Batch {
 					d.toFloat(v, r)
 				}
 				v.Floats[r] = f
-			case cellText:
+			case cellText, cellQuoted:
 				l, w := binary.Uvarint(cells)
 				s := cells[w : w+int(l) : w+int(l)]
 				cells = cells[w+int(l):]
 				d.texts[c].Strs[r] = s
+				if tag == cellQuoted {
+					d.quote(c, r, n)
+				}
 				d.hasTxt[c] = true
 				switch v.Type {
 				case plan.String:
@@ -635,8 +650,11 @@ func (d *Decoder) decodeText(rows [][]byte) *exec.Batch {
 				d.texts[c].Strs[r] = nil
 				continue
 			}
-			if tag != cellText {
+			if tag != cellText && tag != cellQuoted {
 				panic("BUG: sorter: a number cell in a text-only row")
+			}
+			if tag == cellQuoted {
+				d.quote(c, r, len(rows))
 			}
 			l, w := binary.Uvarint(cells)
 			end := w + int(l)
@@ -658,6 +676,17 @@ func (d *Decoder) decodeRaw(rows [][]byte) *exec.Batch {
 		_, b.Raw[r] = cellAt(cells, 0)
 	}
 	return b
+}
+
+// quote marks row r of column c's text (of a batch of n rows) quoted.
+func (d *Decoder) quote(c, r, n int) {
+	t := &d.texts[c]
+	if t.Quoted == nil {
+		t.Quoted = plan.Grow(d.quoted[c], n)
+		clear(t.Quoted)
+		d.quoted[c] = t.Quoted
+	}
+	t.Quoted[r] = true
 }
 
 // toFloat turns rows [0, r) of an Int vector into floats.

@@ -76,6 +76,9 @@ type Spec struct {
 	// a null one.
 	Cells  Cells
 	Fields func(record []byte) [][]byte
+	// Quoted keeps which text cells the input quoted (cellQuoted), for
+	// rows that a csv output writes later in another process (a shard's).
+	Quoted bool
 }
 
 // NewSort makes the Sort of node op.
@@ -157,23 +160,8 @@ func (s *Sort) EndMorsel(w, _ int) error {
 func (s *Sort) spill(w int) error {
 	s.extMu.Lock()
 	defer s.extMu.Unlock()
-	if s.ext == nil {
-		dir, err := s.env.Temp.Get()
-		if err != nil {
-			return err
-		}
-		// The merge reads its runs through buffers of about 135 KiB
-		// each: a quarter of what is left to lend (at least 4 MiB) lets
-		// it read dozens at once.
-		mergeMem := max(s.env.Broker.Available()/4, 4<<20)
-		if s.env.MergeFanIn > 0 {
-			mergeMem = spill.MergeMem(s.env.MergeFanIn)
-		}
-		if s.env.Broker.TryBorrow(mergeMem) {
-			s.extMem = mergeMem
-		}
-		s.dir, s.ext = dir, dir.NewSorter(mergeMem, CompareRows, keyOf)
-		s.spilled = true
+	if err := s.external(); err != nil {
+		return err
 	}
 	before, runsBefore, start := s.dir.Bytes(), s.ext.Runs(), time.Now()
 	var rows int64
@@ -213,6 +201,30 @@ func (s *Sort) spill(w int) error {
 		s.curMem[w] = 0
 	}
 	s.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: s.op, RowsIn: rows, Runs: s.ext.Runs() - runsBefore, Bytes: s.dir.Bytes() - before, Dur: time.Since(start), At: time.Now()})
+	return nil
+}
+
+// external starts the external sort, once. Called with extMu held.
+func (s *Sort) external() error {
+	if s.ext != nil {
+		return nil
+	}
+	dir, err := s.env.Temp.Get()
+	if err != nil {
+		return err
+	}
+	// The merge reads its runs through buffers of about 135 KiB each: a
+	// quarter of what is left to lend (at least 4 MiB) lets it read
+	// dozens at once.
+	mergeMem := max(s.env.Broker.Available()/4, 4<<20)
+	if s.env.MergeFanIn > 0 {
+		mergeMem = spill.MergeMem(s.env.MergeFanIn)
+	}
+	if s.env.Broker.TryBorrow(mergeMem) {
+		s.extMem = mergeMem
+	}
+	s.dir, s.ext = dir, dir.NewSorter(mergeMem, CompareRows, keyOf)
+	s.spilled = true
 	return nil
 }
 

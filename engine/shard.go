@@ -1,0 +1,576 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/engine/hashagg"
+	"github.com/gdask/gdask/engine/sorter"
+	"github.com/gdask/gdask/plan"
+)
+
+// A sharded run (DESIGN §8) runs one plan as N shards, each over its share
+// of the inputs (Config.Units), then merges them. A shard stops at the
+// plan's cuts: the breakers whose input is a scan's pipeline (a scan
+// under filters and projections). There it writes the breaker's state, a
+// section of its body, and gives the plan above an empty input:
+//
+//	Aggregate   the groups' keys and states (hashagg's spill encoding)
+//	Sort        its rows in order (the sorter's row encoding), and what
+//	            its encoders saw of the key columns' types
+//	Distinct    its first sort's rows (the first of each key)
+//	Count       the number
+//	the output  when no breaker is above the scan: the root's rows, in
+//	            order, encoded by the sorter's codec without keys
+//
+// The merge runs the same plan with each cut's input replaced by the
+// shards' sections: an Aggregate loads every shard's groups and merges
+// them as spilled runs; a Sort takes each shard's rows as a sorted run of
+// its external sort; a Count adds the numbers; the output concatenates
+// the rows in shard order. Everything above the cuts then runs as in a
+// local run, so the answer is the local run's, byte for byte.
+//
+// A plan with a Limit between a scan and its breaker (head then groupby)
+// cannot be sharded: the first rows of the whole input are not any
+// shard's to know.
+
+// ShardKind is what a shard's body holds: the kind of its plan's cuts.
+type ShardKind int
+
+const (
+	ShardRows   ShardKind = iota + 1 // the root's rows, in order: concatenated
+	ShardSorted                      // sorted runs (sort, distinct): merged
+	ShardStates                      // aggregate states: merged by key
+	ShardCount                       // counts: added
+)
+
+// Section tags: which breaker wrote a section.
+const (
+	sectionAggregate byte = 'A'
+	sectionSort      byte = 'S'
+	sectionCount     byte = 'C'
+	sectionRows      byte = 'R'
+)
+
+// ShardCuts returns what a shard of root (an optimised plan) writes, or an
+// error saying why root cannot be sharded.
+func ShardCuts(root plan.Node) (ShardKind, error) {
+	cuts, err := shardCuts(root)
+	if err != nil {
+		return 0, err
+	}
+	return cuts.kind, nil
+}
+
+// cutSet is a plan's cuts.
+type cutSet struct {
+	nodes map[plan.Node]bool
+	rows  bool // no breaker above the scan: the output is the cut
+	kind  ShardKind
+}
+
+func shardCuts(root plan.Node) (*cutSet, error) {
+	c := &cutSet{nodes: map[plan.Node]bool{}}
+	top := root
+	for l, ok := top.(*plan.Limit); ok; l, ok = top.(*plan.Limit) {
+		top = l.Child
+	}
+	var err error
+	// visit walks down from n; cut is the breaker the scans below n
+	// feed, nil when only streaming nodes are above them, and limit the
+	// Limit between them and it.
+	var visit func(n plan.Node, cut plan.Node, limit *plan.Limit)
+	visit = func(n plan.Node, cut plan.Node, limit *plan.Limit) {
+		switch n := n.(type) {
+		case *plan.Scan:
+			switch {
+			case limit != nil && err == nil:
+				err = fmt.Errorf("cannot run as shards: head -n %d (a limit) comes before the plan gathers its rows, and the first rows of the whole input are no shard's to know; run it without --shard, or put head after the groupby or sort", limit.N)
+			case cut == nil:
+				c.rows = true
+			default:
+				c.nodes[cut] = true
+			}
+			return
+		case *plan.Aggregate, *plan.Sort, *plan.Distinct, *plan.Count:
+			cut, limit = n, nil
+		case *plan.Limit:
+			if n != root && limit == nil {
+				limit = n
+			}
+		case *plan.Filter, *plan.Project:
+		default:
+			cut, limit = nil, nil // Attach, Normalize: over breakers only
+		}
+		for _, ch := range n.Children() {
+			visit(ch, cut, limit)
+		}
+	}
+	visit(top, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.rows && len(c.nodes) > 0 {
+		return nil, errors.New("BUG: a plan's rows come both from a scan and from a breaker")
+	}
+	if c.rows {
+		c.kind = ShardRows
+		return c, nil
+	}
+	for n := range c.nodes {
+		k := ShardStates
+		switch n.(type) {
+		case *plan.Sort, *plan.Distinct:
+			k = ShardSorted
+		case *plan.Count:
+			k = ShardCount
+		}
+		if c.kind == 0 || k == ShardStates {
+			c.kind = k
+		}
+	}
+	if c.kind == 0 {
+		return nil, errors.New("cannot run as shards: the plan reads no input")
+	}
+	return c, nil
+}
+
+// ShardStats are what a shard read.
+type ShardStats struct {
+	Rows, Bytes int64
+}
+
+// RunShard runs root (an optimised plan) as a shard over the units of the
+// run's Config.Units, writing its cuts' states to the body newBody gives.
+// newBody is called once per attempt: a run that starts again (a seam
+// that did not hold) asks for a new body, and the caller drops the old
+// one. format is the output format the merge will write: it decides, as
+// in a local run, whether rows are kept as the input's records.
+func (ds *Dataset) RunShard(ctx context.Context, root plan.Node, format string, newBody func() (io.Writer, error), opts RunOptions) (*ShardStats, error) {
+	cuts, err := shardCuts(root)
+	if err != nil {
+		return nil, err
+	}
+	scans := map[int]bool{}
+	for n, id := range NodeIDs(root) {
+		if _, ok := n.(*plan.Scan); ok {
+			scans[id] = true
+		}
+	}
+	cfg := ds.cfg.Events
+	defer func() { ds.cfg.Events = cfg }()
+	var st ShardStats
+	count := &shardCounter{scans: scans, st: &st, next: ds.events()}
+	ds.cfg.Events = count
+	sh := &shardIO{cuts: cuts}
+	_, err = ds.run(ctx, root, &Output{Format: format}, opts, func() error {
+		st = ShardStats{}
+		w, err := newBody()
+		if err != nil {
+			return err
+		}
+		sh.out = &sectionWriter{w: bufio.NewWriterSize(w, 256<<10)}
+		return nil
+	}, sh)
+	if err != nil {
+		return nil, err
+	}
+	if err := sh.out.w.Flush(); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// shardCounter counts the rows the scans put out and the bytes read, then
+// passes each event on.
+type shardCounter struct {
+	scans map[int]bool
+	st    *ShardStats
+	next  exec.Events
+}
+
+func (c *shardCounter) Event(e exec.Event) {
+	switch {
+	case e.Kind == exec.EvRunStart:
+		*c.st = ShardStats{}
+	case e.Kind == exec.EvMorselEnd && c.scans[e.Op]:
+		c.st.Rows += e.RowsOut
+		c.st.Bytes += e.Bytes
+	}
+	c.next.Event(e)
+}
+
+// RunMerge runs root, the plan the shards ran, with its cuts' inputs read
+// from the shards' bodies (in shard order) and writes the answer to out.
+// The Dataset's inputs are not read.
+func (ds *Dataset) RunMerge(ctx context.Context, root plan.Node, bodies []io.Reader, out *Output, opts RunOptions) (*RunStats, error) {
+	cuts, err := shardCuts(root)
+	if err != nil {
+		return nil, err
+	}
+	sh := &shardIO{cuts: cuts, merge: true}
+	for i, b := range bodies {
+		sh.in = append(sh.in, &sectionReader{r: bufio.NewReaderSize(b, 256<<10), shard: i, n: len(bodies)})
+	}
+	ds.cfg.Units = []Unit{} // nothing of the inputs is read
+	return ds.run(ctx, root, out, opts, nil, sh)
+}
+
+// shardIO is a sharded run's side of a runner: a shard's body, or the
+// merge's bodies.
+type shardIO struct {
+	cuts  *cutSet
+	merge bool
+	out   *sectionWriter   // a shard's
+	in    []*sectionReader // the merge's, one per shard
+}
+
+// cut reports whether n is a cut of the run's plan, and whether the run
+// is the merge.
+func (r *runner) cut(n plan.Node) (cut, merge bool) {
+	if r.shard == nil || !r.shard.cuts.nodes[n] {
+		return false, false
+	}
+	return true, r.shard.merge
+}
+
+// emptyStream is what the plan above a shard's cut reads: no rows.
+func emptyStream(id int, schema plan.Schema) *rowStream {
+	return &rowStream{src: &emptySource{schema: schema}, srcOp: id, schema: schema}
+}
+
+type emptySource struct{ schema plan.Schema }
+
+func (e *emptySource) Morsels() int                                                { return 1 }
+func (e *emptySource) Ordered() bool                                               { return true }
+func (e *emptySource) Schema() (plan.Schema, bool)                                 { return e.schema, true }
+func (e *emptySource) Close() error                                                { return nil }
+func (e *emptySource) Run(context.Context, int, int, func(*exec.Batch) error) error { return nil }
+
+// dumpStates writes a finished aggregate's groups as node id's section.
+func (r *runner) dumpStates(ctx context.Context, id int, a *hashagg.Aggregate) error {
+	sw := r.shard.out
+	sw.begin(id, sectionAggregate)
+	sw.uvarint(uint64(a.RowsIn()))
+	err := a.States(ctx, func(key, state []byte) error {
+		sw.item(key)
+		sw.item(state)
+		return sw.err
+	})
+	sw.end()
+	if err != nil {
+		return err
+	}
+	return sw.err
+}
+
+// loadStates gives every shard's groups of node id to a, the shards
+// read at once on the workers.
+func (r *runner) loadStates(ctx context.Context, id int, a *hashagg.Aggregate) error {
+	in := r.shard.in
+	rows := make([]uint64, len(in))
+	err := exec.Parallel(ctx, r.env.Workers, len(in), func(ctx context.Context, w, i int) error {
+		sr := in[i]
+		start := time.Now()
+		r.env.Events.Event(exec.Event{Kind: exec.EvMorselStart, Op: id, Worker: w, Morsel: i, At: start})
+		if err := sr.begin(id, sectionAggregate); err != nil {
+			return err
+		}
+		n, err := sr.uvarint()
+		if err != nil {
+			return err
+		}
+		rows[i] = n
+		var groups int64
+		for {
+			key, ok, err := sr.item()
+			if err != nil || !ok {
+				r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, Worker: w, Morsel: i, RowsIn: groups, Dur: time.Since(start), At: time.Now()})
+				return err
+			}
+			key = append(sr.key[:0], key...) // item's bytes are the reader's until its next item
+			sr.key = key
+			state, ok, err := sr.item()
+			if err == nil && !ok {
+				err = sr.corrupt("a group's key without its state")
+			}
+			if err != nil {
+				return err
+			}
+			if err := a.LoadState(w, key, state); err != nil {
+				return err
+			}
+			groups++
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range rows {
+		a.LoadRows(int64(n))
+	}
+	return nil
+}
+
+// dumpRows writes a finished sort's rows, in order, as node id's section.
+func (r *runner) dumpRows(ctx context.Context, id int, s *sorter.Sort) error {
+	sw := r.shard.out
+	sw.begin(id, sectionSort)
+	sw.item(s.Observed())
+	err := s.EachRow(ctx, func(row []byte) error {
+		sw.item(row)
+		return sw.err
+	})
+	sw.end()
+	if err != nil {
+		return err
+	}
+	return sw.err
+}
+
+// loadRuns gives every shard's rows of node id to s as one sorted run
+// each.
+func (r *runner) loadRuns(id int, s *sorter.Sort) error {
+	for _, sr := range r.shard.in {
+		if err := sr.begin(id, sectionSort); err != nil {
+			return err
+		}
+		seen, ok, err := sr.item()
+		if err == nil && !ok {
+			err = sr.corrupt("a sort's section without its key types")
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.Observe(seen); err != nil {
+			return sr.corrupt(err.Error())
+		}
+		var rerr error
+		err = s.AddRun(func(yield func([]byte) bool) {
+			for {
+				row, ok, err := sr.item()
+				if err != nil || !ok {
+					rerr = err
+					return
+				}
+				if !yield(row) {
+					return
+				}
+			}
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dumpCount writes a count as node id's section.
+func (r *runner) dumpCount(id int, n int64) error {
+	sw := r.shard.out
+	sw.begin(id, sectionCount)
+	sw.uvarint(uint64(n))
+	return sw.err
+}
+
+// loadCount adds the shards' counts of node id.
+func (r *runner) loadCount(id int) (int64, error) {
+	var total int64
+	for _, sr := range r.shard.in {
+		if err := sr.begin(id, sectionCount); err != nil {
+			return 0, err
+		}
+		n, err := sr.uvarint()
+		if err != nil {
+			return 0, err
+		}
+		total += int64(n)
+	}
+	return total, nil
+}
+
+// rowsCodec is how a shard keeps the root's rows: the sorter's encoding
+// without keys, each record as it is when the output writes records as
+// they are, else the typed cells with which texts the input quoted.
+func rowsCodec(s *rowStream) sorter.Spec {
+	spec := sorter.Spec{Quoted: true}
+	if s.raw || s.scan != nil && s.scan.spec.raw {
+		spec.Cells = sorter.CellsRaw
+	}
+	return spec
+}
+
+// dumpOutput writes the rows of s, at most limit of them (-1: all), in
+// order, as the output's section.
+func (r *runner) dumpOutput(ctx context.Context, s *rowStream, limit int64) error {
+	sw := r.shard.out
+	sw.begin(-1, sectionRows)
+	enc := sorter.NewEncoder(rowsCodec(s))
+	sink := newOrderedSink(2*r.env.Workers, limit)
+	sink.down = func(b *exec.Batch) error {
+		for i := range b.N {
+			enc.Order(b, i)
+			sw.item(enc.Encode(b, i))
+		}
+		return sw.err
+	}
+	if err := r.drain(ctx, s, sink, -1, sink); err != nil && !errors.Is(err, exec.ErrStop) {
+		return err
+	}
+	sw.end()
+	return sw.err
+}
+
+// rowsSource is the merge's rows of a plan whose output is its cut: each
+// shard's rows in shard order.
+type rowsSource struct {
+	r      *runner
+	schema plan.Schema
+	cells  sorter.Cells
+}
+
+func (s *rowsSource) Morsels() int                { return 1 }
+func (s *rowsSource) Ordered() bool               { return true }
+func (s *rowsSource) Schema() (plan.Schema, bool) { return s.schema, true }
+func (s *rowsSource) Close() error                { return nil }
+
+func (s *rowsSource) Run(ctx context.Context, _, _ int, push func(*exec.Batch) error) error {
+	dec := sorter.NewDecoder(s.schema, s.cells)
+	var arena []byte
+	rows := make([][]byte, 0, plan.BatchSize)
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		err := push(dec.Decode(rows))
+		rows, arena = rows[:0], arena[:0]
+		return err
+	}
+	for _, sr := range s.r.shard.in {
+		if err := sr.begin(-1, sectionRows); err != nil {
+			return err
+		}
+		for {
+			row, ok, err := sr.item()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			start := len(arena)
+			arena = append(arena, row...)
+			rows = append(rows, arena[start:len(arena):len(arena)])
+			if len(rows) == plan.BatchSize {
+				if err := flush(); err != nil {
+					return err
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// sectionWriter writes a shard's body: sections, each a uvarint node id
+// (+1, so the output's -1 is 0), a tag byte, the breaker's own fields
+// (uvarints, items), then items until an empty uvarint 0. An item is
+// uvarint(len+1) and its bytes. The first error sticks in err.
+type sectionWriter struct {
+	w   *bufio.Writer
+	buf [binary.MaxVarintLen64]byte
+	err error
+}
+
+func (sw *sectionWriter) begin(id int, tag byte) {
+	sw.uvarint(uint64(id + 1))
+	if sw.err == nil {
+		sw.err = sw.w.WriteByte(tag)
+	}
+}
+
+func (sw *sectionWriter) uvarint(v uint64) {
+	if sw.err == nil {
+		_, sw.err = sw.w.Write(binary.AppendUvarint(sw.buf[:0], v))
+	}
+}
+
+func (sw *sectionWriter) item(b []byte) {
+	sw.uvarint(uint64(len(b)) + 1)
+	if sw.err == nil {
+		_, sw.err = sw.w.Write(b)
+	}
+}
+
+func (sw *sectionWriter) end() { sw.uvarint(0) }
+
+// sectionReader reads the sections of shard i of n. Its bodies' checksums
+// were checked as they were read, so a section that does not parse is a
+// shard of another gdask, not damage.
+type sectionReader struct {
+	r     *bufio.Reader
+	shard int
+	n     int
+	buf   []byte
+	key   []byte // loadStates' copy of the current key
+}
+
+func (sr *sectionReader) corrupt(what string) error {
+	return fmt.Errorf("shard %d/%d: its state does not match this plan (%s): run it again with this gdask", sr.shard, sr.n, what)
+}
+
+func (sr *sectionReader) uvarint() (uint64, error) {
+	v, err := binary.ReadUvarint(sr.r)
+	if err != nil {
+		return 0, sr.corrupt("it ends early")
+	}
+	return v, nil
+}
+
+// begin reads the head of the next section and checks it is node id's.
+func (sr *sectionReader) begin(id int, tag byte) error {
+	v, err := sr.uvarint()
+	if err != nil {
+		return err
+	}
+	t, err := sr.r.ReadByte()
+	if err != nil {
+		return sr.corrupt("it ends early")
+	}
+	if v != uint64(id+1) || t != tag {
+		return sr.corrupt(fmt.Sprintf("a section of node %d %q where node %d %q was due", int64(v)-1, t, id, tag))
+	}
+	return nil
+}
+
+// item returns the next item of the section, valid until the next call,
+// or false at the section's end.
+func (sr *sectionReader) item() ([]byte, bool, error) {
+	v, err := sr.uvarint()
+	if err != nil || v == 0 {
+		return nil, false, err
+	}
+	n := int(v - 1)
+	if n > 1<<30 {
+		return nil, false, sr.corrupt("an item of more than 1 GiB")
+	}
+	if cap(sr.buf) < n {
+		sr.buf = make([]byte, n, max(n, 2*cap(sr.buf)))
+	}
+	b := sr.buf[:n]
+	if _, err := io.ReadFull(sr.r, b); err != nil {
+		return nil, false, sr.corrupt("it ends early")
+	}
+	return b, true, nil
+}
