@@ -13,7 +13,7 @@ import (
 // the execution contracts of engine/exec and never import the engine nor
 // each other; the plan never imports the engine.
 var allowedImports = map[string][]string{
-	"cmd": {"dashboard", "engine", "engine/exec", "plan", "readers", "writers", "internal/fsname"},
+	"cmd": {"cluster", "dashboard", "engine", "engine/exec", "plan", "readers", "writers", "internal/fsname"},
 	// The live page and the report, fed by the engine's events.
 	"dashboard":      {"engine", "engine/exec", "plan"},
 	"engine":         {"engine/exec", "engine/stream", "engine/hashagg", "engine/sorter", "engine/spill", "plan", "readers", "writers", "internal/cacheline", "internal/fsname"},

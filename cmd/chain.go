@@ -259,8 +259,24 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 	if explain == "plan" {
 		return app.writeAll([]byte(plan.Explain(root, env)))
 	}
-	app.watchPlan(app.commandLine(), root)
+	sf, err := app.settings.shardSettings()
+	if err != nil {
+		return err
+	}
+	if sf != nil {
+		if app.merge != nil {
+			return usagef("merge runs no shard: --shard and --state-out go with the verbs")
+		}
+		app.watchPlan(app.commandLine(), root)
+		return j.run(ctx, app, "shard "+progressLabel(root), func() error {
+			return app.runShard(ctx, j, root, input, sf, skipBad, c.Root().PersistentFlags())
+		})
+	}
 	out := &chainOutput{app: app, res: j.res, count: isCount(root), analyze: explain == "analyze"}
+	if app.merge != nil {
+		return app.mergeChain(ctx, j, root, input, out, skipBad)
+	}
+	app.watchPlan(app.commandLine(), root)
 	var stats *exec.Stats
 	if explain == "analyze" {
 		stats = exec.NewStats()

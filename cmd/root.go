@@ -46,6 +46,7 @@ type App struct {
 	watch    *watch     // --dashboard and --report, nil when neither is given
 	later    [][]string // the segments of a chain after its first (chain.go)
 	inChain  bool       // a later segment is being parsed: it names no inputs
+	merge    *mergeRun  // the chain is a merge of shards' states (merge.go)
 }
 
 // Exit statuses (DESIGN §2).
@@ -148,6 +149,8 @@ func report(stderr io.Writer, err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case err == errQuietFailure:
+		return exitError
 	case writers.IsClosedPipe(err):
 		return exitOK
 	case errors.As(err, &se):
@@ -190,6 +193,9 @@ a flag wins over the environment, which wins over the file.`,
 				return err
 			}
 			app.settings = s
+			if c.Name() == "merge" {
+				return nil // its run of the plan watches itself (runMerge)
+			}
 			return app.startWatch()
 		},
 	}
@@ -207,6 +213,7 @@ a flag wins over the environment, which wins over the file.`,
 		newSortCmd(app, nil),
 		newDistinctCmd(app, nil),
 		newValueCountsCmd(app, nil),
+		newMergeCmd(app, nil),
 		newDemoCmd(app, nil),
 		newConfigCmd(app),
 		newVersionCmd(app),

@@ -69,6 +69,9 @@ func addGlobalFlags(root *cobra.Command) {
 	f.String(flagDashboardLinger, "0s", "keep the dashboard up this long after the run ends, e.g. 1m")
 	f.String(flagReport, "", "write the dashboard's views of the run to this self-contained HTML file at the end")
 	f.Bool(flagSkipBadRows, false, "skip rows whose value is not a number where a number is needed, and report how many")
+	f.String(flagShard, "", "run shard i of N (i/N, i from 0) of the plan over its share of the inputs, with --state-out")
+	f.String(flagStateOut, "", "with --shard: the directory the shard writes its state to, for gdask merge DIR")
+	f.String(flagShardAttempt, "", "with --shard: this run's attempt at its shard (0 first), named in the failure record it leaves")
 	f.StringSlice(flagTypes, nil, "declared column types instead of inferred ones, COL:TYPE with TYPE string, int or float; COL:string keeps a column's text (keys \"01\" and \"1\" stay apart)")
 }
 

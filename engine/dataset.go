@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/plan"
@@ -229,6 +230,23 @@ func (ds *Dataset) Paths() []string {
 	out := make([]string, len(ds.inputs))
 	for i, s := range ds.inputs {
 		out[i] = s.in.Path
+	}
+	return out
+}
+
+// InputFile is an input as a run opened it.
+type InputFile struct {
+	Path    string
+	Size    int64 // bytes on disk, -1 for stdin
+	ModTime time.Time
+	Stream  bool // read as a stream: stdin, .gz, .zst
+}
+
+// Inputs returns the inputs as opened, in order.
+func (ds *Dataset) Inputs() []InputFile {
+	out := make([]InputFile, len(ds.inputs))
+	for i, s := range ds.inputs {
+		out[i] = InputFile{Path: s.in.Path, Size: s.in.Size, ModTime: s.in.ModTime(), Stream: s.stream}
 	}
 	return out
 }

@@ -141,6 +141,18 @@ func shardCuts(root plan.Node) (*cutSet, error) {
 	return c, nil
 }
 
+// OutputBinds reports whether what a shard of root keeps depends on the
+// output format: rows that reach the output as the input has them keep
+// the records as they are for csv (and which fields were quoted), typed
+// cells otherwise; so shards and their merge must agree on csv or not.
+func OutputBinds(root plan.Node) bool {
+	top := root
+	for l, ok := top.(*plan.Limit); ok; l, ok = top.(*plan.Limit) {
+		top = l.Child
+	}
+	return rowsUnchanged(top) || streamsFromScan(top)
+}
+
 // ShardStats are what a shard read.
 type ShardStats struct {
 	Rows, Bytes int64
@@ -247,10 +259,10 @@ func emptyStream(id int, schema plan.Schema) *rowStream {
 
 type emptySource struct{ schema plan.Schema }
 
-func (e *emptySource) Morsels() int                                                { return 1 }
-func (e *emptySource) Ordered() bool                                               { return true }
-func (e *emptySource) Schema() (plan.Schema, bool)                                 { return e.schema, true }
-func (e *emptySource) Close() error                                                { return nil }
+func (e *emptySource) Morsels() int                                                 { return 1 }
+func (e *emptySource) Ordered() bool                                                { return true }
+func (e *emptySource) Schema() (plan.Schema, bool)                                  { return e.schema, true }
+func (e *emptySource) Close() error                                                 { return nil }
 func (e *emptySource) Run(context.Context, int, int, func(*exec.Batch) error) error { return nil }
 
 // dumpStates writes a finished aggregate's groups as node id's section.

@@ -49,13 +49,15 @@ func TestShardMerge(t *testing.T) {
 	cfg.Workers = 3
 	cfg.Blocksize = 1 << 10
 	plans := map[string]func(plan.Node) plan.Node{
-		"filter":  func(s plan.Node) plan.Node { return plan.NewFilter(s, mustPred(t, "n > 100", s.Schema())) },
-		"scan":    func(s plan.Node) plan.Node { return s },
-		"head":    func(s plan.Node) plan.Node { return plan.NewLimit(s, 250) },
-		"count":   func(s plan.Node) plan.Node { return plan.NewCount(s) },
-		"groupby": func(s plan.Node) plan.Node { return groupByNode(t, s, []string{"a"}, []string{"count:", "sum:n", "mean:n", "first:b", "nunique:c"}) },
-		"sort":    func(s plan.Node) plan.Node { return plan.NewSort(s, []plan.SortKey{{Col: 3, Desc: true}}) },
-		"top":     func(s plan.Node) plan.Node { return plan.NewLimit(plan.NewSort(s, []plan.SortKey{{Col: 0}}), 30) },
+		"filter": func(s plan.Node) plan.Node { return plan.NewFilter(s, mustPred(t, "n > 100", s.Schema())) },
+		"scan":   func(s plan.Node) plan.Node { return s },
+		"head":   func(s plan.Node) plan.Node { return plan.NewLimit(s, 250) },
+		"count":  func(s plan.Node) plan.Node { return plan.NewCount(s) },
+		"groupby": func(s plan.Node) plan.Node {
+			return groupByNode(t, s, []string{"a"}, []string{"count:", "sum:n", "mean:n", "first:b", "nunique:c"})
+		},
+		"sort": func(s plan.Node) plan.Node { return plan.NewSort(s, []plan.SortKey{{Col: 3, Desc: true}}) },
+		"top":  func(s plan.Node) plan.Node { return plan.NewLimit(plan.NewSort(s, []plan.SortKey{{Col: 0}}), 30) },
 	}
 	for name, build := range plans {
 		for _, format := range []string{"csv", "json"} {

@@ -19,9 +19,10 @@ import (
 // whole file reports for that byte. A stream input (stdin, .gz, .zst) is
 // one unit of the whole input: Start 0, End -1, Line the data's first line.
 type Unit struct {
-	Input      int
-	Start, End int64
-	Line       int64
+	Input int   `json:"input"`
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	Line  int64 `json:"line"`
 }
 
 // DefaultUnitBlocksize is the size of units when Layout is given 0.

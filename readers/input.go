@@ -48,6 +48,10 @@ type Input struct {
 	spent       *os.File  // a stream's file, read, once File is its copy
 }
 
+// ModTime is when the file was last written, as it was opened (zero for
+// stdin).
+func (in *Input) ModTime() time.Time { return in.modTime }
+
 // Splittable reports whether the input can be read by offset.
 func (in *Input) Splittable() bool { return in.File != nil && in.Compression == None }
 

@@ -1,0 +1,412 @@
+package cmd
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gdask/gdask/cluster"
+	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/internal/fsname"
+	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/writers"
+)
+
+// A sharded run (DESIGN §8): `gdask VERB ... --shard i/N --state-out DIR`
+// runs shard i of N of the chain's plan and leaves DIR/shard-i-of-N.state;
+// `gdask merge DIR` merges the N states into the answer a local run gives.
+// What every shard must agree on is in DIR/plan.json, written once (by
+// `gdask submit`, or by the first shard to run) and never again:
+//
+//   - the chain's arguments, which the merge parses again to make the
+//     same plan;
+//   - the inputs' sizes and modification times, so a shard or merge of
+//     changed inputs is refused rather than wrong;
+//   - the units (engine.Layout): the inputs cut into exact record ranges
+//     once, so that shard i reads engine.ShardUnits(units, i, N) and the
+//     union of the shards is exactly the input;
+//   - the plan's canonical text and its SHA-256, which each shard's state
+//     file carries in its header: a shard of another plan is refused by
+//     name.
+
+// Flags of a sharded run.
+const (
+	flagShard        = "shard"
+	flagStateOut     = "state-out"
+	flagShardAttempt = "shard-attempt"
+)
+
+// planFileName is the shared plan in a state directory.
+const planFileName = "plan.json"
+
+// planFile is DIR/plan.json.
+type planFile struct {
+	Version int    `json:"version"`
+	Gdask   string `json:"gdask"` // the version that wrote it, for people
+	Shards  int    `json:"shards"`
+	// Args is the chain as gdask takes it (without the flags of one
+	// process: --shard, --state-out, --output, --dashboard, ...).
+	Args []string `json:"args"`
+	// Dir is the working directory the arguments' relative paths are
+	// relative to.
+	Dir    string          `json:"dir"`
+	Kind   string          `json:"kind"`
+	Inputs []planInput     `json:"inputs"`
+	Units  []engine.Unit   `json:"units"`
+	Plan   string          `json:"plan"` // the canonical text the hash is of
+	Hash   string          `json:"hash"` // hex SHA-256 of Plan
+	Extra  json.RawMessage `json:"submit,omitempty"`
+}
+
+type planInput struct {
+	Path    string    `json:"path"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mtime"`
+}
+
+const planFileVersion = 1
+
+// hash returns the plan's hash as the state files hold it.
+func (p *planFile) hash() [32]byte {
+	var h [32]byte
+	b, err := hex.DecodeString(p.Hash)
+	if err == nil && len(b) == 32 {
+		copy(h[:], b)
+	}
+	return h
+}
+
+// readPlanFile reads DIR/plan.json.
+func readPlanFile(dir string) (*planFile, error) {
+	path := filepath.Join(dir, planFileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no plan here: %w (run the shards with --state-out %s, or gdask submit, first)", fsname.Quote(path), fs.ErrNotExist, fsname.Quote(dir))
+		}
+		return nil, fmt.Errorf("cannot read %s: %w", fsname.Quote(path), fsname.Cause(err))
+	}
+	var p planFile
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: not a gdask plan: %v", fsname.Quote(path), err)
+	}
+	if p.Version != planFileVersion {
+		return nil, fmt.Errorf("%s: plan format %d, this gdask reads %d (use the gdask %s that wrote it)", fsname.Quote(path), p.Version, planFileVersion, p.Gdask)
+	}
+	if p.Shards < 1 || p.Shards > cluster.MaxShards || len(p.Hash) != 64 {
+		return nil, fmt.Errorf("%s: not a gdask plan: shards %d, hash %q", fsname.Quote(path), p.Shards, p.Hash)
+	}
+	return &p, nil
+}
+
+// writePlanFile writes DIR/plan.json unless one is there: made as a temp
+// file and linked into place, so of shards that start at once exactly
+// one writes it and the others read that one. It returns the plan in
+// DIR either way.
+func writePlanFile(dir string, p *planFile) (*planFile, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot make --state-out %s: %w", fsname.Quote(dir), fsname.Cause(err))
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, ".plan-*.json")
+	if err != nil {
+		return nil, fmt.Errorf("cannot write in %s: %w", fsname.Quote(dir), fsname.Cause(err))
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", fsname.Quote(f.Name()), fsname.Cause(err))
+	}
+	if err := os.Link(f.Name(), filepath.Join(dir, planFileName)); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("cannot write %s: %w", fsname.Quote(filepath.Join(dir, planFileName)), fsname.Cause(err))
+	}
+	return readPlanFile(dir)
+}
+
+// planText is a plan's canonical text: what its hash is of. It holds the
+// plan as Explain prints it without the run's environment, the input
+// columns' types (which the plan's operators are made for), and, when
+// what a shard keeps depends on it, whether the output is csv.
+func planText(root plan.Node, input plan.Schema, csvOut bool) string {
+	text := plan.Explain(root, plan.ExplainEnv{})
+	if i := strings.LastIndex(strings.TrimSuffix(text, "\n"), "\n"); i >= 0 {
+		text = text[:i+1] // the environment's line
+	}
+	var b strings.Builder
+	b.WriteString(text)
+	b.WriteString("input:")
+	for _, c := range input {
+		fmt.Fprintf(&b, " %s:%s", strconv.Quote(c.Name), c.Type)
+	}
+	b.WriteString("\n")
+	if engine.OutputBinds(root) {
+		fmt.Fprintf(&b, "csv output: %t\n", csvOut)
+	}
+	return b.String()
+}
+
+func hashText(text string) string {
+	h := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(h[:])
+}
+
+// shardFlags are --shard i/N, --state-out DIR and --shard-attempt K.
+type shardFlags struct {
+	i, n    int
+	dir     string
+	attempt int
+}
+
+// shardSettings returns the run's shard flags, nil when it is not a
+// shard.
+func (s *settings) shardSettings() (*shardFlags, error) {
+	spec, dir, attempt := strings.TrimSpace(s.str(flagShard)), s.str(flagStateOut), strings.TrimSpace(s.str(flagShardAttempt))
+	if spec == "" && dir == "" {
+		if attempt != "" {
+			return nil, usagef("--shard-attempt goes with --shard i/N --state-out DIR")
+		}
+		return nil, nil
+	}
+	if spec == "" || dir == "" {
+		return nil, usagef("--shard i/N and --state-out DIR go together: shard i of N writes its state to DIR for gdask merge DIR")
+	}
+	is, ns, ok := strings.Cut(spec, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || n > cluster.MaxShards || i < 0 || i >= n {
+		return nil, usagef("invalid --shard %q: want i/N, shard i (from 0) of N, with 0 <= i < N <= %d, e.g. --shard 3/16", spec, cluster.MaxShards)
+	}
+	sf := &shardFlags{i: i, n: n, dir: dir}
+	if attempt != "" {
+		if sf.attempt, err1 = strconv.Atoi(attempt); err1 != nil || sf.attempt < 0 {
+			return nil, usagef("invalid --shard-attempt %q: want a number from 0, the attempt of this shard", attempt)
+		}
+	}
+	return sf, nil
+}
+
+// processFlags are global flags that belong to one process, not to the
+// plan: they are not kept in plan.json's arguments.
+var processFlags = map[string]bool{
+	flagShard: true, flagStateOut: true, flagShardAttempt: true, flagOutput: true, flagExplain: true,
+	flagDashboard: true, flagDashboardLinger: true, flagReport: true, flagProgress: true, flagConfig: true,
+}
+
+// planArgs are args without the flags of one process.
+func planArgs(args []string, globals *pflag.FlagSet) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		name, takesValue := globalFlag(args[i], globals)
+		if name != "" && processFlags[name] {
+			if takesValue {
+				i++
+			}
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// unitBlocksize is the size of the units of a layout for n shards: a
+// few units per shard, so shards come out even, of at least 1 MiB and at
+// most engine.DefaultUnitBlocksize.
+func unitBlocksize(inputs []engine.InputFile, n int) int64 {
+	var total int64
+	for _, in := range inputs {
+		if !in.Stream {
+			total += in.Size
+		}
+	}
+	b := total / int64(8*n)
+	return min(max(b, 1<<20), engine.DefaultUnitBlocksize)
+}
+
+// newPlanFile makes the plan.json of the job's run of root for n shards.
+func (app *App) newPlanFile(ctx context.Context, j *job, text string, kind engine.ShardKind, n int, globals *pflag.FlagSet) (*planFile, error) {
+	inputs := j.ds.Inputs()
+	units, err := j.ds.Layout(ctx, unitBlocksize(inputs, n))
+	if err != nil {
+		return nil, err
+	}
+	wd, _ := os.Getwd()
+	v, c, _ := buildInfo()
+	p := &planFile{Version: planFileVersion, Gdask: v + " " + c, Shards: n, Args: planArgs(app.args, globals), Dir: wd,
+		Kind: shardKindName(kind), Units: units, Plan: text, Hash: hashText(text)}
+	for _, in := range inputs {
+		p.Inputs = append(p.Inputs, planInput{Path: in.Path, Size: in.Size, ModTime: in.ModTime})
+	}
+	return p, nil
+}
+
+func shardKindName(k engine.ShardKind) string {
+	switch k {
+	case engine.ShardRows:
+		return "rows"
+	case engine.ShardSorted:
+		return "sorted"
+	case engine.ShardCount:
+		return "count"
+	}
+	return "states"
+}
+
+func clusterKind(k engine.ShardKind) cluster.Kind {
+	switch k {
+	case engine.ShardRows:
+		return cluster.RowsInOrder
+	case engine.ShardSorted:
+		return cluster.SortedRun
+	case engine.ShardCount:
+		return cluster.Count
+	}
+	return cluster.AggregateStates
+}
+
+// checkInputs refuses inputs that are not as plan.json saw them: a shard
+// or merge of changed inputs would mix two versions of the data.
+func (p *planFile) checkInputs(dir string, inputs []engine.InputFile) error {
+	if len(inputs) != len(p.Inputs) {
+		return fmt.Errorf("%s names %d inputs, this run %d", fsname.Quote(filepath.Join(dir, planFileName)), len(p.Inputs), len(inputs))
+	}
+	for k, in := range inputs {
+		was := p.Inputs[k]
+		if in.Path != was.Path {
+			return fmt.Errorf("input %d is %s here and %s in %s: run every shard with the same inputs", k+1, fsname.Quote(in.Path), fsname.Quote(was.Path), fsname.Quote(filepath.Join(dir, planFileName)))
+		}
+		if in.Stream && in.Size < 0 {
+			return usagef("%s: standard input cannot be read by shards: each would read its own; give a file", fsname.Quote(in.Path))
+		}
+		if in.Size != was.Size || !in.ModTime.Equal(was.ModTime) {
+			return fmt.Errorf("%s: changed since %s was written (%d bytes, modified %s; now %d bytes, modified %s): start again with an empty --state-out directory",
+				fsname.Quote(in.Path), fsname.Quote(filepath.Join(dir, planFileName)), was.Size, was.ModTime.Format(time.RFC3339Nano), in.Size, in.ModTime.Format(time.RFC3339Nano))
+		}
+	}
+	return nil
+}
+
+// runShard runs shard sf of root and writes its state file.
+func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan.Schema, sf *shardFlags, skipBad bool, globals *pflag.FlagSet) (err error) {
+	kind, err := engine.ShardCuts(root)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	for _, in := range j.ds.Inputs() {
+		if in.Size < 0 {
+			return usagef("standard input cannot be read by shards: each would read its own; give a file")
+		}
+	}
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			writeFailure(sf, err)
+		}
+	}()
+	text := planText(root, input, j.res.format == "csv")
+	p, err := readPlanFile(sf.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if p, err = app.newPlanFile(ctx, j, text, kind, sf.n, globals); err == nil {
+			p, err = writePlanFile(sf.dir, p)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	planPath := fsname.Quote(filepath.Join(sf.dir, planFileName))
+	if p.Shards != sf.n {
+		return usagef("--shard %d/%d: %s is for %d shards (use --shard i/%d, or another --state-out)", sf.i, sf.n, planPath, p.Shards, p.Shards)
+	}
+	if p.Hash != hashText(text) {
+		return usagef("shard %d/%d: this plan is not the one in %s (its arguments: %s): run every shard with the same chain and flags, or use another --state-out",
+			sf.i, sf.n, planPath, quoteArgs(p.Args))
+	}
+	if err := p.checkInputs(sf.dir, j.ds.Inputs()); err != nil {
+		return err
+	}
+	units := engine.ShardUnits(p.Units, sf.i, sf.n)
+	j.cfg.Units = units
+	var w *cluster.Writer
+	defer func() {
+		if w != nil {
+			w.Abort()
+		}
+	}()
+	st, err := j.ds.RunShard(ctx, root, j.res.format, func() (io.Writer, error) {
+		if w != nil {
+			w.Abort()
+		}
+		var err error
+		w, err = cluster.Create(sf.dir, p.hash(), sf.i, sf.n, clusterKind(kind))
+		return w, err
+	}, engine.RunOptions{SkipBadRows: skipBad})
+	if err != nil {
+		return err
+	}
+	cu := make([]cluster.Unit, len(units))
+	for k, u := range units {
+		cu[k] = cluster.Unit{Input: u.Input, Start: u.Start, End: u.End}
+	}
+	if err := w.Commit(cu, st.Rows, st.Bytes); err != nil {
+		return err
+	}
+	w = nil
+	removeFailures(sf)
+	return nil
+}
+
+// Failure records: a shard that fails with an error gdask reports leaves
+// DIR/shard-iiii-of-NNNN.failed-K (K its --shard-attempt), one line, the
+// error: `gdask merge --wait` tells from it that the shard failed for
+// good once its last attempt's record is there, and says why.
+func failurePath(dir string, i, n, attempt int) string {
+	return strings.TrimSuffix(cluster.Path(dir, i, n), ".state") + ".failed-" + strconv.Itoa(attempt)
+}
+
+func writeFailure(sf *shardFlags, runErr error) {
+	f, err := writers.CreateAtomic(failurePath(sf.dir, sf.i, sf.n, sf.attempt))
+	if err != nil {
+		return // the exit status still says it failed
+	}
+	if _, err := fmt.Fprintf(f, "%s\n", strings.ReplaceAll(runErr.Error(), "\n", " ")); err != nil {
+		f.Abort()
+		return
+	}
+	f.Commit()
+}
+
+// removeFailures removes the failure records of a shard that is done.
+func removeFailures(sf *shardFlags) {
+	matches, _ := filepath.Glob(strings.TrimSuffix(cluster.Path(sf.dir, sf.i, sf.n), ".state") + ".failed-*")
+	for _, m := range matches {
+		os.Remove(m)
+	}
+}
+
+// readFailure returns the error a shard's attempt recorded, if it did.
+func readFailure(dir string, i, n, attempt int) (string, bool) {
+	b, err := os.ReadFile(failurePath(dir, i, n, attempt))
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(b)), true
+}
