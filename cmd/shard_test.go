@@ -120,3 +120,92 @@ func TestShardInvariance(t *testing.T) {
 		}
 	}
 }
+
+// shardDir runs args as n shards into a new state directory.
+func shardDir(t *testing.T, n int, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for i := range n {
+		if _, stderr, code := runIn(t, append(args, "--shard", fmt.Sprintf("%d/%d", i, n), "--state-out", dir)...); code != 0 {
+			t.Fatalf("shard %d/%d: exit %d: %s", i, n, code, stderr)
+		}
+	}
+	return dir
+}
+
+// TestMergeRefuses: a merge of a directory that is not whole names the
+// shard and what is wrong with it, exits 1 and writes nothing, not even
+// an --output file.
+func TestMergeRefuses(t *testing.T) {
+	paths := shardInputs(t, rand.New(rand.NewPCG(9, 10)))
+	args := append(append([]string{"groupby"}, paths...), "--by", "k", "--sum", "n", "--blocksize", "4KiB")
+	state := func(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("shard-%04d-of-0003.state", i)) }
+	cases := []struct {
+		name  string
+		spoil func(t *testing.T, dir string)
+		want  string
+	}{
+		{"missing", func(t *testing.T, dir string) { os.Remove(state(dir, 1)) }, "shard-0001-of-0003.state: missing"},
+		{"foreign", func(t *testing.T, dir string) {
+			other := shardDir(t, 3, append(args[:len(args)-2:len(args)-2], "--where", "n > 0")...)
+			copyFile(t, state(other, 2), state(dir, 2))
+		}, "shard-0002-of-0003.state: written for another plan"},
+		{"truncated", func(t *testing.T, dir string) {
+			st, _ := os.Stat(state(dir, 0))
+			os.Truncate(state(dir, 0), st.Size()-5)
+		}, "shard-0000-of-0003.state: truncated"},
+		{"bit flipped", func(t *testing.T, dir string) {
+			b, _ := os.ReadFile(state(dir, 1))
+			b[40] ^= 0x10 // in the body
+			os.WriteFile(state(dir, 1), b, 0o644)
+		}, "shard-0001-of-0003.state: corrupt"},
+		{"another N", func(t *testing.T, dir string) {
+			os.Remove(state(dir, 2))
+			other := shardDir(t, 2, args...)
+			copyFile(t, filepath.Join(other, "shard-0001-of-0002.state"), filepath.Join(dir, "shard-0001-of-0002.state"))
+		}, "shard-0002-of-0003.state: missing"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := shardDir(t, 3, args...)
+			c.spoil(t, dir)
+			outFile := filepath.Join(t.TempDir(), "out.csv")
+			stdout, stderr, code := runIn(t, "merge", dir, "--output", outFile)
+			if code != 1 || stdout != "" || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1, no output, one line with %q", code, stdout, stderr, c.want)
+			}
+			if _, err := os.Stat(outFile); err == nil {
+				t.Fatal("a failed merge left its --output file")
+			}
+			status, _, code := runIn(t, "merge", "--status", dir)
+			if code != 1 || !strings.Contains(status, "of 3 shards done") {
+				t.Fatalf("merge --status: exit %d:\n%s", code, status)
+			}
+		})
+	}
+	// A shard of another count, or of another plan, into the directory is
+	// refused before it runs.
+	dir := shardDir(t, 3, args...)
+	if _, stderr, code := runIn(t, append(args, "--shard", "0/2", "--state-out", dir)...); code != 2 || !strings.Contains(stderr, "is for 3 shards") {
+		t.Fatalf("another N: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runIn(t, append(args, "--where", "n > 0", "--shard", "0/3", "--state-out", dir)...); code != 2 || !strings.Contains(stderr, "this plan is not the one in") {
+		t.Fatalf("another plan: exit %d: %s", code, stderr)
+	}
+	// merge --status of a whole directory.
+	out, _, code := runIn(t, "merge", "--status", dir)
+	if code != 0 || !strings.Contains(out, "3 of 3 shards done") {
+		t.Fatalf("merge --status: exit %d:\n%s", code, out)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
