@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math"
@@ -539,3 +540,28 @@ func formatDuration(d time.Duration) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// K8sCommands decodes, strictly, the two Jobs RenderK8s wrote and returns
+// each one's container command line (its command, then its args) as the
+// kubelet receives it, before it expands $(VAR) in it: what a test runs
+// with the pod's environment to check the shards' wiring, and what a
+// person runs to try a shard by hand.
+func K8sCommands(manifests []byte) (shard, merge []string, err error) {
+	docs := bytes.Split(manifests, []byte("\n---\n"))
+	if len(docs) != 2 {
+		return nil, nil, fmt.Errorf("want the shard Job and the merge Job, got %d documents", len(docs))
+	}
+	var argv [2][]string
+	for i, d := range docs {
+		var job batchv1.Job
+		if err := yaml.UnmarshalStrict(d, &job); err != nil {
+			return nil, nil, err
+		}
+		cs := job.Spec.Template.Spec.Containers
+		if len(cs) != 1 {
+			return nil, nil, fmt.Errorf("job %s has %d containers, want 1", job.Name, len(cs))
+		}
+		argv[i] = append(slices.Clone(cs[0].Command), cs[0].Args...)
+	}
+	return argv[0], argv[1], nil
+}

@@ -78,6 +78,11 @@ func splitChain(args []string, globals *pflag.FlagSet) (first []string, later []
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
+		case a == "--":
+			// What follows is arguments, not a chain of this command's
+			// (gdask submit k8s -- CHAIN).
+			cur = append(cur, args[i:]...)
+			i = len(args)
 		case a == "then":
 			segs = append(segs, cur)
 			cur = []string{}

@@ -343,6 +343,13 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 	if err := p.checkInputs(sf.dir, j.ds.Inputs()); err != nil {
 		return err
 	}
+	if h, err := cluster.Verify(cluster.Path(sf.dir, sf.i, sf.n)); err == nil && h.PlanHash == p.hash() && h.Shard == sf.i && h.Shards == sf.n {
+		// Done by an earlier run (a resubmission runs every shard the
+		// scheduler has no record of): its state stands.
+		fmt.Fprintf(app.IO.Err, "gdask: shard %d/%d is already done in %s\n", sf.i, sf.n, fsname.Quote(sf.dir))
+		removeFailures(sf)
+		return nil
+	}
 	units := engine.ShardUnits(p.Units, sf.i, sf.n)
 	j.cfg.Units = units
 	var w *cluster.Writer

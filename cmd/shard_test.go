@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/gdask/gdask/cluster"
 )
 
 // runIn runs gdask in this process and returns its stdout, stderr and
@@ -207,5 +211,99 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// kubeletExpand expands $(VAR) in s from env as the kubelet expands a
+// container's command and args: $$ is $, $(NAME) of a defined NAME its
+// value, anything else as it is.
+func kubeletExpand(s string, env map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+			continue
+		case '(':
+			if end := strings.IndexByte(s[i:], ')'); end > 0 {
+				if v, ok := env[s[i+2:i+end]]; ok {
+					b.WriteString(v)
+					i += end
+					continue
+				}
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// TestK8sWiring runs the container command lines `submit k8s --dry-run`
+// prints, as the pods would run them (JOB_COMPLETION_INDEX 0 to N-1, the
+// merge waiting beside them), and compares the merge's answer with a
+// local run's.
+func TestK8sWiring(t *testing.T) {
+	paths := shardInputs(t, rand.New(rand.NewPCG(11, 12)))
+	mount := t.TempDir()
+	chain := append(append([]string{"filter"}, paths...), "--where", "n > 3", "then", "groupby", "--by", "k", "--mean", "v", "--blocksize", "4KiB")
+	mergePoll = 20 * time.Millisecond
+	const n = 3
+	yaml, stderr, code := runIn(t, append([]string{"submit", "k8s", "--dry-run", "--image", "gdask", "--volume", "data:" + mount, "--shards", fmt.Sprint(n), "--"}, chain...)...)
+	if code != 0 {
+		t.Fatalf("submit k8s --dry-run: exit %d: %s", code, stderr)
+	}
+	shard, merge, err := cluster.K8sCommands([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shard[0] != "gdask" || merge[0] != "gdask" {
+		t.Fatalf("commands %q, %q: want gdask", shard[0], merge[0])
+	}
+	done := make(chan struct{})
+	var mergeOut, mergeErr string
+	var mergeCode int
+	go func() {
+		// The merge starts with the shards and waits for them.
+		defer close(done)
+		args := make([]string, len(merge)-1)
+		for i, a := range merge[1:] {
+			args[i] = kubeletExpand(a, nil)
+		}
+		mergeOut, mergeErr, mergeCode = runIn(t, args...)
+	}()
+	for i := range n {
+		env := map[string]string{"JOB_COMPLETION_INDEX": fmt.Sprint(i), "GDASK_SHARD_ATTEMPT": "0"}
+		args := make([]string, len(shard)-1)
+		for k, a := range shard[1:] {
+			args[k] = kubeletExpand(a, env)
+		}
+		if _, stderr, code := runIn(t, args...); code != 0 {
+			t.Fatalf("shard %d: %q: exit %d: %s", i, args, code, stderr)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the merge Job still waits 30 s after every shard ran: the shards did not write shards 0 to N-1")
+	}
+	if mergeCode != 0 || mergeOut != "" {
+		t.Fatalf("merge: exit %d, stdout %q: %s", mergeCode, mergeOut, mergeErr)
+	}
+	local, _, _ := runIn(t, append(chain, "-o", "csv")...)
+	var result string
+	filepath.WalkDir(mount, func(p string, d fs.DirEntry, err error) error {
+		if d != nil && d.Name() == "result.csv" {
+			b, _ := os.ReadFile(p)
+			result = string(b)
+		}
+		return nil
+	})
+	if result != local || local == "" {
+		t.Fatalf("the merge Job's result.csv differs from a local run's:\n%s\nlocal:\n%s", result, local)
 	}
 }
