@@ -171,7 +171,7 @@ func (app *App) mergeChain(ctx context.Context, j *job, root plan.Node, input pl
 			}
 			return usagef("the shards in %s kept their rows as csv records: merge them with -o csv, or run the shards again with -o %s", fsname.Quote(m.dir), j.res.format)
 		}
-		return fmt.Errorf("%s: this gdask makes another plan of its arguments than the shards ran (plan.json written by gdask %s): merge with that gdask", planPath, p.Gdask)
+		return fmt.Errorf("%s: its arguments make another plan here than the shards ran: merge with the settings the shards had (GDASK_* variables, the config file: --types, --null, --delimiter) and the gdask that wrote it (%s)", planPath, p.Gdask)
 	}
 	if err := p.checkInputs(m.dir, j.ds.Inputs()); err != nil {
 		return err

@@ -351,6 +351,9 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 		return nil
 	}
 	units := engine.ShardUnits(p.Units, sf.i, sf.n)
+	if units == nil {
+		units = []engine.Unit{} // inputs with no data: read nothing, not everything
+	}
 	j.cfg.Units = units
 	var w *cluster.Writer
 	defer func() {
