@@ -117,7 +117,7 @@ func readPlanFile(dir string) (*planFile, error) {
 // DIR either way.
 func writePlanFile(dir string, p *planFile) (*planFile, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot make --state-out %s: %w", fsname.Quote(dir), fsname.Cause(err))
+		return nil, fmt.Errorf("cannot make %s: %w", fsname.Quote(dir), fsname.Cause(err))
 	}
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
@@ -306,6 +306,50 @@ func (p *planFile) checkInputs(dir string, inputs []engine.InputFile) error {
 	return nil
 }
 
+// planLockStale is how old a plan lock may be before a shard takes it
+// over: its writer died (a layout reads the inputs once, at memory or
+// disk speed: minutes for the largest inputs).
+var planLockStale = 15 * time.Minute
+
+// sharedPlan returns DIR/plan.json, making it with make when there is
+// none. Shards that start at once (an Indexed Job, a loop in the
+// background) would each read every input to cut it: the first to make
+// DIR/.plan.lock does, and the others wait for its plan.json.
+func (app *App) sharedPlan(ctx context.Context, j *job, sf *shardFlags, make func() (*planFile, error)) (*planFile, error) {
+	if err := os.MkdirAll(sf.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot make --state-out %s: %w", fsname.Quote(sf.dir), fsname.Cause(err))
+	}
+	lock := filepath.Join(sf.dir, ".plan.lock")
+	for {
+		p, err := readPlanFile(sf.dir)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return p, err
+		}
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Close()
+			p, err := make()
+			if err == nil {
+				p, err = writePlanFile(sf.dir, p)
+			}
+			os.Remove(lock)
+			return p, err
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("cannot write in --state-out %s: %w", fsname.Quote(sf.dir), fsname.Cause(err))
+		}
+		if st, err := os.Stat(lock); err == nil && time.Since(st.ModTime()) > planLockStale {
+			os.Remove(lock)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // runShard runs shard sf of root and writes its state file.
 func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan.Schema, sf *shardFlags, skipBad bool, globals *pflag.FlagSet) (err error) {
 	kind, err := engine.ShardCuts(root)
@@ -323,12 +367,7 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 		}
 	}()
 	text := planText(root, input, j.res.format == "csv")
-	p, err := readPlanFile(sf.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		if p, err = app.newPlanFile(ctx, j, text, kind, sf.n, globals); err == nil {
-			p, err = writePlanFile(sf.dir, p)
-		}
-	}
+	p, err := app.sharedPlan(ctx, j, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, text, kind, sf.n, globals) })
 	if err != nil {
 		return err
 	}

@@ -307,3 +307,32 @@ func TestK8sWiring(t *testing.T) {
 		t.Fatalf("the merge Job's result.csv differs from a local run's:\n%s\nlocal:\n%s", result, local)
 	}
 }
+
+// TestShardsAtOnce: shards started together agree on one plan.json, made
+// by one of them, and merge to the local answer.
+func TestShardsAtOnce(t *testing.T) {
+	paths := shardInputs(t, rand.New(rand.NewPCG(13, 14)))
+	args := append(append([]string{"sort"}, paths...), "--by", "n,k", "--blocksize", "4KiB")
+	dir := t.TempDir()
+	const n = 5
+	codes := make(chan string, n)
+	for i := range n {
+		go func() {
+			_, stderr, code := runIn(t, append(args, "--shard", fmt.Sprintf("%d/%d", i, n), "--state-out", dir)...)
+			codes <- fmt.Sprintf("%d %s", code, stderr)
+		}()
+	}
+	for range n {
+		if c := <-codes; c != "0 " {
+			t.Fatalf("a shard: exit %s", c)
+		}
+	}
+	local, _, _ := runIn(t, args...)
+	got, stderr, code := runIn(t, "merge", dir)
+	if code != 0 || got != local {
+		t.Fatalf("merge: exit %d %s; differs from the local run: %v", code, stderr, got != local)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".plan.lock")); err == nil {
+		t.Fatal("the plan lock was left behind")
+	}
+}
