@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -1030,8 +1031,25 @@ func TestSlurmLocal(t *testing.T) {
 	t0 := time.Now()
 	root := t.TempDir()
 	startSlurm(t, filepath.Join(root, "cluster"))
-	tUp := time.Since(t0)
 	ctx := context.Background()
+	// As on a site that cancels a job whose dependency can never be
+	// satisfied: the merge must stay pending all the same.
+	conf := os.Getenv("SLURM_CONF")
+	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("DependencyParameters=kill_invalid_depend\n")
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunCommand(ctx, nil, "scontrol", "reconfigure"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := RunCommand(ctx, nil, "scontrol", "show", "config"); err != nil || !regexp.MustCompile(`(?m)^DependencyParameters\s*=\s*kill_invalid_depend$`).Match(out) {
+		t.Fatalf("kill_invalid_depend not in force: %v", err)
+	}
+	tUp := time.Since(t0)
 
 	// The paths hold what sbatch and bash would cut or expand, so that
 	// the real sbatch reads the #SBATCH lines and the real slurmd runs
