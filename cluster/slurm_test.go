@@ -411,9 +411,12 @@ func TestSlurmQuoting(t *testing.T) {
 	for _, w := range words {
 		script.WriteString(" " + shellQuote(w))
 	}
-	out, err := exec.Command("bash", "-c", script.String()).Output()
+	cmd := exec.Command("bash", "-c", script.String())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("bash cannot read the quoted words: %v\n%s", err, stderr.Bytes())
 	}
 	if got := splitNUL(out); !slices.Equal(got, words) {
 		for i := range min(len(got), len(words)) {
@@ -485,7 +488,7 @@ func TestSlurmQuoting(t *testing.T) {
 	// rather than give it an empty shard.
 	p := filepath.Join(dir, "script.sh")
 	os.WriteFile(p, shards, 0o755)
-	cmd := exec.Command("bash", p)
+	cmd = exec.Command("bash", p)
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "SLURM_") })
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "SLURM_ARRAY_TASK_ID: unbound variable") {
 		t.Errorf("shard script without SLURM_ARRAY_TASK_ID: %v\n%s", err, out)
