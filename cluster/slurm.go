@@ -671,8 +671,9 @@ func validJobID(id string) bool {
 // cancels it (CancelSlurm) when it submits the new array and merge;
 // cancelling a job that has already ended does nothing. It should refuse
 // to resubmit while the previous array still has tasks queued or running
-// (squeue -h -j ARRAY prints them): those shards are missing only until
-// they finish, and a second array would run them twice.
+// (squeue -h -j ARRAY lists them, and fails on a job Slurm has forgotten,
+// MinJobAge after it ended): those shards are missing only until they
+// finish, and a second array would run them twice.
 func PreviousSlurmJobs(dir string) (SlurmJobs, bool, error) {
 	file := filepath.Join(dir, SlurmJobsFile)
 	data, err := os.ReadFile(file)
