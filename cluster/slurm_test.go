@@ -412,6 +412,8 @@ func TestSlurmQuoting(t *testing.T) {
 		script.WriteString(" " + shellQuote(w))
 	}
 	cmd := exec.Command("bash", "-c", script.String())
+	// Where a word quoted wrong (>x) would make its files.
+	cmd.Dir = t.TempDir()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -457,6 +459,7 @@ func TestSlurmQuoting(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command("bash", p)
+		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), env...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -489,6 +492,7 @@ func TestSlurmQuoting(t *testing.T) {
 	p := filepath.Join(dir, "script.sh")
 	os.WriteFile(p, shards, 0o755)
 	cmd = exec.Command("bash", p)
+	cmd.Dir = dir
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "SLURM_") })
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "SLURM_ARRAY_TASK_ID: unbound variable") {
 		t.Errorf("shard script without SLURM_ARRAY_TASK_ID: %v\n%s", err, out)
