@@ -1,7 +1,7 @@
 // Package cluster holds what gdask needs to run one plan as N shards on a
 // scheduler that exists (DESIGN §8): the state file a shard leaves behind,
-// the directory of them that a merge reads, and the manifests that hand
-// the shards and the merge to Kubernetes. What a body holds (rows in
+// the directory of them that a merge reads, and the manifests and scripts
+// that hand the shards and the merge to Kubernetes and to Slurm. What a body holds (rows in
 // order, a sorted run, aggregate states, a count) is the engine's business;
 // this package frames it, checks it and says which shards are done.
 //
@@ -142,4 +142,51 @@
 // an older API server drops them), and a PersistentVolumeClaim that every
 // node can mount at once (ReadWriteMany, or ReadWriteOnce with all pods on
 // one node).
+//
+// # Slurm
+//
+// RenderSlurm writes two batch scripts for `gdask submit slurm`, as a Dask
+// user coming from dask-jobqueue would write them by hand, and
+// SubmitSlurm hands them to sbatch:
+//
+//   - the shards: a job array whose task ids are the shard indices
+//     (--array=0-15, %K bounding how many run at once). Each task execs
+//     gdask VERB ARGS... --shard "$SLURM_ARRAY_TASK_ID/N" --state-out DIR
+//     --shard-attempt "${SLURM_RESTART_COUNT:-0}" (the flags of the
+//     Kubernetes section; the attempt is how often Slurm requeued the
+//     task), and logs to LOGDIR/shard-i.out.
+//   - the merge: one job that execs gdask merge DIR ..., submitted with
+//     --dependency=afterok:ARRAY --kill-on-invalid-dep=no.
+//
+// Slurm, unlike Kubernetes, has dependencies between jobs: the merge
+// needs no --wait, as it starts only once every task of the array has
+// succeeded. When a shard fails, the merge neither runs (to fail for want
+// of that shard) nor is cancelled (as a site with
+// DependencyParameters=kill_invalid_depend would do without
+// --kill-on-invalid-dep=no): it stays PENDING, and squeue gives the
+// reason, DependencyNeverSatisfied. The shards that succeeded keep their
+// states, and a resubmission redoes only the others:
+//
+//  1. once the previous array has ended (squeue -h -j ARRAY lists none
+//     of its tasks; a shard still running is missing only until it
+//     ends), the CLI submits an array of the shards Status reports
+//     missing or invalid (Indices; --array=2,7), with a merge that
+//     depends on it, and SubmitSlurm records both in
+//     DIR/slurm-jobs.json;
+//  2. it cancels the previous merge (PreviousSlurmJobs, CancelSlurm),
+//     which would otherwise wait for ever.
+//
+// Since a task's id is its shard index, a shard keeps its state file and
+// its log name whichever array runs it. Every argument is quoted for bash
+// and every path in an #SBATCH line for sbatch's reader of them, so a
+// user's expression or path reaches gdask as given. The jobs run in the
+// directory sbatch was run in (Slurm's default) and find argv[0] as the
+// submitting shell did (sbatch exports its environment), so the CLI gives
+// absolute paths; the state and log directories must be on a file system
+// every node mounts.
+//
+// Shard indices must be below the cluster's MaxArraySize (1001 unless the
+// site raised it), and an --array value must fit in 4096 bytes (see
+// SlurmSpec.Indices). The scripts were tested with Slurm 22.05 (Debian
+// 12's slurm-wlm) on the single-node cluster of scripts/slurm-local.sh.
 package cluster

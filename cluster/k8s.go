@@ -44,14 +44,18 @@ const (
 	DefaultK8sTTLSecondsAfterFinished = 24 * 60 * 60
 )
 
-// What the manifests tell gdask and the names gdask is told them by (see
-// the package doc for what the CLI does with each).
+// The flags a shard's command line ends with, on Kubernetes and Slurm
+// alike (see the package doc for what the CLI does with each).
+const (
+	flagShard        = "--shard"
+	flagStateOut     = "--state-out"
+	flagShardAttempt = "--shard-attempt"
+)
+
+// What the manifests tell gdask and the names gdask is told them by.
 const (
 	k8sEnvIndex        = "JOB_COMPLETION_INDEX" // the name the Job controller itself uses
 	k8sEnvAttempt      = "GDASK_SHARD_ATTEMPT"
-	k8sFlagShard       = "--shard"
-	k8sFlagStateOut    = "--state-out"
-	k8sFlagAttempt     = "--shard-attempt"
 	k8sFlagWait        = "--wait"
 	k8sFlagWaitShards  = "--wait-shards"
 	k8sFlagWaitAttempt = "--wait-attempts"
@@ -299,7 +303,7 @@ func (spec K8sSpec) resolve() (K8sSpec, error) {
 			}
 		}
 	}
-	checkCommand("shard", s.ShardCommand, k8sFlagShard, k8sFlagStateOut, k8sFlagAttempt)
+	checkCommand("shard", s.ShardCommand, flagShard, flagStateOut, flagShardAttempt)
 	checkCommand("merge", s.MergeCommand, k8sFlagWait, k8sFlagWaitShards, k8sFlagWaitAttempt)
 	switch {
 	case s.MergeWait == 0:
@@ -371,9 +375,9 @@ func (s K8sSpec) shardJob() *batchv1.Job {
 	n := strconv.Itoa(s.Shards)
 	args := escapeAll(s.ShardCommand[1:])
 	args = append(args,
-		k8sFlagAttempt+"=$("+k8sEnvAttempt+")",
-		k8sFlagShard+"=$("+k8sEnvIndex+")/"+n,
-		k8sFlagStateOut+"="+escape(s.StateDir),
+		flagShardAttempt+"=$("+k8sEnvAttempt+")",
+		flagShard+"=$("+k8sEnvIndex+")/"+n,
+		flagStateOut+"="+escape(s.StateDir),
 	)
 	c := s.container("shard", s.ShardCommand[0], args)
 	c.Env = []corev1.EnvVar{
