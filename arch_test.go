@@ -34,6 +34,8 @@ var allowedImports = map[string][]string{
 	"internal/cacheline": {},
 	// File names in messages, quoted when they hold bytes that do not print.
 	"internal/fsname": {},
+	// A throwaway Slurm cluster for the tests of cluster and cmd.
+	"internal/slurmtest": {},
 }
 
 // TestImportGraph checks every import between gdask's packages against

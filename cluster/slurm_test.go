@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gdask/gdask/internal/slurmtest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -869,175 +870,14 @@ echo "fake gdask: shard $shard attempt $attempt"
 : >"$dir/shard-$i.ok"
 `
 
-// slurmRequired reports whether TestSlurmLocal must run: in CI, or when
-// asked for. Elsewhere a machine without Slurm skips it.
-func slurmRequired() bool {
-	return os.Getenv("CI") != "" || os.Getenv("GDASK_SLURM_TESTS") == "1"
-}
-
-// needSlurm fails the test, or skips it when Slurm is not required, when
-// this machine cannot start a cluster with scripts/slurm-local.sh.
-func needSlurm(t *testing.T) {
-	t.Helper()
-	const install = "apt-get install -y --no-install-recommends slurm-wlm munge"
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root (slurmd runs jobs as their users)")
-	}
-	for _, name := range []string{"bash", "sbatch", "scontrol", "scancel", "sinfo", "squeue", "munged", "mungekey", "slurmctld", "slurmd"} {
-		if _, err := exec.LookPath(name); err == nil {
-			continue
-		}
-		found := false
-		for _, dir := range []string{"/usr/sbin", "/sbin"} { // not on every root's PATH
-			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-				found = true
-			}
-		}
-		if !found {
-			missing = append(missing, name)
-		}
-	}
-	switch {
-	case len(missing) == 0:
-	case slurmRequired():
-		t.Fatalf("a local Slurm cluster needs %s (%s); CI or GDASK_SLURM_TESTS=1 requires this test", strings.Join(missing, ", "), install)
-	default:
-		t.Skipf("no local Slurm cluster: missing %s (%s; CI=1 or GDASK_SLURM_TESTS=1 makes this a failure)", strings.Join(missing, ", "), install)
-	}
-	if testing.Short() && !slurmRequired() {
-		t.Skip("starts a Slurm cluster; skipped in -short")
-	}
-}
-
-// startSlurm starts a single-node cluster in dir with
-// scripts/slurm-local.sh, points this test's Slurm commands at it
-// (SLURM_CONF), and stops it when the test ends.
-func startSlurm(t *testing.T, dir string) {
-	t.Helper()
-	script, err := filepath.Abs(filepath.Join("..", "scripts", "slurm-local.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	// munged serves its socket only when every directory above it is
-	// searchable by all: t.TempDir's are made 0700.
-	for d := filepath.Dir(dir); strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stop := func() {
-		out, err := exec.Command("bash", script, "stop", dir).CombinedOutput()
-		if err != nil {
-			t.Errorf("slurm-local.sh stop: %v\n%s", err, out)
-		}
-	}
-	cmd := exec.Command("bash", script, "start", dir)
-	// Room for every shard and the merge at once: the node's CPUs are
-	// what slurm.conf says, not what the machine has.
-	cmd.Env = append(os.Environ(), "SLURM_LOCAL_CPUS=8")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("slurm-local.sh start: %v\n%s", err, stderr.Bytes())
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, f := range []string{"log/slurmctld.log", "log/slurmd.log"} {
-				if data, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
-					lines := strings.Split(string(data), "\n")
-					t.Logf("%s, last lines:\n%s", f, strings.Join(lines[max(0, len(lines)-30):], "\n"))
-				}
-			}
-		}
-		stop()
-	})
-	conf, ok := strings.CutPrefix(strings.TrimSpace(string(out)), "export SLURM_CONF=")
-	if !ok {
-		t.Fatalf("slurm-local.sh start printed %q", out)
-	}
-	t.Setenv("SLURM_CONF", conf)
-	t.Log(strings.TrimSpace(stderr.String()))
-}
-
-// slurmRecord is one line of scontrol -o show job: a job, or an array
-// task (or the array's tasks still pending, ArrayTaskId=2-5).
-type slurmRecord struct {
-	JobID, ArrayTaskID, State, Reason, Dependency string
-}
-
-func showJob(t *testing.T, id string) []slurmRecord {
-	t.Helper()
-	out, err := RunCommand(context.Background(), nil, "scontrol", "-o", "show", "job", id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []slurmRecord
-	for line := range strings.Lines(string(out)) {
-		var r slurmRecord
-		for _, f := range strings.Fields(line) {
-			k, v, _ := strings.Cut(f, "=")
-			switch k {
-			case "JobId":
-				r.JobID = v
-			case "ArrayTaskId":
-				r.ArrayTaskID = v
-			case "JobState":
-				r.State = v
-			case "Reason":
-				r.Reason = v
-			case "Dependency":
-				r.Dependency = v
-			}
-		}
-		recs = append(recs, r)
-	}
-	return recs
-}
-
-// waitJob polls job id until done says so of its records, and fails the
-// test after timeout. (sbatch --wait would return up to ~15 s late.)
-func waitJob(t *testing.T, id string, timeout time.Duration, what string, done func([]slurmRecord) bool) []slurmRecord {
-	t.Helper()
-	end := time.Now().Add(timeout)
-	for {
-		recs := showJob(t, id)
-		if done(recs) {
-			return recs
-		}
-		if time.Now().After(end) {
-			t.Fatalf("job %s: not %s after %v: %+v", id, what, timeout, recs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func ended(recs []slurmRecord) bool {
-	for _, r := range recs {
-		switch r.State {
-		case "PENDING", "RUNNING", "COMPLETING", "CONFIGURING", "REQUEUED", "SUSPENDED":
-			return false
-		}
-	}
-	return true
-}
-
 // TestSlurmLocal runs a submission on a real Slurm cluster: one shard of
 // four fails, so the merge waits for good; a resubmission of that shard
 // alone, and the previous merge cancelled, end in a merge.
 func TestSlurmLocal(t *testing.T) {
-	needSlurm(t)
+	slurmtest.Need(t)
 	t0 := time.Now()
 	root := t.TempDir()
-	startSlurm(t, filepath.Join(root, "cluster"))
+	slurmtest.Start(t, filepath.Join(root, "cluster"))
 	ctx := context.Background()
 	// As on a site that cancels a job whose dependency can never be
 	// satisfied: the merge must stay pending all the same.
@@ -1099,7 +939,7 @@ func TestSlurmLocal(t *testing.T) {
 	t.Logf("submitted shards %s, merge %s", first.Array, first.Merge)
 
 	// The array ends with every shard but one done.
-	recs := waitJob(t, first.Array, 20*time.Second, "ended", ended)
+	recs := slurmtest.Wait(t, first.Array, 20*time.Second, "ended", slurmtest.Ended)
 	tEnded := time.Since(t0)
 	states := map[string]string{}
 	for _, r := range recs {
@@ -1128,7 +968,7 @@ func TestSlurmLocal(t *testing.T) {
 		}
 	}
 	// The merge waits for good, and says why.
-	waitJob(t, first.Merge, 10*time.Second, "pending on a failed dependency", func(recs []slurmRecord) bool {
+	slurmtest.Wait(t, first.Merge, 10*time.Second, "pending on a failed dependency", func(recs []slurmtest.Record) bool {
 		if len(recs) != 1 || recs[0].State != "PENDING" {
 			t.Fatalf("merge %s: %+v, want it pending", first.Merge, recs)
 		}
@@ -1158,14 +998,14 @@ func TestSlurmLocal(t *testing.T) {
 		t.Errorf("second submission's indices %v", second.Indices)
 	}
 
-	waitJob(t, prev.Merge, 10*time.Second, "cancelled", func(recs []slurmRecord) bool {
+	slurmtest.Wait(t, prev.Merge, 10*time.Second, "cancelled", func(recs []slurmtest.Record) bool {
 		return len(recs) == 1 && recs[0].State == "CANCELLED"
 	})
-	recs = waitJob(t, second.Merge, 20*time.Second, "ended", ended)
+	recs = slurmtest.Wait(t, second.Merge, 20*time.Second, "ended", slurmtest.Ended)
 	if len(recs) != 1 || recs[0].State != "COMPLETED" {
 		t.Fatalf("merge %s: %+v, want COMPLETED", second.Merge, recs)
 	}
-	for _, r := range showJob(t, second.Array) {
+	for _, r := range slurmtest.Show(t, second.Array) {
 		if r.ArrayTaskID != strconv.Itoa(failing) || r.State != "COMPLETED" {
 			t.Errorf("resubmitted array: %+v, want task %d COMPLETED", r, failing)
 		}
@@ -1176,6 +1016,6 @@ func TestSlurmLocal(t *testing.T) {
 	if log, err := os.ReadFile(filepath.Join(spec.LogDir, "merge.out")); err != nil || !strings.Contains(string(log), "merged 4 shards") {
 		t.Errorf("merge log: %v\n%s", err, log)
 	}
-	t.Logf("cluster up after %v; shards ended after %v, the merge stuck after %v; shard %d redone and merged after %v",
+	t.Logf("cluster up after %v; shards slurmtest.Ended after %v, the merge stuck after %v; shard %d redone and merged after %v",
 		tUp.Round(time.Millisecond), tEnded.Round(time.Millisecond), tStuck.Round(time.Millisecond), failing, time.Since(t0).Round(time.Millisecond))
 }
