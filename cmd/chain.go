@@ -264,6 +264,9 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 	if explain == "plan" {
 		return app.writeAll([]byte(plan.Explain(root, env)))
 	}
+	if app.submit != nil {
+		return app.prepareSubmit(ctx, j, root, input, c.Root().PersistentFlags())
+	}
 	sf, err := app.settings.shardSettings()
 	if err != nil {
 		return err

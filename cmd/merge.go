@@ -118,18 +118,7 @@ func (app *App) runMerge(ctx context.Context, c *cobra.Command, o *mergeOptions)
 		}
 	}
 	sub := &App{IO: app.IO, args: args, merge: &mergeRun{dir: abs, plan: p}}
-	root := newRootCmd(sub)
-	first, later, err := splitChain(args, root.PersistentFlags())
-	if err != nil {
-		return err
-	}
-	sub.later = later
-	root.SetArgs(first)
-	root.SetIn(app.IO.In)
-	root.SetOut(app.IO.Out)
-	root.SetErr(app.IO.Err)
-	err = root.ExecuteContext(ctx)
-	return sub.finishWatch(ctx, err)
+	return sub.finishWatch(ctx, app.runChainArgs(ctx, args, sub))
 }
 
 // mergeArgs are the plan's arguments and the merge's own flags of one

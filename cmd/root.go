@@ -47,6 +47,7 @@ type App struct {
 	later    [][]string // the segments of a chain after its first (chain.go)
 	inChain  bool       // a later segment is being parsed: it names no inputs
 	merge    *mergeRun  // the chain is a merge of shards' states (merge.go)
+	submit   *submitRun // the chain is prepared for gdask submit (submitslurm.go)
 }
 
 // Exit statuses (DESIGN §2).

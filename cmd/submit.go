@@ -32,7 +32,7 @@ share of the inputs, and a merge after them that writes the answer a run
 without shards prints. The shards and the merge share a state directory:
 submitting again with the same --dir runs only the shards not done.`,
 	}
-	c.AddCommand(newSubmitK8sCmd(app))
+	c.AddCommand(newSubmitSlurmCmd(app), newSubmitK8sCmd(app))
 	return c
 }
 
