@@ -267,8 +267,8 @@ func (app *App) submitSlurm(ctx context.Context, c *cobra.Command, o *submitSlur
 		what = fmt.Sprintf("%d of the %d shards (%s)", len(todo), p.Shards, shardList(todo, p.Shards))
 	}
 	fmt.Fprintf(app.IO.Out, "submitted %s as job array %s, and the merge as job %s after them\n", what, jobs.Array, jobs.Merge)
-	fmt.Fprintf(app.IO.Out, "  squeue -j %s,%s           the jobs\n", jobs.Array, jobs.Merge)
-	fmt.Fprintf(app.IO.Out, "  gdask merge --status %s   the shards done\n", fsname.Quote(dir))
-	fmt.Fprintf(app.IO.Out, "the answer will be in %s\n", fsname.Quote(filepath.Join(dir, resultName(chain))))
+	fmt.Fprintf(app.IO.Out, "the jobs:        squeue -j %s,%s\n", jobs.Array, jobs.Merge)
+	fmt.Fprintf(app.IO.Out, "the shards done: gdask merge --status %s\n", fsname.Quote(dir))
+	fmt.Fprintf(app.IO.Out, "the answer:      %s (logs in %s)\n", fsname.Quote(filepath.Join(dir, resultName(chain))), fsname.Quote(filepath.Join(dir, cluster.DefaultSlurmLogDir)))
 	return nil
 }
