@@ -361,8 +361,9 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 			return usagef("standard input cannot be read by shards: each would read its own; give a file")
 		}
 	}
+	owned := false // the shard is of DIR's plan: its failure is recorded there
 	defer func() {
-		if err != nil && ctx.Err() == nil {
+		if err != nil && owned && ctx.Err() == nil {
 			writeFailure(sf, err)
 		}
 	}()
@@ -379,6 +380,7 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 		return usagef("shard %d/%d: this plan is not the one in %s (its arguments: %s): run every shard with the same chain and flags, or use another --state-out",
 			sf.i, sf.n, planPath, quoteArgs(p.Args))
 	}
+	owned = true
 	if err := p.checkInputs(sf.dir, j.ds.Inputs()); err != nil {
 		return err
 	}
