@@ -336,3 +336,47 @@ func TestShardsAtOnce(t *testing.T) {
 		t.Fatal("the plan lock was left behind")
 	}
 }
+
+// TestShardFailureRecord: a shard that fails leaves no state but a
+// failure record of its attempt; merge --status shows its error, and
+// merge --wait fails at once when the last attempt's record is there.
+func TestShardFailureRecord(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("k,n\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "k%d,%d\n", i%7, i)
+	}
+	b.WriteString("k1,oops\n") // in the last shard's share
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := filepath.Join(dir, "st")
+	args := []string{"groupby", in, "--by", "k", "--sum", "n", "--types", "n:int", "--blocksize", "4KiB"}
+	for i := range 3 {
+		for attempt := range 2 {
+			_, stderr, code := runIn(t, append(args, "--shard", fmt.Sprintf("%d/3", i), "--state-out", st, "--shard-attempt", fmt.Sprint(attempt))...)
+			if want := map[bool]int{true: 1, false: 0}[i == 2]; code != want {
+				t.Fatalf("shard %d/3 attempt %d: exit %d, want %d: %s", i, attempt, code, want, stderr)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(st, "shard-0002-of-0003.state")); err == nil {
+		t.Fatal("a failed shard left its state file")
+	}
+	status, _, code := runIn(t, "merge", "--status", st)
+	if code != 1 || !strings.Contains(status, "failed: ") || !strings.Contains(status, `"oops"`) {
+		t.Fatalf("merge --status: exit %d:\n%s", code, status)
+	}
+	start := time.Now()
+	_, stderr, code := runIn(t, "merge", st, "--wait", "1m", "--wait-shards", "3", "--wait-attempts", "2")
+	if code != 1 || !strings.Contains(stderr, "shard 2/3 failed for good (attempt 2 of 2)") || time.Since(start) > 20*time.Second {
+		t.Fatalf("merge --wait: exit %d after %v: %s", code, time.Since(start), stderr)
+	}
+	// With one attempt left, the merge waits for it, and ends at --wait.
+	_, stderr, code = runIn(t, "merge", st, "--wait", "300ms", "--wait-shards", "3", "--wait-attempts", "3")
+	if code != 1 || !strings.Contains(stderr, "shards not done after --wait 300ms: 2/3") {
+		t.Fatalf("merge --wait with an attempt left: exit %d: %s", code, stderr)
+	}
+}
