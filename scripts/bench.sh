@@ -2,7 +2,7 @@
 # Benchmarks gdask on generated data, beside the tools it is compared with,
 # all in one run on this machine.
 #
-# Usage: scripts/bench.sh [foundation|groupby|stream|sort|dashboard|all]
+# Usage: scripts/bench.sh [foundation|groupby|stream|sort|dashboard|shards|all]
 #        (default all)
 #
 #   foundation  gen-data write rate, count beside `wc -l` on the same file,
@@ -34,18 +34,36 @@
 #               gdask's, byte-identical answers (cmp), and the report's size;
 #               then the same query in 1 MiB partitions (D2) with the stuck
 #               page, whose socket fills early: the server's writes block
-#   all         foundation, groupby, stream, sort, dashboard
+#   shards      a chain run as shards on this machine beside the same chain
+#               run locally: queries S-Q1 and S-H below, each run locally
+#               (gdask VERB ...) and as SHARDS shards one after another plus
+#               the merge, RUNS runs each, alternating; a table of median,
+#               min and max wall seconds and peak RSS, the ratio sharded
+#               median / local median (the bar: <= 1.15), the medians of the
+#               first shard (which writes plan.json: it reads every input
+#               once to cut it into exact record ranges), of the others and
+#               of the merge, and whether the answers are byte-identical
+#               (cmp; every run's, not just the first's); then S-M, the
+#               merge's throughput: MERGE_SHARDS shards of S-H made once
+#               (untimed), `gdask merge DIR` timed RUNS times, the bytes of
+#               the state files and MB/s = state bytes / median seconds (the
+#               bar: >= 200 MB/s)
+#   all         foundation, groupby, stream, sort, dashboard, shards
 #
 # Environment:
-#   ROWS=50000000        rows of big.csv (about 1.08 GB): foundation, Q1, Q3
+#   ROWS=50000000        rows of big.csv (about 1.08 GB): foundation, Q1, Q3,
+#                        S-Q1
 #   KEYS_ROWS=20000000   rows of keys.csv: Q2
 #   KEYS_CATEGORIES      distinct keys of keys.csv (default KEYS_ROWS/4)
 #   WIDE_ROWS=10000000   rows of the wide file (wide_10m.csv, about 804 MB;
 #                        wide_200k.csv for WIDE_ROWS=200000): Q5, Q7,
 #                        Q6, S3
 #   HIGHCARD_ROWS=20000000  rows of the highcard file (highcard_20m.csv,
-#                        about 253 MB, with HIGHCARD_ROWS/4 keys): S1, S2
+#                        about 253 MB, with HIGHCARD_ROWS/4 keys): S1, S2,
+#                        S-H, S-M
 #   RUNS=3               runs per tool and query
+#   SHARDS=4             shards of S-Q1 and S-H
+#   MERGE_SHARDS=16      shards of S-M
 #   TIMEOUT=600          seconds per run; a run killed at that is "timeout"
 #   SKIP="dask miller"   peers to leave out (duckdb, dask, miller, polars)
 #   BENCH_DIR=/tmp/gdask-bench   build, data, the DuckDB and Polars installs,
@@ -121,6 +139,18 @@
 # .head(10); sort(['value', 'key']); select(col('key').nUnique());
 # groupBy('pickup_zone').agg(len()) sorted as DuckDB's.
 #
+# Queries of shards (input in the page cache, warmed with cat before each):
+#   S-Q1 the seed query (Q1) on big.csv
+#   S-H  count and sum of value by key on the highcard file: `gdask groupby
+#      --by key --count --sum value` (HIGHCARD_ROWS/4 keys)
+#   S-M  `gdask merge DIR` of S-H's MERGE_SHARDS shards
+# A sharded run is one timed unit: `rm -rf DIR; for i in 0 .. SHARDS-1:
+# gdask VERB ... --shard i/SHARDS --state-out DIR; gdask merge DIR > out`
+# (a bash loop under GNU time, so the peak RSS is that of the largest of the
+# processes); the wrapper also notes when each shard and the merge start and
+# end, for the first-shard, other-shard and merge medians. Every good run's
+# answer, local or sharded, is compared with the local run's first (cmp).
+#
 # Missing tools are installed when running as root: hyperfine, time, miller,
 # python3-dask, python3-pandas through apt; DuckDB through
 # `npm install @duckdb/node-api` into $BENCH_DIR/duckdb (never the repo);
@@ -135,7 +165,7 @@ set -euo pipefail
 MODE=${1:-all}
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 case $MODE in
-  foundation | groupby | stream | sort | dashboard | all) ;;
+  foundation | groupby | stream | sort | dashboard | shards | all) ;;
   -h | --help | help) usage; exit 0 ;;
   *) usage >&2; exit 2 ;;
 esac
@@ -147,6 +177,8 @@ WIDE_ROWS=${WIDE_ROWS:-10000000}
 HIGHCARD_ROWS=${HIGHCARD_ROWS:-20000000}
 HIGHCARD_KEYS=$((HIGHCARD_ROWS / 4 > 0 ? HIGHCARD_ROWS / 4 : 1))
 RUNS=${RUNS:-3}
+SHARDS=${SHARDS:-4}
+MERGE_SHARDS=${MERGE_SHARDS:-16}
 TIMEOUT=${TIMEOUT:-600}
 SKIP=${SKIP:-}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -282,6 +314,7 @@ header() {
   say ""
   say "- machine: $(machine)"
   say "- gdask: $("$G" version 2>&1 | head -n1)"
+  say "- load average at the start (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 # ---------------------------------------------------------------- foundation
@@ -335,8 +368,29 @@ gdask_cmd() {
     s3) CMD=("$G" value-counts "$WIDE" pickup_zone -o csv) ;;
     d1) gdask_cmd q1 ;;
     d2) gdask_cmd q1; CMD+=(--blocksize 1MiB) ;;
+    sq1) gdask_cmd q1 ;;
+    sh | sm) CMD=("$G" groupby "$HIGHCARD" --by key --count --sum value -o csv) ;;
   esac
 }
+
+# SHARD_UNIT: the bash script of one sharded run, `bash -c "$SHARD_UNIT"
+# shard-unit N DIR TIMES GDASK ARGS...`: rm -rf DIR, GDASK ARGS... --shard
+# i/N --state-out DIR for i in 0 .. N-1 one after another, then GDASK merge
+# DIR to stdout; on success it appends the start and end of each shard and
+# of the merge ($EPOCHREALTIME, no process of its own) as a line to TIMES.
+# shellcheck disable=SC2016 # expanded by that bash, not this one
+SHARD_UNIT='n=$1 st=$2 tf=$3
+shift 3
+rm -rf "$st"
+ts=
+for ((i = 0; i < n; i++)); do
+  ts+=" $EPOCHREALTIME"
+  "$@" --shard "$i/$n" --state-out "$st" || exit
+  ts+=" $EPOCHREALTIME"
+done
+ts+=" $EPOCHREALTIME"
+"$1" merge "$st" || exit
+echo "$ts $EPOCHREALTIME" >>"$tf"'
 
 duckdb_cmd() {
   local sql
@@ -396,6 +450,9 @@ set_cmd() {
     gdask-dash) gdask_cmd "$2"; CMD+=(--dashboard="127.0.0.1:$DASH_PORT") ;;
     gdask-stuck) gdask_cmd "$2"; CMD=("$PYTHON" "$SCRIPTS/stuck_page.py" "$DASH_PORT" "${CMD[@]}" --dashboard="127.0.0.1:$DASH_PORT") ;;
     gdask-report) gdask_cmd "$2"; CMD+=(--report "$OUT/report.html") ;;
+    gdask-shards) gdask_cmd "$2"
+      CMD=(bash -c "$SHARD_UNIT" shard-unit "$SHARDS" "$OUT/$2.state" "$OUT/$2.shardtimes" "${CMD[@]}") ;;
+    gdask-merge) CMD=("$G" merge "$OUT/$2.state") ;;
     *) "$1_cmd" "$2" ;;
   esac
 }
@@ -406,6 +463,8 @@ label() {
     gdask-dash) echo "gdask --dashboard" ;;
     gdask-stuck) echo "gdask --dashboard, a page that never reads" ;;
     gdask-report) echo "gdask --report" ;;
+    gdask-shards) echo "gdask, $SHARDS shards in turn + merge" ;;
+    gdask-merge) echo "gdask merge ($MERGE_SHARDS states)" ;;
     *) echo "$1" ;;
   esac
 }
@@ -454,6 +513,9 @@ guard() {
 # $OUT/QUERY.runs (STATUS ok, error, timeout or oom); keeps the output of the
 # tool's first good run as $OUT/QUERY_TOOL.csv, its stderr (and, when it
 # writes the answer to a file itself, its stdout) as $OUT/QUERY_TOOL.err.
+# When CMP_TO names a file that is there, every good run's output is
+# compared with it (cmp), "TOOL same" or "TOOL differs: ..." appended to
+# $OUT/QUERY.cmp.
 run_once() {
   local tool=$1 q=$2 rc=0 status=ok wall=0 rss=0 pid gpid
   local out=$OUT/${q}_$tool err=$OUT/${q}_$tool.err tf=$OUT/time
@@ -495,6 +557,12 @@ run_once() {
       *) status=error ;;
     esac
   fi
+  if [ "$status" = ok ] && [ -n "${CMP_TO:-}" ] && [ -f "$CMP_TO" ]; then
+    local got=$out.run c
+    [ -f "$got" ] || got=$out.csv # the first good run's, just kept
+    if c=$(cmp "$CMP_TO" "$got" 2>&1); then echo "$tool same" >>"$OUT/$q.cmp"
+    else echo "$tool differs: ${c//$OUT\//}" >>"$OUT/$q.cmp"; fi
+  fi
   rm -f "$out.run"
   echo "$tool $status $wall $rss" >>"$OUT/$q.runs"
   printf '  %-28s %7s s %8.0f MiB  %s\n' "$(label "$tool")" "$wall" "$(awk -v k="$rss" 'BEGIN { print k/1024 }')" "$status"
@@ -517,7 +585,9 @@ stats() {
     }'
 }
 
-# row TOOL QUERY GDASK_MEDIAN: the tool's line of the markdown table.
+# row TOOL QUERY GDASK_MEDIAN [over]: the tool's line of the markdown
+# table; the last column is GDASK_MEDIAN / the tool's median, or with over
+# the tool's median / GDASK_MEDIAN.
 row() {
   local n med min max rss bad name
   read -r n med min max rss bad < <(stats "$1" "$2")
@@ -529,8 +599,8 @@ row() {
     return
   fi
   [ "$bad" = - ] || name="$name ($n ok, then ${bad//,/, })"
-  awk -v name="$name" -v med="$med" -v min="$min" -v max="$max" -v rss="$rss" -v g="$3" 'BEGIN {
-    ratio = g != "" ? sprintf("%.2f", g / med) : "—"
+  awk -v name="$name" -v med="$med" -v min="$min" -v max="$max" -v rss="$rss" -v g="$3" -v over="${4:-}" 'BEGIN {
+    ratio = g != "" ? sprintf("%.2f", over ? med / g : g / med) : "—"
     printf "| %s | %.2f | %.2f | %.2f | %.0f | %s |\n", name, med, min, max, rss / 1024, ratio
   }'
 }
@@ -750,15 +820,172 @@ dashboards() {
   dashboard_cost d2 gdask-stuck
 }
 
+# spans QUERY: "FIRST OTHERS MERGE" from $OUT/QUERY.shardtimes: the medians
+# over the sharded runs of the first shard's wall seconds, of the mean of
+# the other shards', and of the merge's.
+spans() {
+  awk '
+    function median(a, n,   i, j, t) {
+      for (i = 2; i <= n; i++)
+        for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return n == 0 ? 0 : n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    {
+      n++
+      first[n] = $2 - $1
+      other = 0
+      for (i = 3; i < NF - 1; i += 2) other += $(i + 1) - $i
+      others[n] = NF > 4 ? other / ((NF - 4) / 2) : 0
+      merge[n] = $NF - $(NF - 1)
+    }
+    END { printf "%.2f %.2f %.2f\n", median(first, n), median(others, n), median(merge, n) }
+  ' "$OUT/$1.shardtimes"
+}
+
+# cmp_summary QUERY TOOL...: how many of each tool's good runs gave the
+# reference answer, byte for byte (from $OUT/QUERY.cmp).
+cmp_summary() {
+  local q=$1 tool same runs bad
+  shift
+  [ -f "$OUT/$q.cmp" ] || : >"$OUT/$q.cmp"
+  for tool in "$@"; do
+    runs=$(awk -v t="$tool" '$1 == t' "$OUT/$q.cmp" | wc -l)
+    same=$(awk -v t="$tool" '$1 == t && $2 == "same"' "$OUT/$q.cmp" | wc -l)
+    if [ "$runs" = 0 ]; then
+      say "- $(label "$tool"): not compared (no answer from it or from the local run)"
+    elif [ "$same" = "$runs" ]; then
+      say "- $(label "$tool"): byte-identical in $same of $runs runs (cmp)"
+    else
+      bad=$(awk -v t="$tool" '$1 == t && $2 != "same" { $1 = ""; print; exit }' "$OUT/$q.cmp")
+      say "- $(label "$tool"): NOT byte-identical in $((runs - same)) of $runs runs:$bad"
+    fi
+  done
+}
+
+# shard_query QUERY TITLE FILE: warm FILE, run the query locally and as
+# SHARDS shards in turn plus the merge, RUNS runs each, alternating; print
+# the table, the ratio, the shard and merge medians, and the cmp of every
+# run's answer with the local run's first.
+shard_query() {
+  local q=$1 title=$2 file=$3 round tool lm sm first others merge
+  local tools=(gdask gdask-shards) failed=" " CMP_TO=$OUT/${q}_gdask.csv
+  rm -rf "$OUT/$q".runs "$OUT/$q".cmp "$OUT/$q".shardtimes "$OUT/$q".state \
+    "$OUT/$q"_*.csv "$OUT/$q"_*.err
+  echo
+  echo "== $title: $(basename "$file"), $RUNS runs, timeout ${TIMEOUT}s"
+  cat "$file" >/dev/null # into the page cache
+  for ((round = 1; round <= RUNS; round++)); do
+    for tool in "${tools[@]}"; do
+      [[ $failed == *" $tool "* ]] && continue
+      run_once "$tool" "$q" || failed+="$tool "
+    done
+  done
+
+  lm=$(median_of gdask "$q")
+  sm=$(median_of gdask-shards "$q")
+  say ""
+  say "## $title"
+  say ""
+  say "$(basename "$file"), $(stat -c %s "$file") bytes; $RUNS runs each, alternating; wall seconds and peak RSS (of the largest process) from GNU time; /local is the ratio of medians, this run's / the local run's (the bar for the sharded run: <= 1.15)."
+  say ""
+  set_cmd gdask "$q"
+  say "- local: \`$(show_cmd)\`"
+  say "- sharded, one timed unit: \`rm -rf DIR; for i in 0..$((SHARDS - 1)): $(show_cmd) --shard \$i/$SHARDS --state-out DIR; gdask merge DIR > out\`"
+  say ""
+  say "| run | median s | min s | max s | peak RSS MiB | /local |"
+  say "|---|---:|---:|---:|---:|---:|"
+  for tool in "${tools[@]}"; do
+    say "$(row "$tool" "$q" "$lm" over)"
+  done
+  say ""
+  if [ -n "$lm" ] && [ -n "$sm" ]; then
+    say "sharded / local (medians): $(awk -v s="$sm" -v l="$lm" 'BEGIN {
+      r = s / l; printf "%.3f (%+.1f%%): %s the bar of 1.15", r, (r - 1) * 100, (r <= 1.15 ? "within" : "MISSES") }')"
+  fi
+  if [ -s "$OUT/$q.shardtimes" ]; then
+    read -r first others merge < <(spans "$q")
+    say ""
+    say "inside the sharded runs (medians over $(wc -l <"$OUT/$q.shardtimes") runs, wall seconds):"
+    say ""
+    say "- first shard (writes plan.json): $first"
+    say "- each other shard (mean of the $((SHARDS - 1))): $others"
+    say "- merge: $merge"
+    say "- first shard beyond the others (about what the plan costs): $(awk -v f="$first" -v o="$others" 'BEGIN { printf "%.2f", f - o }')"
+  fi
+  say ""
+  say "answers beside the local run's first (cmp):"
+  say ""
+  cmp_summary "$q" "${tools[@]}"
+}
+
+# merge_throughput: S-M, MERGE_SHARDS shards of S-H made once, untimed,
+# then their merge timed RUNS times; the bytes of the state files, MB/s, and
+# the cmp of each merge's answer with S-H's local answer.
+merge_throughput() {
+  local q=sm st=$OUT/sm.state i start end bytes n med min max rss bad shown
+  local CMP_TO=$OUT/sh_gdask.csv
+  rm -rf "$OUT/$q".runs "$OUT/$q".cmp "$st" "$OUT/$q"_*.csv "$OUT/$q"_*.err
+  set_cmd gdask sm
+  shown=$(show_cmd)
+  echo
+  echo "== S-M: $MERGE_SHARDS shards of S-H (untimed)"
+  cat "$HIGHCARD" >/dev/null
+  start=$EPOCHREALTIME
+  for ((i = 0; i < MERGE_SHARDS; i++)); do
+    "${CMD[@]}" --shard "$i/$MERGE_SHARDS" --state-out "$st" 2>"$OUT/sm_shards.err" ||
+      { say ""; say "## S-M merge throughput"; say ""
+        say "shard $i/$MERGE_SHARDS failed: $(tail -n1 "$OUT/sm_shards.err")"; return; }
+  done
+  end=$EPOCHREALTIME
+  bytes=$(stat -c %s "$st"/shard-*.state | awk '{ s += $1 } END { print s + 0 }')
+  cat "$st"/* >/dev/null
+  echo "== S-M: gdask merge, $RUNS runs"
+  for ((i = 1; i <= RUNS; i++)); do
+    run_once gdask-merge "$q" || break
+  done
+  read -r n med min max rss bad < <(stats gdask-merge "$q")
+  say ""
+  say "## S-M merge throughput: gdask merge of $MERGE_SHARDS states of S-H"
+  say ""
+  say "states: \`$shown --shard i/$MERGE_SHARDS --state-out DIR\` for i in 0..$((MERGE_SHARDS - 1)), made once, untimed ($(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }') s in all); $MERGE_SHARDS state files, $bytes bytes (plan.json: $(stat -c %s "$st/plan.json") bytes), in the page cache; \`gdask merge DIR > out\` $RUNS runs; MB/s = state bytes / median seconds / 1e6 (the bar: >= 200)."
+  say ""
+  say "| run | median s | min s | max s | peak RSS MiB | state bytes | MB/s |"
+  say "|---|---:|---:|---:|---:|---:|---:|"
+  if [ "$n" = 0 ]; then
+    say "| $(label gdask-merge) | ${bad//,/, } | — | — | — | $bytes | — |"
+  else
+    say "$(awk -v name="$(label gdask-merge)" -v med="$med" -v min="$min" -v max="$max" -v rss="$rss" -v b="$bytes" 'BEGIN {
+      printf "| %s | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f |\n", name, med, min, max, rss / 1024, b, (med > 0 ? b / med / 1e6 : 0) }')"
+    say ""
+    say "$(awk -v med="$med" -v b="$bytes" 'BEGIN {
+      r = med > 0 ? b / med / 1e6 : 0; printf "merge throughput: %.0f MB/s: %s the bar of 200 MB/s", r, (r >= 200 ? "within" : "MISSES") }')"
+  fi
+  say ""
+  say "answers beside S-H's local answer (cmp):"
+  say ""
+  cmp_summary "$q" gdask-merge
+}
+
+# shards: the shards mode.
+shards() {
+  gen_data "$BIG" "$ROWS"
+  gen_highcard
+  say "- shards: ROWS=$ROWS, HIGHCARD_ROWS=$HIGHCARD_ROWS ($(basename "$HIGHCARD"): benchgen -schema highcard -rows $HIGHCARD_ROWS -keys $HIGHCARD_KEYS -seed 42), SHARDS=$SHARDS, MERGE_SHARDS=$MERGE_SHARDS, RUNS=$RUNS, TIMEOUT=${TIMEOUT}s, MEM_CAP_MB=$MEM_CAP_MB"
+  shard_query sq1 "S-Q1 seed query, local and as $SHARDS shards + merge" "$BIG"
+  shard_query sh "S-H count, sum of value by key ($HIGHCARD_KEYS keys), local and as $SHARDS shards + merge" "$HIGHCARD"
+  merge_throughput
+}
+
 build
 header
-case $MODE in foundation | dashboard) ;; *) peers "$MODE" ;; esac
+case $MODE in foundation | dashboard | shards) ;; *) peers "$MODE" ;; esac
 case $MODE in
   foundation) foundation ;;
   groupby) groupby ;;
   stream) stream ;;
   sort) sorts ;;
   dashboard) ensure_time; dashboards ;;
-  all) foundation; groupby; stream; sorts; dashboards ;;
+  shards) ensure_time; shards ;;
+  all) foundation; groupby; stream; sorts; dashboards; shards ;;
 esac
 [ "$MODE" = foundation ] || { echo; echo "== results in $RESULTS"; }
