@@ -594,3 +594,23 @@ func TestSplitBreaksBufferEdge(t *testing.T) {
 		}
 	}
 }
+
+func TestHasDoubleLF(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			switch r.IntN(4) {
+			case 0:
+				b[i] = '\n'
+			case 1:
+				b[i] = byte(r.IntN(256))
+			default:
+				b[i] = 'x'
+			}
+		}
+		if got, want := hasDoubleLF(b), bytes.Contains(b, []byte("\n\n")); got != want {
+			t.Fatalf("hasDoubleLF(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
