@@ -54,7 +54,7 @@ func (ds *Dataset) Layout(ctx context.Context, blocksize int64) ([]Unit, error) 
 		if start >= size {
 			continue
 		}
-		lay, err := readers.Split(ctx, s.in.File, s.in.Path, start, size, blocksize, ds.cfg.Workers)
+		lay, err := readers.SplitCuts(ctx, s.in.File, s.in.Path, start, size, blocksize, ds.cfg.Workers)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -257,6 +258,14 @@ func TestSplitInvariance(t *testing.T) {
 					t.Fatal(err)
 				}
 				checkContiguous(t, lay.Partitions, f.dataStart, size)
+				// SplitCuts makes the same cuts and line ends.
+				cuts, err := SplitCuts(ctx, r, f.path, f.dataStart, size, bs, workers)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(cuts.Partitions, lay.Partitions) || !reflect.DeepEqual(cuts.Breaks, lay.Breaks) || cuts.Quotes != lay.Quotes {
+					t.Fatalf("blocksize %d: SplitCuts cuts %v %v, Split %v %v", bs, cuts.Partitions, cuts.Breaks, lay.Partitions, lay.Breaks)
+				}
 				if want := (size - f.dataStart + bs - 1) / bs; int64(len(lay.Partitions)) > want {
 					t.Fatalf("blocksize %d: %d partitions, more than %d blocks", bs, len(lay.Partitions), want)
 				}
