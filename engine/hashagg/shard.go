@@ -2,8 +2,9 @@ package hashagg
 
 import (
 	"context"
+	"fmt"
 
-	"github.com/gdask/gdask/engine/spill"
+	"github.com/gdask/gdask/plan"
 )
 
 // A shard of a sharded run (see engine's RunShard) stops at its
@@ -11,10 +12,11 @@ import (
 // the encoding spill runs hold. The merge, in another process, gives every
 // shard's groups to an Aggregate of the same plan node (LoadState); its
 // hashes are its own (a process's maphash seed is its own), so each worker
-// writes what it loads to a spill run cut by this Aggregate's hashes, and
-// Finish merges those runs' partitions as it merges any spilled tables:
-// the groups of every shard meet, and come out as one run over all the
-// input would give them.
+// hashes the keys it loads again and merges them, a batch at a time, into
+// the 16 part tables shared by the workers, as it adds rows once its own
+// table outgrew the cache (flushShared), spilling the parts when the
+// broker will not lend: the groups of every shard meet, and come out as
+// one run over all the input would give them.
 
 // States calls fn with every group of a finished Aggregate (after Finish,
 // instead of running it as a source): its key and its aggregates' states.
@@ -48,46 +50,95 @@ func (a *Aggregate) States(ctx context.Context, fn func(key, state []byte) error
 	return nil
 }
 
+// loadBatch is how many groups a worker loads before it merges them into
+// the shared parts.
+const loadBatch = plan.BatchSize
+
+// loaded is a worker's groups given by LoadState, not yet merged: their
+// keys and states one after another in data, each ending at ends[i].
+type loaded struct {
+	data         []byte
+	keyEnd, ends []int
+	hashes       []uint64
+}
+
 // LoadState adds, on worker w, a group that States gave in another
-// process. Workers load at once, each into a spill run of its own; key
-// and state are copied.
+// process; key and state are copied. Workers load at once.
 func (a *Aggregate) LoadState(w int, key, state []byte) error {
 	wk := a.workers[w]
-	if wk.loading == nil {
-		rw, err := wk.newRun()
-		if err != nil {
-			return err
-		}
-		wk.loading = rw
+	l := &wk.loaded
+	l.hashes = append(l.hashes, wk.hasher.hash(key))
+	l.data = append(l.data, key...)
+	l.keyEnd = append(l.keyEnd, len(l.data))
+	l.data = append(l.data, state...)
+	l.ends = append(l.ends, len(l.data))
+	if len(l.ends) == loadBatch {
+		return wk.flushLoaded()
 	}
-	wk.spellings.add(key)
-	return wk.loading.Add(wk.hasher.hash(key), key, state)
+	return nil
 }
 
 // LoadRows adds rows a shard grouped to RowsIn (a share's total needs
 // them all).
 func (a *Aggregate) LoadRows(n int64) { a.rowsIn.Add(n) }
 
-// endLoading closes the runs LoadState wrote: they are then spilled runs
-// like any other.
-func (a *Aggregate) endLoading() error {
-	var err error
-	for _, w := range a.workers {
-		if w.loading == nil {
+// flushLoaded merges the worker's loaded groups into the shared parts,
+// ordered by part, one part's lock at a time, and spills the parts when
+// the broker will not lend for them.
+func (w *aggWorker) flushLoaded() error {
+	l := &w.loaded
+	if len(l.ends) == 0 {
+		return nil
+	}
+	if !w.inShared {
+		w.join()
+	}
+	sh := w.shared
+	var starts [1<<partBits + 1]int32
+	w.perm, starts = byPart(w.perm, l.hashes)
+	w.permHashes = permute(w.permHashes, l.hashes, w.perm)
+	for p := range sh.tables {
+		lo, hi := starts[p], starts[p+1]
+		if lo == hi {
 			continue
 		}
-		var run *spill.Run
-		if run, err = w.closeRun(w.loading); err != nil {
-			break
+		sh.locks[p].Lock()
+		t := &sh.tables[p]
+		t.table.touch(w.permHashes[lo:hi]) // the part's starting slots first: their misses overlap
+		var err error
+		for k := lo; k < hi && err == nil; k++ {
+			e := int(w.perm[k])
+			start := 0
+			if e > 0 {
+				start = l.ends[e-1]
+			}
+			g := w.groupIn(t, l.data[start:l.keyEnd[e]], w.permHashes[k])
+			state := l.data[l.keyEnd[e]:l.ends[e]]
+			for _, ag := range t.aggs {
+				if state, err = ag.MergeState(g, state); err != nil {
+					break
+				}
+			}
 		}
-		w.loading = nil
-		w.runs = append(w.runs, run)
+		sh.mem[p].Store(t.memBytes())
+		sh.locks[p].Unlock()
+		if err != nil {
+			return fmt.Errorf("a shard's state does not match this plan: %w", err)
+		}
 	}
+	l.data, l.keyEnd, l.ends, l.hashes = l.data[:0], l.keyEnd[:0], l.ends[:0], l.hashes[:0]
+	if !sh.loan.Cover(sh.memBytes()) {
+		return w.spillShared()
+	}
+	return nil
+}
+
+// endLoading merges what the workers loaded last.
+func (a *Aggregate) endLoading() error {
 	for _, w := range a.workers {
-		if w.loading != nil {
-			w.loading.Abort()
-			w.loading = nil
+		if err := w.flushLoaded(); err != nil {
+			return err
 		}
 	}
-	return err
+	return nil
 }

@@ -18,16 +18,16 @@ import (
 // Not safe for concurrent use.
 type aggWorker struct {
 	a          *Aggregate
-	aggTable                    // the worker's table, until it joins the shared parts
-	shared     *sharedParts     // see parts.go
-	inShared   bool             // the worker adds to the shared parts
-	loan       *exec.Loan       // the memory its table holds
-	runs       []*spill.Run     // tables this worker spilled
-	loading    *spill.RunWriter // groups loaded from shards (LoadState)
-	runStart   time.Time        // when the run being written started (its EvSpill's Dur)
-	hasher     keyHasher        // hashes keys by value (keys.go)
-	spellings  keySpellings     // the key types of the groups it made, and how they were written
-	keys       []int            // the keys' columns in the input batches
+	aggTable                // the worker's table, until it joins the shared parts
+	shared     *sharedParts // see parts.go
+	inShared   bool         // the worker adds to the shared parts
+	loan       *exec.Loan   // the memory its table holds
+	runs       []*spill.Run // tables this worker spilled
+	loaded     loaded       // groups loaded from shards, not yet merged (LoadState)
+	runStart   time.Time    // when the run being written started (its EvSpill's Dur)
+	hasher     keyHasher    // hashes keys by value (keys.go)
+	spellings  keySpellings // the key types of the groups it made, and how they were written
+	keys       []int        // the keys' columns in the input batches
 	multi      bool
 	rowKeys    []int // per batch row: end of its key in keyArena
 	keyArena   []byte
