@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gdask/gdask/engine/agg"
 	"github.com/gdask/gdask/plan"
 )
 
@@ -62,6 +63,14 @@ type loaded struct {
 	hashes       []uint64
 }
 
+// start is where loaded group e's key starts in data.
+func (l *loaded) start(e int) int {
+	if e == 0 {
+		return 0
+	}
+	return l.ends[e-1]
+}
+
 // LoadState adds, on worker w, a group that States gave in another
 // process; key and state are copied. Workers load at once.
 func (a *Aggregate) LoadState(w int, key, state []byte) error {
@@ -105,17 +114,22 @@ func (w *aggWorker) flushLoaded() error {
 		sh.locks[p].Lock()
 		t := &sh.tables[p]
 		t.table.touch(w.permHashes[lo:hi]) // the part's starting slots first: their misses overlap
+		w.groups = plan.Grow(w.groups, int(hi-lo))
+		for k := lo; k < hi; k++ {
+			e := int(w.perm[k])
+			w.groups[k-lo] = w.groupIn(t, l.data[l.start(e):l.keyEnd[e]], w.permHashes[k])
+		}
+		for _, ag := range t.aggs {
+			if tc, ok := ag.(agg.Toucher); ok {
+				tc.Touch(w.groups[:hi-lo]) // so are the groups' states
+			}
+		}
 		var err error
 		for k := lo; k < hi && err == nil; k++ {
 			e := int(w.perm[k])
-			start := 0
-			if e > 0 {
-				start = l.ends[e-1]
-			}
-			g := w.groupIn(t, l.data[start:l.keyEnd[e]], w.permHashes[k])
 			state := l.data[l.keyEnd[e]:l.ends[e]]
 			for _, ag := range t.aggs {
-				if state, err = ag.MergeState(g, state); err != nil {
+				if state, err = ag.MergeState(w.groups[k-lo], state); err != nil {
 					break
 				}
 			}
