@@ -3,9 +3,16 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/gdask/gdask/engine/exec"
 
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/writers"
@@ -14,6 +21,13 @@ import (
 // runSharded runs build as n shards over the layout of paths, then merges
 // them, and returns the merge's output in format.
 func runSharded(t *testing.T, cfg Config, paths []string, format string, n int, build func(scan plan.Node) plan.Node) (string, error) {
+	t.Helper()
+	return runShardedMerge(t, cfg, paths, format, n, build, nil)
+}
+
+// runShardedMerge is runSharded with the merge's config changed by
+// mergeCfg (when not nil).
+func runShardedMerge(t *testing.T, cfg Config, paths []string, format string, n int, build func(scan plan.Node) plan.Node, mergeCfg func(*Config)) (string, error) {
 	t.Helper()
 	units := layoutOf(t, cfg, paths, 2<<10)
 	bodies := make([]io.Reader, n)
@@ -32,6 +46,9 @@ func runSharded(t *testing.T, cfg Config, paths []string, format string, n int, 
 			return "", err
 		}
 		bodies[i] = body
+	}
+	if mergeCfg != nil {
+		mergeCfg(&cfg)
 	}
 	ds, in := openTyped(t, &cfg, paths)
 	defer ds.Close()
@@ -75,5 +92,53 @@ func TestShardMerge(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestShardMergeSpills: a merge whose groups do not fit its memory limit
+// spills the shared parts as it loads the shards' groups, and still gives
+// the local run's answer.
+func TestShardMergeSpills(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("k,v\n")
+	r := rand.New(rand.NewPCG(43, 44))
+	for range 400_000 {
+		fmt.Fprintf(&b, "key%d,%d\n", r.IntN(150_000), r.IntN(1000))
+	}
+	path := filepath.Join(t.TempDir(), "keys.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Workers = 2
+	build := func(s plan.Node) plan.Node {
+		return groupByNode(t, s, []string{"k"}, []string{"count:", "sum:v", "mean:v"})
+	}
+	local, err := runOutput(t, cfg, []string{path}, "csv", build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spills := &spillCount{}
+	got, err := runShardedMerge(t, cfg, []string{path}, "csv", 3, build, func(c *Config) {
+		c.MemoryLimit, c.Events = 40<<20, spills
+	})
+	spilled := spills.n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != local {
+		t.Fatalf("merged under 40MB differs from the local run")
+	}
+	if spilled == 0 {
+		t.Fatal("the merge under 40MB did not spill: the test no longer tests spilling")
+	}
+}
+
+// spillCount counts a run's spills.
+type spillCount struct{ n atomic.Int64 }
+
+func (c *spillCount) Event(e exec.Event) {
+	if e.Kind == exec.EvSpill {
+		c.n.Add(1)
 	}
 }
