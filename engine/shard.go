@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/gdask/gdask/engine/exec"
@@ -177,12 +178,10 @@ func (ds *Dataset) RunShard(ctx context.Context, root plan.Node, format string, 
 	}
 	cfg := ds.cfg.Events
 	defer func() { ds.cfg.Events = cfg }()
-	var st ShardStats
-	count := &shardCounter{scans: scans, st: &st, next: ds.events()}
+	count := &shardCounter{scans: scans, next: ds.events()}
 	ds.cfg.Events = count
 	sh := &shardIO{cuts: cuts}
 	_, err = ds.run(ctx, root, &Output{Format: format}, opts, func() error {
-		st = ShardStats{}
 		w, err := newBody()
 		if err != nil {
 			return err
@@ -196,24 +195,26 @@ func (ds *Dataset) RunShard(ctx context.Context, root plan.Node, format string, 
 	if err := sh.out.w.Flush(); err != nil {
 		return nil, err
 	}
-	return &st, nil
+	return &ShardStats{Rows: count.rows.Load(), Bytes: count.bytes.Load()}, nil
 }
 
-// shardCounter counts the rows the scans put out and the bytes read, then
-// passes each event on.
+// shardCounter counts the rows the scans put out and the bytes read (of
+// the last attempt), then passes each event on. Events come from every
+// worker at once.
 type shardCounter struct {
-	scans map[int]bool
-	st    *ShardStats
-	next  exec.Events
+	scans       map[int]bool
+	rows, bytes atomic.Int64
+	next        exec.Events
 }
 
 func (c *shardCounter) Event(e exec.Event) {
 	switch {
 	case e.Kind == exec.EvRunStart:
-		*c.st = ShardStats{}
+		c.rows.Store(0)
+		c.bytes.Store(0)
 	case e.Kind == exec.EvMorselEnd && c.scans[e.Op]:
-		c.st.Rows += e.RowsOut
-		c.st.Bytes += e.Bytes
+		c.rows.Add(e.RowsOut)
+		c.bytes.Add(e.Bytes)
 	}
 	c.next.Event(e)
 }
