@@ -111,3 +111,35 @@ func TestSubmitSlurm(t *testing.T) {
 	}
 	check(sdir, sort)
 }
+
+// TestSubmitK8sApplies: without --dry-run, the manifests go to kubectl
+// apply -f - on stdin, and the command says how to follow the run.
+func TestSubmitK8sApplies(t *testing.T) {
+	bin := t.TempDir()
+	got := filepath.Join(bin, "applied.yaml")
+	kubectl := "#!/bin/sh\n[ \"$*\" = 'apply -f -' ] || { echo \"kubectl: unexpected $*\" >&2; exit 9; }\ncat > " + got + "\necho 'job.batch/x created'\n"
+	if err := os.WriteFile(filepath.Join(bin, "kubectl"), []byte(kubectl), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	args := []string{"submit", "k8s", "--image", "gdask:1", "--volume", "data:/data", "--shards", "2", "--", "count", "/data/x.csv"}
+	dry, _, code := runIn(t, append(args[:2:2], append([]string{"--dry-run"}, args[2:]...)...)...)
+	if code != 0 {
+		t.Fatalf("--dry-run: exit %d", code)
+	}
+	out, stderr, code := runIn(t, args...)
+	if code != 0 || !strings.Contains(out, "job.batch/x created") || !strings.Contains(stderr, "kubectl get jobs,pods -l app.kubernetes.io/instance=") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	applied, err := os.ReadFile(got)
+	if err != nil || string(applied) != dry {
+		t.Fatalf("kubectl was given (%v):\n%s\nwant what --dry-run prints:\n%s", err, applied, dry)
+	}
+	// kubectl failing is one line with its words.
+	if err := os.WriteFile(filepath.Join(bin, "kubectl"), []byte("#!/bin/sh\necho 'error: no context' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runIn(t, args...); code != 1 || !strings.Contains(stderr, "kubectl apply: exit status 1: error: no context") {
+		t.Fatalf("a failing kubectl: exit %d: %s", code, stderr)
+	}
+}
