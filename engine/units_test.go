@@ -274,3 +274,36 @@ func openTyped(t *testing.T, cfg *Config, paths []string) (*Dataset, plan.Schema
 	}
 	return ds, in
 }
+
+// TestUnitsMismatch: a unit that does not end at a record end (a layout
+// of another file) is an error naming it, never rows read twice or lost.
+func TestUnitsMismatch(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a,b,c,n\n")
+	for i := range 2000 {
+		fmt.Fprintf(&b, "k%d,\"x\ny\",z,%d\n", i%7, i)
+	}
+	path := filepath.Join(t.TempDir(), "m.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Workers = 2
+	cfg.Blocksize = 1 << 10
+	units := layoutOf(t, cfg, []string{path}, 4<<10)
+	if len(units) < 3 {
+		t.Fatalf("want several units, got %v", units)
+	}
+	// Unit 1 ends 5 bytes early: inside a record.
+	bad := slices.Clone(units[:2])
+	bad[1].End -= 5
+	cfg.Units = bad
+	ds, in := openTyped(t, &cfg, []string{path})
+	defer ds.Close()
+	for _, root := range []plan.Node{plan.NewCount(plan.NewScan([]string{path}, in)), groupByNode(t, plan.NewScan([]string{path}, in), []string{"a"}, []string{"count:"})} {
+		_, _, err := tryRows(ds, plan.Optimize(root))
+		if err == nil || !strings.Contains(err.Error(), "the layout does not match the file") {
+			t.Fatalf("%s: err %v, want the layout mismatch", root, err)
+		}
+	}
+}
