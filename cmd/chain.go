@@ -262,7 +262,7 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 	parts, streams := j.ds.Partitions()
 	env := plan.ExplainEnv{Partitions: parts, Streams: streams, Workers: j.cfg.Workers, Memory: formatSize(j.cfg.MemoryLimit)}
 	if explain == "plan" {
-		return app.writeAll([]byte(plan.Explain(root, env)))
+		return app.writeAll([]byte(plan.ExplainWith(root, env, app.shardNotes(root))))
 	}
 	if app.submit != nil {
 		return app.prepareSubmit(ctx, j, root, input, c.Root().PersistentFlags())

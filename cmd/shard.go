@@ -461,3 +461,15 @@ func readFailure(dir string, i, n, attempt int) (string, bool) {
 	}
 	return strings.TrimSpace(string(b)), true
 }
+
+// shardNotes are --explain's notes of a shard's or a merge's plan: where
+// the shard stops and what runs on which side (nil for a local run).
+func (app *App) shardNotes(root plan.Node) func(plan.Node) string {
+	if app.merge != nil {
+		return engine.ShardExplain(root, true)
+	}
+	if sf, err := app.settings.shardSettings(); err == nil && sf != nil {
+		return engine.ShardExplain(root, false)
+	}
+	return nil
+}

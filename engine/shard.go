@@ -69,6 +69,59 @@ func ShardCuts(root plan.Node) (ShardKind, error) {
 	return cuts.kind, nil
 }
 
+// ShardExplain says, for --explain of a shard (merge false) or of a merge
+// (merge true), what of root runs where: the cuts, where a shard writes
+// its state and the merge loads it, and which side each node runs on.
+// It returns nil when root cannot be sharded (the run says why).
+func ShardExplain(root plan.Node, merge bool) func(plan.Node) string {
+	cuts, err := shardCuts(root)
+	if err != nil {
+		return nil
+	}
+	top := root
+	for l, ok := top.(*plan.Limit); ok; l, ok = top.(*plan.Limit) {
+		top = l.Child
+	}
+	below := map[plan.Node]bool{} // the nodes a shard runs
+	var mark func(n plan.Node)
+	mark = func(n plan.Node) {
+		below[n] = true
+		for _, c := range n.Children() {
+			mark(c)
+		}
+	}
+	plan.Walk(root, func(n plan.Node) {
+		if cuts.nodes[n] {
+			for _, c := range n.Children() {
+				mark(c)
+			}
+		}
+	})
+	if cuts.rows {
+		mark(top)
+	}
+	return func(n plan.Node) string {
+		if l, ok := n.(*plan.Limit); ok && cuts.rows && !below[n] && !merge {
+			return fmt.Sprintf("each shard writes at most %d rows; gdask merge keeps the first %d of them", l.N, l.N)
+		}
+		switch {
+		case cuts.rows && n == top && !merge:
+			return "a shard writes these rows, in order, to its state"
+		case cuts.rows && n == top:
+			return "the shards' rows, in shard order"
+		case cuts.nodes[n] && !merge:
+			return "a shard stops here: it writes this node's state over its share of the input"
+		case cuts.nodes[n]:
+			return "from the shards' states"
+		case below[n] && merge:
+			return "ran in the shards"
+		case !below[n] && !merge:
+			return "runs in gdask merge"
+		}
+		return ""
+	}
+}
+
 // cutSet is a plan's cuts.
 type cutSet struct {
 	nodes map[plan.Node]bool

@@ -17,14 +17,17 @@ type ExplainEnv struct {
 func Explain(n Node, env ExplainEnv) string { return ExplainWith(n, env, nil) }
 
 // ExplainWith is Explain with a note after each node (what it did, for
-// --explain analyze); note may be nil.
+// --explain analyze; where a shard stops); note may be nil, and a node
+// whose note is "" has none.
 func ExplainWith(n Node, env ExplainEnv, note func(Node) string) string {
 	var b strings.Builder
 	var walk func(n Node, prefix, childPrefix string)
 	walk = func(n Node, prefix, childPrefix string) {
 		fmt.Fprintf(&b, "%s%s", prefix, n.String())
 		if note != nil {
-			fmt.Fprintf(&b, "  [%s]", note(n))
+			if s := note(n); s != "" {
+				fmt.Fprintf(&b, "  [%s]", s)
+			}
 		}
 		b.WriteString("\n")
 		ch := n.Children()
