@@ -127,6 +127,11 @@ func (app *App) runMerge(ctx context.Context, c *cobra.Command, o *mergeOptions)
 // the plan's directory.
 func mergeArgs(c *cobra.Command, p *planFile) ([]string, error) {
 	args := slices.Clone(p.Args)
+	if !c.Flags().Changed(flagFormat) && p.Format != "" {
+		// The format the shards were made for, not what this terminal
+		// would pick: csv shards of raw rows merge only into csv.
+		args = append(args, "--"+flagFormat+"="+p.Format)
+	}
 	var err error
 	c.Flags().Visit(func(f *pflag.Flag) {
 		switch f.Name {
@@ -175,10 +180,9 @@ func (app *App) mergeChain(ctx context.Context, j *job, root plan.Node, input pl
 		bodies = append(bodies, r)
 	}
 	app.watchPlan(app.commandLine(), root)
-	err := j.run(ctx, app, "merging", func() error {
-		_, err := j.ds.RunMerge(ctx, root, bodies, out.output(), engine.RunOptions{SkipBadRows: skipBad})
-		return err
-	})
+	// No progress bar: the merge reads no input, and its rows stream to
+	// the same terminal.
+	_, err := j.ds.RunMerge(ctx, root, bodies, out.output(), engine.RunOptions{SkipBadRows: skipBad})
 	if err != nil {
 		out.abort()
 		return err

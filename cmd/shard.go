@@ -61,7 +61,11 @@ type planFile struct {
 	Args []string `json:"args"`
 	// Dir is the working directory the arguments' relative paths are
 	// relative to.
-	Dir    string          `json:"dir"`
+	Dir string `json:"dir"`
+	// Format is the output format the plan was made for (the chain's -o,
+	// or what gdask chose where the plan.json writer ran): the merge's
+	// unless its own -o says otherwise.
+	Format string          `json:"format"`
 	Kind   string          `json:"kind"`
 	Inputs []planInput     `json:"inputs"`
 	Units  []engine.Unit   `json:"units"`
@@ -253,7 +257,7 @@ func (app *App) newPlanFile(ctx context.Context, j *job, text string, kind engin
 	wd, _ := os.Getwd()
 	v, c, _ := buildInfo()
 	p := &planFile{Version: planFileVersion, Gdask: v + " " + c, Shards: n, Args: planArgs(app.args, globals), Dir: wd,
-		Kind: shardKindName(kind), Units: units, Plan: text, Hash: hashText(text)}
+		Format: j.res.format, Kind: shardKindName(kind), Units: units, Plan: text, Hash: hashText(text)}
 	for _, in := range inputs {
 		p.Inputs = append(p.Inputs, planInput{Path: in.Path, Size: in.Size, ModTime: in.ModTime})
 	}
@@ -355,6 +359,9 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 	kind, err := engine.ShardCuts(root)
 	if err != nil {
 		return usagef("%v", err)
+	}
+	if j.res.path != "" {
+		return usagef("a shard writes its state to --state-out, not to --output: give --output to gdask merge")
 	}
 	for _, in := range j.ds.Inputs() {
 		if in.Size < 0 {
