@@ -125,8 +125,8 @@
 // its Job without a retry (the answer would be the same); one that died
 // otherwise is retried once, and its retry reads the same directory.
 //
-// The CLI session must give gdask these flags, which the manifests use
-// (they are constants below, so a rename is one line):
+// The manifests use these flags of gdask (cmd/shard.go, cmd/merge.go;
+// they are constants here, so a rename is one line):
 //
 //   - on every verb, with --shard and --state-out: --shard-attempt K, the
 //     attempt number for failure records (empty means 0); a failed attempt
