@@ -510,17 +510,8 @@ func (s *rowsSource) Schema() (plan.Schema, bool) { return s.schema, true }
 func (s *rowsSource) Close() error                { return nil }
 
 func (s *rowsSource) Run(ctx context.Context, _, _ int, push func(*exec.Batch) error) error {
-	dec := sorter.NewDecoder(s.schema, s.cells)
-	var arena []byte
-	rows := make([][]byte, 0, plan.BatchSize)
-	flush := func() error {
-		if len(rows) == 0 {
-			return nil
-		}
-		err := push(dec.Decode(rows))
-		rows, arena = rows[:0], arena[:0]
-		return err
-	}
+	batches := sorter.NewBatches(sorter.NewDecoder(s.schema, s.cells), push)
+	n := 0
 	for _, sr := range s.r.shard.in {
 		if err := sr.begin(-1, sectionRows); err != nil {
 			return err
@@ -533,20 +524,17 @@ func (s *rowsSource) Run(ctx context.Context, _, _ int, push func(*exec.Batch) e
 			if !ok {
 				break
 			}
-			start := len(arena)
-			arena = append(arena, row...)
-			rows = append(rows, arena[start:len(arena):len(arena)])
-			if len(rows) == plan.BatchSize {
-				if err := flush(); err != nil {
-					return err
-				}
+			if err := batches.Add(row); err != nil { // the item's bytes are the reader's: Add copies them
+				return err
+			}
+			if n++; n%(1<<16) == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return flush()
+	return batches.Flush()
 }
 
 // sectionWriter writes a shard's body: sections, each a uvarint node id

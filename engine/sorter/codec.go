@@ -696,3 +696,42 @@ func (d *Decoder) toFloat(v *plan.Vector, r int) {
 		v.Floats[i] = float64(v.Ints[i])
 	}
 }
+
+// Batches gathers encoded rows, each copied, into batches of at most
+// plan.BatchSize and pushes each one decoded: for rows that come one at a
+// time from a reader that overwrites a row with the next (the external
+// sort's merge, a shard's state). A pushed batch is done with once push
+// returns: the rows' arena is then reused. Not safe for concurrent use.
+type Batches struct {
+	dec   *Decoder
+	push  func(*exec.Batch) error
+	arena []byte
+	rows  [][]byte
+}
+
+// NewBatches pushes the rows added, decoded by dec, to push.
+func NewBatches(dec *Decoder, push func(*exec.Batch) error) *Batches {
+	return &Batches{dec: dec, push: push, rows: make([][]byte, 0, plan.BatchSize)}
+}
+
+// Add copies row into the batch being gathered, and pushes the batch when
+// it is full.
+func (b *Batches) Add(row []byte) error {
+	start := len(b.arena)
+	b.arena = append(b.arena, row...)
+	b.rows = append(b.rows, b.arena[start:len(b.arena):len(b.arena)])
+	if len(b.rows) == plan.BatchSize {
+		return b.Flush()
+	}
+	return nil
+}
+
+// Flush pushes the rows added since the last push, if any.
+func (b *Batches) Flush() error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	err := b.push(b.dec.Decode(b.rows))
+	b.rows, b.arena = b.rows[:0], b.arena[:0]
+	return err
+}

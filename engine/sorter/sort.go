@@ -407,17 +407,7 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 		}
 		s.env.Events.Event(exec.Event{Kind: exec.EvMerge, Op: s.op, RowsIn: merged, Runs: runs, Level: ext.Levels() + 1, Dur: time.Since(start), At: time.Now()})
 	}()
-	dec := s.decoder()
-	var arena []byte
-	rows := make([][]byte, 0, plan.BatchSize)
-	flush := func() error {
-		if len(rows) == 0 {
-			return nil
-		}
-		err := push(dec.Decode(rows))
-		rows, arena = rows[:0], arena[:0]
-		return err
-	}
+	batches := NewBatches(s.decoder(), push)
 	keep := s.unique()
 	for it.Next() {
 		if merged++; merged%mergeEvery == 0 {
@@ -429,22 +419,15 @@ func (s *Sort) runExternal(ctx context.Context, push func(*exec.Batch) error) er
 		if keep != nil && !keep(it.Row()) {
 			continue
 		}
-		// The iterator's row is valid until the next Next: copy it.
-		start := len(arena)
-		arena = append(arena, it.Row()...)
-		rows = append(rows, arena[start:len(arena):len(arena)])
-		if len(rows) == plan.BatchSize {
-			// The pushed batch is done with once push returns: its rows'
-			// arena is reused.
-			if err := flush(); err != nil {
-				return err
-			}
+		// The iterator's row is valid until the next Next: Add copies it.
+		if err := batches.Add(it.Row()); err != nil {
+			return err
 		}
 	}
 	if err := it.Err(); err != nil {
 		return err
 	}
-	return flush()
+	return batches.Flush()
 }
 
 // mergeEvery is how many merged rows an EvMergeRows event reports.
