@@ -623,23 +623,30 @@ show_cmd() {
   echo "$line"
 }
 
-# query QUERY TITLE FILE TOOLS...: warm FILE, run every tool RUNS times
-# alternating, print the table and the agreement check.
-query() {
-  local q=$1 title=$2 file=$3 round tool ref gm
-  shift 3
-  local tools=("$@") failed=" "
-  rm -f "$OUT/$q".runs "$OUT/$q"_*.csv "$OUT/$q"_*.err
-  echo
-  echo "== $title: $(basename "$file"), $RUNS runs, timeout ${TIMEOUT}s"
-  cat "$file" >/dev/null # into the page cache
+# rounds Q TOOL...: RUNS rounds of query Q, the tools alternating within a
+# round; a tool that failed or timed out is not run again on Q.
+rounds() {
+  local q=$1 round tool failed=" "
+  shift
   for ((round = 1; round <= RUNS; round++)); do
-    for tool in "${tools[@]}"; do
-      # a tool that failed or timed out is not run again on this query
+    for tool in "$@"; do
       [[ $failed == *" $tool "* ]] && continue
       run_once "$tool" "$q" || failed+="$tool "
     done
   done
+}
+
+# query QUERY TITLE FILE TOOLS...: warm FILE, run every tool RUNS times
+# alternating, print the table and the agreement check.
+query() {
+  local q=$1 title=$2 file=$3 ref gm tool
+  shift 3
+  local tools=("$@")
+  rm -f "$OUT/$q".runs "$OUT/$q"_*.csv "$OUT/$q"_*.err
+  echo
+  echo "== $title: $(basename "$file"), $RUNS runs, timeout ${TIMEOUT}s"
+  cat "$file" >/dev/null # into the page cache
+  rounds "$q" "${tools[@]}"
 
   gm=$(median_of gdask "$q")
   say ""
@@ -867,19 +874,14 @@ cmp_summary() {
 # the table, the ratio, the shard and merge medians, and the cmp of every
 # run's answer with the local run's first.
 shard_query() {
-  local q=$1 title=$2 file=$3 round tool lm sm first others merge
-  local tools=(gdask gdask-shards) failed=" " CMP_TO=$OUT/${q}_gdask.csv
+  local q=$1 title=$2 file=$3 lm sm first others merge
+  local tools=(gdask gdask-shards) tool CMP_TO=$OUT/${q}_gdask.csv
   rm -rf "$OUT/$q".runs "$OUT/$q".cmp "$OUT/$q".shardtimes "$OUT/$q".state \
     "$OUT/$q"_*.csv "$OUT/$q"_*.err
   echo
   echo "== $title: $(basename "$file"), $RUNS runs, timeout ${TIMEOUT}s"
   cat "$file" >/dev/null # into the page cache
-  for ((round = 1; round <= RUNS; round++)); do
-    for tool in "${tools[@]}"; do
-      [[ $failed == *" $tool "* ]] && continue
-      run_once "$tool" "$q" || failed+="$tool "
-    done
-  done
+  rounds "$q" "${tools[@]}"
 
   lm=$(median_of gdask "$q")
   sm=$(median_of gdask-shards "$q")
