@@ -476,3 +476,20 @@ func statPath(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// runChainArgs runs gdask's root command over args as sub (an App of a
+// merge or a submission, which the chain's run looks at), and returns
+// what it returned.
+func (app *App) runChainArgs(ctx context.Context, args []string, sub *App) error {
+	root := newRootCmd(sub)
+	first, later, err := splitChain(args, root.PersistentFlags())
+	if err != nil {
+		return err
+	}
+	sub.later = later
+	root.SetArgs(first)
+	root.SetIn(app.IO.In)
+	root.SetOut(app.IO.Out)
+	root.SetErr(app.IO.Err)
+	return root.ExecuteContext(ctx)
+}

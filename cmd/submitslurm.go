@@ -83,11 +83,9 @@ keeps to its budget; or --memory-limit from --mem, when only that is given.`,
 // submitRun is a submission's preparation: a chain run with App.submit
 // set writes DIR/plan.json instead of reading its inputs.
 type submitRun struct {
-	dir   string
-	n     int // 0: auto
-	plan  *planFile
-	kind  engine.ShardKind
-	input []engine.InputFile
+	dir  string
+	n    int       // 0: auto
+	plan *planFile // set once written or checked
 }
 
 // prepareSubmit writes DIR/plan.json for the chain's plan root, or checks
@@ -126,24 +124,8 @@ func (app *App) prepareSubmit(ctx context.Context, j *job, root plan.Node, input
 	if err := p.checkInputs(s.dir, inputs); err != nil {
 		return err
 	}
-	s.plan, s.kind, s.input = p, kind, inputs
+	s.plan = p
 	return nil
-}
-
-// runChainArgs runs gdask's root command over args in a new App made by
-// mk (a merge's, a submission's), and returns what it returned.
-func (app *App) runChainArgs(ctx context.Context, args []string, sub *App) error {
-	root := newRootCmd(sub)
-	first, later, err := splitChain(args, root.PersistentFlags())
-	if err != nil {
-		return err
-	}
-	sub.later = later
-	root.SetArgs(first)
-	root.SetIn(app.IO.In)
-	root.SetOut(app.IO.Out)
-	root.SetErr(app.IO.Err)
-	return root.ExecuteContext(ctx)
 }
 
 func (app *App) submitSlurm(ctx context.Context, c *cobra.Command, o *submitSlurmOptions, chain []string) error {
