@@ -324,9 +324,12 @@ func (r *runner) dumpStates(ctx context.Context, id int, a *hashagg.Aggregate) e
 	sw := r.shard.out
 	sw.begin(id, sectionAggregate)
 	sw.uvarint(uint64(a.RowsIn()))
-	err := a.States(ctx, func(key, state []byte) error {
-		sw.item(key)
-		sw.item(state)
+	err := a.States(ctx, func(dst, key, state []byte) []byte {
+		return appendItem(appendItem(dst, key), state)
+	}, func(chunk []byte) error {
+		if sw.err == nil {
+			_, sw.err = sw.w.Write(chunk)
+		}
 		return sw.err
 	})
 	sw.end()
@@ -565,6 +568,11 @@ func (sw *sectionWriter) item(b []byte) {
 	if sw.err == nil {
 		_, sw.err = sw.w.Write(b)
 	}
+}
+
+// appendItem appends b framed as an item.
+func appendItem(dst, b []byte) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(b))+1), b...)
 }
 
 func (sw *sectionWriter) end() { sw.uvarint(0) }

@@ -95,9 +95,10 @@ func TestShardMerge(t *testing.T) {
 	}
 }
 
-// TestShardMergeSpills: a merge whose groups do not fit its memory limit
-// spills the shared parts as it loads the shards' groups, and still gives
-// the local run's answer.
+// TestShardMergeSpills: shards and a merge whose groups do not fit their
+// memory limit spill (the shards' states then come from their merged
+// spilled partitions, the merge spills the shared parts as it loads), and
+// the merge still gives the local run's answer.
 func TestShardMergeSpills(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("k,v\n")
@@ -118,10 +119,16 @@ func TestShardMergeSpills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spills := &spillCount{}
+	// The shards spill too: their states come from merged spilled
+	// partitions.
+	shardSpills, spills := &spillCount{}, &spillCount{}
+	cfg.MemoryLimit, cfg.Events = 40<<20, shardSpills
 	got, err := runShardedMerge(t, cfg, []string{path}, "csv", 3, build, func(c *Config) {
-		c.MemoryLimit, c.Events = 40<<20, spills
+		c.Events = spills
 	})
+	if shardSpills.n.Load() == 0 {
+		t.Fatal("the shards under 40MB did not spill: the test no longer tests it")
+	}
 	spilled := spills.n.Load()
 	if err != nil {
 		t.Fatal(err)

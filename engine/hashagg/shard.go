@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gdask/gdask/engine/agg"
+	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/plan"
 )
 
@@ -19,19 +20,46 @@ import (
 // broker will not lend: the groups of every shard meet, and come out as
 // one run over all the input would give them.
 
-// States calls fn with every group of a finished Aggregate (after Finish,
-// instead of running it as a source): its key and its aggregates' states.
-// A key comes once, unless the Aggregate spilled and a partition had to
-// be cut again; the merge merges equal keys anyway. key and state are
-// valid during the call. It runs on the caller's goroutine, partition
-// after partition, and leaves the Aggregate empty.
-func (a *Aggregate) States(ctx context.Context, fn func(key, state []byte) error) error {
-	dump := func(t *aggTable) error {
-		return eachState(t, func(_ uint64, key, state []byte) error { return fn(key, state) })
+// States writes every group of a finished Aggregate (after Finish,
+// instead of running it as a source): its key and its aggregates' states,
+// appended by enc in the caller's framing, in chunks given to write in
+// partition order. The partitions (the merged table, the parts, or the
+// spilled radix partitions merged) are encoded on the workers at once; a
+// worker holds at most stateChunk bytes before it waits for its turn to
+// write, so the encoding takes no memory beyond that per worker. A key
+// comes once, unless the Aggregate spilled and a partition had to be cut
+// again; the merge merges equal keys anyway. key and state are valid
+// during enc. The Aggregate is empty after it.
+func (a *Aggregate) States(ctx context.Context, enc func(dst, key, state []byte) []byte, write func(chunk []byte) error) error {
+	n := a.Morsels()
+	turn := make([]chan struct{}, n+1) // turn[m] closes once the partitions before m are written
+	for m := range turn {
+		turn[m] = make(chan struct{})
 	}
-	for m := range a.Morsels() {
-		if err := ctx.Err(); err != nil {
+	close(turn[0])
+	return exec.Parallel(ctx, a.env.Workers, n, func(ctx context.Context, w, m int) error {
+		var chunk []byte
+		mine := false // the partitions before m are written: chunks go out as they fill
+		flush := func() error {
+			if !mine {
+				select {
+				case <-turn[m]:
+					mine = true
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
+			}
+			err := write(chunk)
+			chunk = chunk[:0]
 			return err
+		}
+		dump := func(t *aggTable) error {
+			return eachState(t, func(_ uint64, key, state []byte) error {
+				if chunk = enc(chunk, key, state); len(chunk) >= stateChunk {
+					return flush()
+				}
+				return nil
+			})
 		}
 		var err error
 		switch a.mode {
@@ -39,17 +67,24 @@ func (a *Aggregate) States(ctx context.Context, fn func(key, state []byte) error
 			err = dump(&a.tables[m])
 			a.tables[m] = aggTable{}
 		default:
-			loan := a.loans[0]
+			loan := a.loans[w]
 			loan.Cover(loan.Cap())
-			err = a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[0], dump)
+			err = a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[w], dump)
 			loan.Release()
 		}
-		if err != nil {
-			return err
+		if err == nil {
+			err = flush()
 		}
-	}
-	return nil
+		if err == nil {
+			close(turn[m+1])
+		}
+		return err
+	})
 }
+
+// stateChunk is how many bytes of encoded groups a worker holds before it
+// writes them (States).
+const stateChunk = 4 << 20
 
 // loadBatch is how many groups a worker loads before it merges them into
 // the shared parts.
