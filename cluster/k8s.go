@@ -313,14 +313,7 @@ func (spec K8sSpec) resolve() (K8sSpec, error) {
 	}
 
 	r := s.Resources
-	switch {
-	case r.MemoryLimit < 0 || r.MemorySlack < 0:
-		bad("invalid memory %d + slack %d: want sizes of 0 bytes or more", r.MemoryLimit, r.MemorySlack)
-	case r.MemoryLimit == 0 && r.MemorySlack > 0:
-		bad("memory slack %d without a memory limit: the slack is added to --memory-limit", r.MemorySlack)
-	case r.MemoryLimit > math.MaxInt64-r.MemorySlack:
-		bad("invalid memory %d + slack %d: too large", r.MemoryLimit, r.MemorySlack)
-	}
+	checkMemory(r.MemoryLimit, r.MemorySlack, bad)
 	if r.CPU < 0 {
 		bad("invalid cpu %d: want 0 cores or more", r.CPU)
 	}
@@ -568,4 +561,18 @@ func K8sCommands(manifests []byte) (shard, merge []string, err error) {
 		argv[i] = append(slices.Clone(cs[0].Command), cs[0].Args...)
 	}
 	return argv[0], argv[1], nil
+}
+
+// checkMemory checks a job's --memory-limit and the slack added to it for
+// the scheduler, reporting what is wrong through bad (Kubernetes and Slurm
+// size their jobs alike).
+func checkMemory(limit, slack int64, bad func(format string, args ...any)) {
+	switch {
+	case limit < 0 || slack < 0:
+		bad("invalid memory %d + slack %d: want sizes of 0 bytes or more", limit, slack)
+	case limit == 0 && slack > 0:
+		bad("memory slack %d without a memory limit: the slack is added to --memory-limit", slack)
+	case limit > math.MaxInt64-slack:
+		bad("invalid memory %d + slack %d: too large", limit, slack)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"os/exec"
 	"path"
@@ -213,14 +212,7 @@ func (spec SlurmSpec) resolve() (SlurmSpec, error) {
 	if s.Time < 0 {
 		bad("invalid time limit %v: want a positive duration (0 leaves it to the partition)", s.Time)
 	}
-	switch {
-	case s.MemoryLimit < 0 || s.MemorySlack < 0:
-		bad("invalid memory %d + slack %d: want sizes of 0 bytes or more", s.MemoryLimit, s.MemorySlack)
-	case s.MemoryLimit == 0 && s.MemorySlack > 0:
-		bad("memory slack %d without a memory limit: the slack is added to --memory-limit", s.MemorySlack)
-	case s.MemoryLimit > math.MaxInt64-s.MemorySlack:
-		bad("invalid memory %d + slack %d: too large", s.MemoryLimit, s.MemorySlack)
-	}
+	checkMemory(s.MemoryLimit, s.MemorySlack, bad)
 	if s.CPUs < 0 {
 		bad("invalid cpus %d: want 0 or more", s.CPUs)
 	}

@@ -238,7 +238,7 @@ var errQuietFailure = errors.New("")
 
 // lastFailure is the error of a shard's latest recorded failed attempt.
 func lastFailure(dir string, i, n int) (string, bool) {
-	matches, _ := filepath.Glob(strings.TrimSuffix(cluster.Path(dir, i, n), ".state") + ".failed-*")
+	matches, _ := filepath.Glob(failurePrefix(dir, i, n) + "*")
 	best, msg, found := -1, "", false
 	for _, m := range matches {
 		var k int
@@ -258,45 +258,36 @@ func lastFailure(dir string, i, n int) (string, bool) {
 func waitShards(ctx context.Context, o *mergeOptions) error {
 	deadline := time.Now().Add(o.Wait)
 	for {
-		n := o.WaitShards
 		p, err := readPlanFile(o.Dir)
-		switch {
-		case err == nil:
-			n = p.Shards
-		case !errors.Is(err, fs.ErrNotExist):
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		var missing []int
-		if n > 0 {
-			var hash [32]byte
-			if p != nil {
-				hash = p.hash()
+		n := o.WaitShards
+		var missing []int // the shards not done: every one until there is a plan
+		if p != nil {
+			n = p.Shards
+			rep, err := cluster.Status(o.Dir, n, p.hash(), false)
+			if err != nil {
+				return err
 			}
-			missing = nil
+			if missing = append(rep.Missing(), rep.Invalid()...); len(missing) == 0 {
+				return nil
+			}
+			slices.Sort(missing)
+		} else {
 			for i := range n {
 				missing = append(missing, i)
 			}
-			if p != nil {
-				rep, err := cluster.Status(o.Dir, n, hash, false)
-				if err != nil {
-					return err
-				}
-				missing = append(rep.Missing(), rep.Invalid()...)
-				if len(missing) == 0 {
-					return nil
-				}
-			}
-			for _, i := range missing {
-				if msg, ok := readFailure(o.Dir, i, n, o.WaitAttempts-1); ok {
-					return fmt.Errorf("shard %d/%d failed for good (attempt %d of %d): %s", i, n, o.WaitAttempts, o.WaitAttempts, msg)
-				}
+		}
+		for _, i := range missing {
+			if msg, ok := readFailure(o.Dir, i, n, o.WaitAttempts-1); ok {
+				return fmt.Errorf("shard %d/%d failed for good (attempt %d of %d): %s", i, n, o.WaitAttempts, o.WaitAttempts, msg)
 			}
 		}
 		if time.Now().After(deadline) {
 			if p == nil {
 				return fmt.Errorf("%s: no plan.json after --wait %s: no shard started", fsname.Quote(o.Dir), o.Wait)
 			}
-			slices.Sort(missing)
 			return fmt.Errorf("%s: shards not done after --wait %s: %s", fsname.Quote(o.Dir), o.Wait, shardList(missing, n))
 		}
 		select {

@@ -118,11 +118,8 @@ func readPlanFile(dir string) (*planFile, error) {
 // writePlanFile writes DIR/plan.json unless one is there: made as a temp
 // file and linked into place, so of shards that start at once exactly
 // one writes it and the others read that one. It returns the plan in
-// DIR either way.
+// DIR either way. dir exists (sharedPlan made it).
 func writePlanFile(dir string, p *planFile) (*planFile, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot make %s: %w", fsname.Quote(dir), fsname.Cause(err))
-	}
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return nil, err
@@ -437,7 +434,13 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 // error: `gdask merge --wait` tells from it that the shard failed for
 // good once its last attempt's record is there, and says why.
 func failurePath(dir string, i, n, attempt int) string {
-	return strings.TrimSuffix(cluster.Path(dir, i, n), ".state") + ".failed-" + strconv.Itoa(attempt)
+	return failurePrefix(dir, i, n) + strconv.Itoa(attempt)
+}
+
+// failurePrefix is the path of shard i of n's failure records but their
+// attempt number.
+func failurePrefix(dir string, i, n int) string {
+	return strings.TrimSuffix(cluster.Path(dir, i, n), ".state") + ".failed-"
 }
 
 func writeFailure(sf *shardFlags, runErr error) {
@@ -454,7 +457,7 @@ func writeFailure(sf *shardFlags, runErr error) {
 
 // removeFailures removes the failure records of a shard that is done.
 func removeFailures(sf *shardFlags) {
-	matches, _ := filepath.Glob(strings.TrimSuffix(cluster.Path(sf.dir, sf.i, sf.n), ".state") + ".failed-*")
+	matches, _ := filepath.Glob(failurePrefix(sf.dir, sf.i, sf.n) + "*")
 	for _, m := range matches {
 		os.Remove(m)
 	}
