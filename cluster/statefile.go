@@ -17,7 +17,8 @@ import (
 )
 
 // Version is the state file format version this package writes and reads.
-const Version = 1
+// 2: an aggregate's groups are in hash partitions (engine/hashagg).
+const Version = 2
 
 // MaxShards is the largest shard count: shard numbers have four digits in
 // file names, so names sort by shard and parse one way.

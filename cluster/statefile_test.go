@@ -394,12 +394,12 @@ func TestOtherVersion(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	path := writeState(t, rng, t.TempDir(), testPlan, 0, 2, Count, MinBlockSize, []byte("12345"), nil)
 	f, _ := os.ReadFile(path)
-	binary.LittleEndian.PutUint32(f[8:], 2)
+	binary.LittleEndian.PutUint32(f[8:], Version+1)
 	binary.LittleEndian.PutUint32(f[28:], crc32.Checksum(f[:28], castagnoli))
 	os.WriteFile(path, f, 0o666)
 	_, err := Verify(path)
-	if !errors.Is(err, ErrVersion) || !strings.HasSuffix(err.Error(), ": another state file format version: version 2, this gdask reads version 1 (run shard 0/2 again)") {
-		t.Fatalf("version 2: %v", err)
+	if !errors.Is(err, ErrVersion) || !strings.HasSuffix(err.Error(), fmt.Sprintf(": another state file format version: version %d, this gdask reads version %d (run shard 0/2 again)", Version+1, Version)) {
+		t.Fatalf("version %d: %v", Version+1, err)
 	}
 }
 

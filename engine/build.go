@@ -183,6 +183,9 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 	temp := exec.NewTempDir(ds.cfg.SpillFS, ds.cfg.TempDir, ev)
 	r := &runner{ds: ds, opts: opts, out: out, ids: NodeIDs(root), modes: modes, aggOf: map[plan.Node]*hashagg.Aggregate{}, shard: shard,
 		env: &exec.Env{Workers: max(ds.cfg.Workers, 1), Broker: broker, Events: ev, Temp: temp, MergeFanIn: ds.cfg.MergeFanIn}}
+	if shard != nil {
+		r.env.HashSeed = shardHashSeed
+	}
 	defer func() {
 		for i := len(r.closers) - 1; i >= 0; i-- {
 			if cerr := r.closers[i](); cerr != nil && err == nil {

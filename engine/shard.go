@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
-	"time"
 
 	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/engine/hashagg"
@@ -288,6 +287,12 @@ func (ds *Dataset) RunMerge(ctx context.Context, root plan.Node, bodies []io.Rea
 	return ds.run(ctx, root, out, opts, nil, sh)
 }
 
+// shardHashSeed seeds the key hashes of every aggregate in shards and in
+// their merge, which must cut groups into the same partitions. A change to
+// it, or to how keys hash, is a change of the state format
+// (cluster.Version).
+const shardHashSeed = 0x67646173_6b736864
+
 // shardIO is a sharded run's side of a runner: a shard's body, or the
 // merge's bodies.
 type shardIO struct {
@@ -323,68 +328,23 @@ func (e *emptySource) Run(context.Context, int, int, func(*exec.Batch) error) er
 func (r *runner) dumpStates(ctx context.Context, id int, a *hashagg.Aggregate) error {
 	sw := r.shard.out
 	sw.begin(id, sectionAggregate)
-	sw.uvarint(uint64(a.RowsIn()))
-	err := a.States(ctx, func(dst, key, state []byte) []byte {
-		return appendItem(appendItem(dst, key), state)
-	}, func(chunk []byte) error {
-		if sw.err == nil {
-			_, sw.err = sw.w.Write(chunk)
-		}
+	if sw.err != nil {
 		return sw.err
-	})
-	sw.end()
-	if err != nil {
-		return err
 	}
-	return sw.err
+	return a.States(ctx, sw.w)
 }
 
-// loadStates gives every shard's groups of node id to a, the shards
-// read at once on the workers.
+// loadStates gives every shard's groups of node id to a.
 func (r *runner) loadStates(ctx context.Context, id int, a *hashagg.Aggregate) error {
 	in := r.shard.in
-	rows := make([]uint64, len(in))
-	err := exec.Parallel(ctx, r.env.Workers, len(in), func(ctx context.Context, w, i int) error {
-		sr := in[i]
-		start := time.Now()
-		r.env.Events.Event(exec.Event{Kind: exec.EvMorselStart, Op: id, Worker: w, Morsel: i, At: start})
+	rs := make([]hashagg.ShardReader, len(in))
+	for i, sr := range in {
 		if err := sr.begin(id, sectionAggregate); err != nil {
 			return err
 		}
-		n, err := sr.uvarint()
-		if err != nil {
-			return err
-		}
-		rows[i] = n
-		var groups int64
-		for {
-			key, ok, err := sr.item()
-			if err != nil || !ok {
-				r.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: id, Worker: w, Morsel: i, RowsIn: groups, Dur: time.Since(start), At: time.Now()})
-				return err
-			}
-			key = append(sr.key[:0], key...) // item's bytes are the reader's until its next item
-			sr.key = key
-			state, ok, err := sr.item()
-			if err == nil && !ok {
-				err = sr.corrupt("a group's key without its state")
-			}
-			if err != nil {
-				return err
-			}
-			if err := a.LoadState(w, key, state); err != nil {
-				return err
-			}
-			groups++
-		}
-	})
-	if err != nil {
-		return err
+		rs[i] = sr.r
 	}
-	for _, n := range rows {
-		a.LoadRows(int64(n))
-	}
-	return nil
+	return a.LoadShards(ctx, rs, func(i int, what string) error { return in[i].corrupt(what) })
 }
 
 // dumpRows writes a finished sort's rows, in order, as node id's section.
@@ -585,7 +545,6 @@ type sectionReader struct {
 	shard int
 	n     int
 	buf   []byte
-	key   []byte // loadStates' copy of the current key
 }
 
 func (sr *sectionReader) corrupt(what string) error {

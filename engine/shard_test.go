@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 
 	"github.com/gdask/gdask/engine/exec"
@@ -97,14 +97,14 @@ func TestShardMerge(t *testing.T) {
 
 // TestShardMergeSpills: shards and a merge whose groups do not fit their
 // memory limit spill (the shards' states then come from their merged
-// spilled partitions, the merge spills the shared parts as it loads), and
+// spilled partitions, the merge keeps their groups in spill files), and
 // the merge still gives the local run's answer.
 func TestShardMergeSpills(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("k,v\n")
 	r := rand.New(rand.NewPCG(43, 44))
-	for range 400_000 {
-		fmt.Fprintf(&b, "key%d,%d\n", r.IntN(150_000), r.IntN(1000))
+	for range 600_000 {
+		fmt.Fprintf(&b, "key%d,%d\n", r.IntN(400_000), r.IntN(1000))
 	}
 	path := filepath.Join(t.TempDir(), "keys.csv")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -120,32 +120,51 @@ func TestShardMergeSpills(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The shards spill too: their states come from merged spilled
-	// partitions.
+	// partitions. The merge keeps the shards' groups in spill files.
 	shardSpills, spills := &spillCount{}, &spillCount{}
 	cfg.MemoryLimit, cfg.Events = 40<<20, shardSpills
 	got, err := runShardedMerge(t, cfg, []string{path}, "csv", 3, build, func(c *Config) {
-		c.Events = spills
+		c.MemoryLimit, c.Events = 40<<20, spills
 	})
-	if shardSpills.n.Load() == 0 {
-		t.Fatal("the shards under 40MB did not spill: the test no longer tests it")
-	}
-	spilled := spills.n.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got != local {
 		t.Fatalf("merged under 40MB differs from the local run")
 	}
-	if spilled == 0 {
-		t.Fatal("the merge under 40MB did not spill: the test no longer tests spilling")
+	aggOp := -1
+	for n, id := range NodeIDs(build(plan.NewScan([]string{path}, plan.Schema{{Name: "k"}, {Name: "v"}}))) {
+		if _, ok := n.(*plan.Aggregate); ok {
+			aggOp = id
+		}
+	}
+	if shardSpills.of(aggOp) == 0 {
+		t.Fatal("the shards' aggregate under 40MB did not spill: the test no longer tests it")
+	}
+	if spills.of(aggOp) == 0 {
+		t.Fatal("the merge's aggregate under 40MB did not spill: the test no longer tests spilling")
 	}
 }
 
-// spillCount counts a run's spills.
-type spillCount struct{ n atomic.Int64 }
+// spillCount counts a run's spills, per operator.
+type spillCount struct {
+	mu  sync.Mutex
+	ops map[int]int
+}
 
 func (c *spillCount) Event(e exec.Event) {
 	if e.Kind == exec.EvSpill {
-		c.n.Add(1)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.ops == nil {
+			c.ops = map[int]int{}
+		}
+		c.ops[e.Op]++
 	}
+}
+
+func (c *spillCount) of(op int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ops[op]
 }

@@ -7,15 +7,6 @@ import (
 	"github.com/gdask/gdask/plan"
 )
 
-// Toucher is an Agg that can load the states of groups ahead of merging
-// into them: a merge of many groups (a shard's) into a table far bigger
-// than the cache waits on a miss per group; a pass of nothing but loads
-// lets the CPU overlap those misses, and the merge then finds the states
-// in cache.
-type Toucher interface {
-	Touch(groups []uint32)
-}
-
 // Agg holds one aggregate's states for groups 0..Len()-1, column-wise.
 // Not safe for concurrent use.
 type Agg interface {

@@ -42,16 +42,6 @@ type sumAgg struct {
 	cells     paged.Column[sumCell]
 	store     expStore
 	scratch   []float64
-	touched   int64 // what Touch read, kept so its loads are not optimised away
-}
-
-// Touch loads the cells of groups (Toucher).
-func (a *sumAgg) Touch(groups []uint32) {
-	var n int64
-	for _, g := range groups {
-		n += a.cells.At(g).n
-	}
-	a.touched += n
 }
 
 func (a *sumAgg) Kind() Kind { return a.kind }

@@ -14,6 +14,11 @@ type Env struct {
 	Events     Events
 	Temp       *TempDir
 	MergeFanIn int // the most sorted runs a merge reads at once; 0: as memory allows
+	// HashSeed, when not 0, seeds every aggregate's key hashes: the
+	// shards of a sharded run and their merge share one, so the merge
+	// reads a shard's groups by the partitions the shard wrote them in.
+	// 0: each aggregate draws its own.
+	HashSeed uint64
 }
 
 // TempDir is a run's private spill directory, made on first need and

@@ -2,7 +2,6 @@ package hashagg
 
 import (
 	"context"
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -23,7 +22,7 @@ type Aggregate struct {
 	op     int
 	agg    *plan.Aggregate
 	input  plan.Schema
-	seed   maphash.Seed
+	seed   hashSeed
 	budget memBudget
 	sh     *sharedParts
 	sp     *spillState
@@ -31,15 +30,24 @@ type Aggregate struct {
 	workers []*aggWorker
 	rowsIn  atomic.Int64 // added once a batch
 
-	// Set by Finish.
-	keyTypes []plan.Type
-	emitters []*emitter   // per worker
-	tables   []aggTable   // the source's: the merged table, the parts, or per worker a merge table
-	runs     []*spill.Run // spilled runs, when mode is spilled
-	loans    []*exec.Loan // per worker: what its merge table holds (spilled)
-	mode     int
-	final    bool // the aggregates' output types are known before the rows are
-	mu       sync.Mutex
+	// A merge's (LoadShards): the shards' groups, and what they hold in
+	// memory.
+	shards     []shardStates
+	statesLoan *exec.Loan
+	bad        func(shard int, what string) error
+	hashers    []keyHasher // per worker
+	bufs       [][]byte    // per worker: a partition read from a spill file
+
+	// Set by Finish (a merge's spellings by LoadShards).
+	spellings keySpellings // the key types of every group, and how they were written
+	keyTypes  []plan.Type
+	emitters  []*emitter   // per worker
+	tables    []aggTable   // the source's: the merged table, the parts, or per worker a merge table
+	runs      []*spill.Run // spilled runs, when mode is spilled
+	loans     []*exec.Loan // per worker: what its merge table holds (spilled)
+	mode      int
+	final     bool // the aggregates' output types are known before the rows are
+	mu        sync.Mutex
 }
 
 // Stats are what an aggregate did besides its answer.
@@ -52,6 +60,7 @@ const (
 	modeSmall   = iota // one merged table
 	modeShared         // the shared parts
 	modeSpilled        // runs on disk
+	modeShards         // shards' groups (LoadShards)
 )
 
 // New makes the aggregate of a (a's keys and aggregates refer to its
@@ -62,7 +71,7 @@ func New(env *exec.Env, op int, a *plan.Aggregate) (*Aggregate, error) {
 	if err != nil {
 		return nil, err
 	}
-	ag := &Aggregate{env: env, op: op, agg: a, input: a.Child.Schema(), seed: maphash.MakeSeed(), budget: budget,
+	ag := &Aggregate{env: env, op: op, agg: a, input: a.Child.Schema(), seed: newHashSeed(env.HashSeed), budget: budget,
 		sh: &sharedParts{loan: env.Broker.NewLoan(0)}, sp: &spillState{env: env, op: op}}
 	ag.workers = make([]*aggWorker, max(env.Workers, 1))
 	for i := range ag.workers {
@@ -89,18 +98,35 @@ func (a *Aggregate) Stats() Stats {
 
 // Finish ends the input. The Aggregate is then the source of its groups.
 func (a *Aggregate) Finish(ctx context.Context) (exec.Source, error) {
-	if err := a.endLoading(); err != nil {
-		return nil, err
+	if a.shards == nil {
+		a.spellings = a.workers[0].spellings
+		for _, w := range a.workers[1:] {
+			a.spellings.merge(&w.spellings)
+		}
 	}
-	spellings := &a.workers[0].spellings
-	for _, w := range a.workers[1:] {
-		spellings.merge(&w.spellings)
-	}
-	keyTypes, fold := spellings.types()
+	keyTypes, fold := a.spellings.types()
 	a.keyTypes = keyTypes
 	spilled := a.env.Temp.Made() && (len(a.sh.runs) > 0 || anyRuns(a.workers))
 	var final []plan.Type
 	switch {
+	case a.shards != nil:
+		// The merge of shards: each worker merges partitions of theirs in
+		// a table of its own, as it merges a spilled run's.
+		for _, w := range a.workers {
+			w.aggTable = aggTable{}
+			w.loan.Release()
+		}
+		a.mode = modeShards
+		n := max(a.env.Workers, 1)
+		a.tables = make([]aggTable, n)
+		a.loans = make([]*exec.Loan, n)
+		a.hashers = make([]keyHasher, n)
+		a.bufs = make([][]byte, n)
+		for w := range n {
+			a.tables[w] = newAggTable(a.agg, false)
+			a.loans[w] = a.env.Broker.NewLoan(a.budget.table)
+			a.hashers[w] = a.workers[w].hasher
+		}
 	case !spilled && a.sh.tables != nil:
 		// Everything fit, in many groups: the workers still on their own
 		// tables add them to the shared parts, which emit in parallel.
@@ -209,6 +235,8 @@ func (a *Aggregate) Morsels() int {
 		return 1
 	case modeShared:
 		return len(a.tables)
+	case modeShards:
+		return 1 << shardBits
 	}
 	return 1 << spillBits
 }
@@ -253,6 +281,8 @@ func (a *Aggregate) Run(ctx context.Context, w, m int, push func(*exec.Batch) er
 		err := e.emit(&a.tables[m], push)
 		a.tables[m] = aggTable{} // its memory is free for what follows
 		return err
+	case modeShards:
+		return a.mergeShards(ctx, w, m, func(t *aggTable) error { return e.emit(t, push) })
 	}
 	// The merge table is accounted for at its cap: it grows to it before
 	// a partition is cut again.
@@ -272,5 +302,17 @@ func (a *Aggregate) Close() error {
 	for _, l := range a.loans {
 		l.Release()
 	}
-	return nil
+	var err error
+	for i := range a.shards {
+		if b := a.shards[i].blob; b != nil {
+			if rerr := b.Remove(); err == nil {
+				err = rerr
+			}
+		}
+	}
+	a.shards = nil
+	if a.statesLoan != nil {
+		a.statesLoan.Release()
+	}
+	return err
 }

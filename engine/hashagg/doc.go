@@ -5,7 +5,7 @@
 // and cut again by the next hash bits when a partition is too big. Keys
 // are compared by text and hashed by value, so numeric keys group by value
 // (keys.go). States are engine/agg's: mergeable and serialisable, and the
-// spill encoding is theirs.
+// spill encoding is theirs, and the shards' (shard.go).
 //
 // Concurrency: Consume is called by every worker at once, each on its own
 // table (aggWorker); the shared parts take a lock each, one at a time; one

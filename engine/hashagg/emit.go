@@ -1,8 +1,6 @@
 package hashagg
 
 import (
-	"hash/maphash"
-
 	"github.com/gdask/gdask/engine/agg"
 	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/plan"
@@ -108,7 +106,7 @@ func newEmitter(a *plan.Aggregate, keyTypes []plan.Type, final []plan.Type) *emi
 }
 
 // clone returns an emitter of the same rows for another goroutine.
-func (e *emitter) clone(seed maphash.Seed) *emitter {
+func (e *emitter) clone(seed hashSeed) *emitter {
 	c := newEmitter(e.agg, e.keyTypes, e.final)
 	if e.folder != nil {
 		c.folder = newKeyFolder(e.agg, seed, e.keyTypes)

@@ -1,7 +1,6 @@
 package hashagg
 
 import (
-	"hash/maphash"
 	"math"
 	"strconv"
 
@@ -31,7 +30,7 @@ import (
 // keyHasher hashes encoded keys (see appendKey) by value. Not safe for
 // concurrent use: one per worker.
 type keyHasher struct {
-	seed    maphash.Seed
+	seed    hashSeed
 	numeric []bool // per key column: it may hold numbers
 	any     bool   // some key column may hold numbers
 	multi   bool
@@ -40,7 +39,7 @@ type keyHasher struct {
 	fields  [][]byte
 }
 
-func newKeyHasher(seed maphash.Seed, keyTypes []plan.Type) keyHasher {
+func newKeyHasher(seed hashSeed, keyTypes []plan.Type) keyHasher {
 	h := keyHasher{seed: seed, numeric: make([]bool, len(keyTypes)), multi: len(keyTypes) > 1}
 	for k, t := range keyTypes {
 		h.numeric[k] = t != plan.String
@@ -53,14 +52,14 @@ func newKeyHasher(seed maphash.Seed, keyTypes []plan.Type) keyHasher {
 // differ only in how their numbers are written.
 func (h *keyHasher) hash(key []byte) uint64 {
 	if !h.any {
-		return maphash.Bytes(h.seed, key)
+		return hashBytes(h.seed, key)
 	}
 	if !h.multi {
 		if plainInt(key) {
-			return maphash.Bytes(h.seed, key) // its own value's form
+			return hashBytes(h.seed, key) // its own value's form
 		}
 		h.buf = appendValueForm(h.buf[:0], key)
-		return maphash.Bytes(h.seed, h.buf)
+		return hashBytes(h.seed, h.buf)
 	}
 	h.fields = splitKey(h.fields[:0], key, len(h.numeric))
 	plain := true
@@ -71,7 +70,7 @@ func (h *keyHasher) hash(key []byte) uint64 {
 		}
 	}
 	if plain {
-		return maphash.Bytes(h.seed, key)
+		return hashBytes(h.seed, key)
 	}
 	h.buf = h.buf[:0]
 	for k, f := range h.fields {
@@ -82,7 +81,7 @@ func (h *keyHasher) hash(key []byte) uint64 {
 		}
 		h.buf = appendKey(h.buf, f, f == nil, true)
 	}
-	return maphash.Bytes(h.seed, h.buf)
+	return hashBytes(h.seed, h.buf)
 }
 
 // plainInt reports whether f is an integer of at most 15 digits written
@@ -215,7 +214,7 @@ func (s *keySpellings) types() ([]plan.Type, bool) {
 // the final key types into one group each. Not safe for concurrent use.
 type keyFolder struct {
 	agg      *plan.Aggregate
-	seed     maphash.Seed
+	seed     hashSeed
 	keyTypes []plan.Type
 	into     aggTable // the folded groups; reused from table to table
 	fields   [][]byte
@@ -223,7 +222,7 @@ type keyFolder struct {
 	num      []byte
 }
 
-func newKeyFolder(a *plan.Aggregate, seed maphash.Seed, keyTypes []plan.Type) *keyFolder {
+func newKeyFolder(a *plan.Aggregate, seed hashSeed, keyTypes []plan.Type) *keyFolder {
 	return &keyFolder{agg: a, seed: seed, keyTypes: keyTypes}
 }
 
@@ -250,7 +249,7 @@ func (f *keyFolder) fold(t *aggTable) *aggTable {
 			}
 			f.key = appendKey(f.key, field, field == nil, multi)
 		}
-		d, _ := f.into.find(f.key, maphash.Bytes(f.seed, f.key))
+		d, _ := f.into.find(f.key, hashBytes(f.seed, f.key))
 		for i, a := range f.into.aggs {
 			a.MergeGroup(d, t.aggs[i], g)
 		}

@@ -2,44 +2,70 @@ package hashagg
 
 import (
 	"context"
-	"fmt"
+	"encoding/binary"
+	"io"
+	"sync/atomic"
+	"time"
 
-	"github.com/gdask/gdask/engine/agg"
 	"github.com/gdask/gdask/engine/exec"
-	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/engine/spill"
+	"github.com/gdask/gdask/readers"
 )
 
 // A shard of a sharded run (see engine's RunShard) stops at its
-// aggregates: it writes each one's groups as keys and states (States),
-// the encoding spill runs hold. The merge, in another process, gives every
-// shard's groups to an Aggregate of the same plan node (LoadState); its
-// hashes are its own (a process's maphash seed is its own), so each worker
-// hashes the keys it loads again and merges them, a batch at a time, into
-// the 16 part tables shared by the workers, as it adds rows once its own
-// table outgrew the cache (flushShared), spilling the parts when the
-// broker will not lend: the groups of every shard meet, and come out as
-// one run over all the input would give them.
+// aggregates: it writes each one's groups, keys and states, cut into
+// 2^shardBits partitions by the top bits of their keys' hashes, partition
+// after partition (States). The shards and their merge hash with one seed
+// (exec.Env.HashSeed), so a key is in the same partition in every shard,
+// and the merge, in another process, merges one partition at a time: a
+// worker takes partition p of every shard into a table of its own, which
+// at 1/256 of the groups stays in the cache, and emits it, as a spilled
+// run's partitions are merged and emitted (LoadShards, mergeShards). A
+// partition too big for a worker's memory is cut again, as a spilled
+// one is.
+//
+// The states of an aggregate in a shard's body:
+//
+//	uvarint  rows the shard grouped
+//	uvarint  key columns; per column a byte of its kind (readers.Type)
+//	         and a byte 1 if some number was not written as it prints
+//	segments, each uvarint partition+1, uvarint length, and that many
+//	         bytes of groups, each uvarint len(key), key, uvarint
+//	         len(state), state (each aggregate's AppendState in turn);
+//	         partitions in order, a partition in one or more segments
+//	uvarint  0
+
+// shardBits: a shard's groups are in 2^shardBits partitions.
+const shardBits = 8
+
+func shardPart(h uint64) int { return int(h >> (64 - shardBits)) }
 
 // States writes every group of a finished Aggregate (after Finish,
-// instead of running it as a source): its key and its aggregates' states,
-// appended by enc in the caller's framing, in chunks given to write in
-// partition order. The partitions (the merged table, the parts, or the
-// spilled radix partitions merged) are encoded on the workers at once; a
-// worker holds at most stateChunk bytes before it waits for its turn to
-// write, so the encoding takes no memory beyond that per worker. A key
-// comes once, unless the Aggregate spilled and a partition had to be cut
-// again; the merge merges equal keys anyway. key and state are valid
-// during enc. The Aggregate is empty after it.
-func (a *Aggregate) States(ctx context.Context, enc func(dst, key, state []byte) []byte, write func(chunk []byte) error) error {
+// instead of running it as a source) to w, as above. The Aggregate's
+// morsels (the merged table, the parts, or the spilled radix partitions
+// merged) are encoded on the workers at once, each in its partitions'
+// order; a morsel's groups are in partitions no other morsel's are, and
+// the morsels are written in order, so the partitions are. A worker holds
+// at most about stateChunk bytes before it waits for its turn to write. A
+// key comes once, unless the Aggregate spilled and a partition had to be
+// cut again; the merge merges equal keys anyway. The Aggregate is empty
+// after it.
+func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
+	head := binary.AppendUvarint(nil, uint64(a.RowsIn()))
+	head = a.spellings.appendTo(head)
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
 	n := a.Morsels()
-	turn := make([]chan struct{}, n+1) // turn[m] closes once the partitions before m are written
+	turn := make([]chan struct{}, n+1) // turn[m] closes once the morsels before m are written
 	for m := range turn {
 		turn[m] = make(chan struct{})
 	}
 	close(turn[0])
-	return exec.Parallel(ctx, a.env.Workers, n, func(ctx context.Context, w, m int) error {
-		var chunk []byte
-		mine := false // the partitions before m are written: chunks go out as they fill
+	err := exec.Parallel(ctx, a.env.Workers, n, func(ctx context.Context, wk, m int) error {
+		var out, seg, state []byte
+		var order []int32
+		mine := false // the morsels before m are written: chunks go out as they fill
 		flush := func() error {
 			if !mine {
 				select {
@@ -49,17 +75,45 @@ func (a *Aggregate) States(ctx context.Context, enc func(dst, key, state []byte)
 					return context.Cause(ctx)
 				}
 			}
-			err := write(chunk)
-			chunk = chunk[:0]
+			_, err := w.Write(out)
+			out = out[:0]
 			return err
 		}
+		segment := func(p int) error {
+			out = binary.AppendUvarint(out, uint64(p)+1)
+			out = binary.AppendUvarint(out, uint64(len(seg)))
+			out = append(out, seg...)
+			seg = seg[:0]
+			if len(out) >= stateChunk {
+				return flush()
+			}
+			return nil
+		}
 		dump := func(t *aggTable) error {
-			return eachState(t, func(_ uint64, key, state []byte) error {
-				if chunk = enc(chunk, key, state); len(chunk) >= stateChunk {
-					return flush()
+			var starts [1<<shardBits + 1]int32
+			order, starts = byShardPart(order, t.table)
+			for p := range 1 << shardBits {
+				for _, g := range order[starts[p]:starts[p+1]] {
+					state = state[:0]
+					for _, ag := range t.aggs {
+						state = ag.AppendState(state, uint32(g))
+					}
+					key := t.table.key(uint32(g))
+					seg = append(binary.AppendUvarint(seg, uint64(len(key))), key...)
+					seg = append(binary.AppendUvarint(seg, uint64(len(state))), state...)
+					if len(seg) >= stateChunk {
+						if err := segment(p); err != nil {
+							return err
+						}
+					}
 				}
-				return nil
-			})
+				if len(seg) > 0 {
+					if err := segment(p); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		}
 		var err error
 		switch a.mode {
@@ -67,9 +121,9 @@ func (a *Aggregate) States(ctx context.Context, enc func(dst, key, state []byte)
 			err = dump(&a.tables[m])
 			a.tables[m] = aggTable{}
 		default:
-			loan := a.loans[w]
+			loan := a.loans[wk]
 			loan.Cover(loan.Cap())
-			err = a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[w], dump)
+			err = a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[wk], dump)
 			loan.Release()
 		}
 		if err == nil {
@@ -80,114 +134,343 @@ func (a *Aggregate) States(ctx context.Context, enc func(dst, key, state []byte)
 		}
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write([]byte{0})
+	return err
 }
 
 // stateChunk is how many bytes of encoded groups a worker holds before it
 // writes them (States).
 const stateChunk = 4 << 20
 
-// loadBatch is how many groups a worker loads before it merges them into
-// the shared parts.
-const loadBatch = plan.BatchSize
-
-// loaded is a worker's groups given by LoadState, not yet merged: their
-// keys and states one after another in data, each ending at ends[i].
-type loaded struct {
-	data         []byte
-	keyEnd, ends []int
-	hashes       []uint64
-}
-
-// start is where loaded group e's key starts in data.
-func (l *loaded) start(e int) int {
-	if e == 0 {
-		return 0
+// byShardPart puts the groups of t into order by their partitions, and
+// returns order and where each partition's groups start.
+func byShardPart(order []int32, t *groupTable) ([]int32, [1<<shardBits + 1]int32) {
+	var starts [1<<shardBits + 1]int32
+	n := t.len()
+	for g := range uint32(n) {
+		starts[shardPart(t.hashOf(g))+1]++
 	}
-	return l.ends[e-1]
+	for p := 1; p < len(starts); p++ {
+		starts[p] += starts[p-1]
+	}
+	next := starts
+	if cap(order) < n {
+		order = make([]int32, n)
+	}
+	order = order[:n]
+	for g := range uint32(n) {
+		p := shardPart(t.hashOf(g))
+		order[next[p]] = int32(g)
+		next[p]++
+	}
+	return order, starts
 }
 
-// LoadState adds, on worker w, a group that States gave in another
-// process; key and state are copied. Workers load at once.
-func (a *Aggregate) LoadState(w int, key, state []byte) error {
-	wk := a.workers[w]
-	l := &wk.loaded
-	l.hashes = append(l.hashes, wk.hasher.hash(key))
-	l.data = append(l.data, key...)
-	l.keyEnd = append(l.keyEnd, len(l.data))
-	l.data = append(l.data, state...)
-	l.ends = append(l.ends, len(l.data))
-	if len(l.ends) == loadBatch {
-		return wk.flushLoaded()
+// appendTo appends the spellings as States writes them.
+func (s *keySpellings) appendTo(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s.kinds)))
+	for k, kind := range s.kinds {
+		r := byte(0)
+		if s.respelled[k] {
+			r = 1
+		}
+		dst = append(dst, byte(kind), r)
+	}
+	return dst
+}
+
+// ShardReader reads a shard's body.
+type ShardReader interface {
+	io.Reader
+	io.ByteReader
+}
+
+// shardStates are one shard's groups as the merge holds them: each
+// partition's bytes in memory (mem[p]), or all of them in a spill file,
+// partition p's at [off[p], off[p+1]).
+type shardStates struct {
+	mem  [1 << shardBits][]byte
+	blob *spill.Blob
+	off  [1<<shardBits + 1]int64
+}
+
+// part returns partition p's groups: the memory's, or read into *buf.
+func (s *shardStates) part(buf *[]byte, p int) ([]byte, error) {
+	if s.blob == nil {
+		return s.mem[p], nil
+	}
+	lo, hi := s.off[p], s.off[p+1]
+	n := int(hi - lo)
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	b := (*buf)[:n]
+	_, err := s.blob.ReadAt(b, lo)
+	return b, err
+}
+
+// LoadShards makes the Aggregate the merge of shards' groups, before
+// Finish: rs[i] is shard i's body at this aggregate's states, which it
+// reads to their end. The shards are read at once on the workers and their
+// groups kept as they are, in memory while the broker lends for them, else
+// in a spill file; Finish and the source's morsels then merge them a
+// partition at a time. bad makes the error for shard i's states that do
+// not parse, here or as they are merged.
+func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i int, what string) error) error {
+	a.shards = make([]shardStates, len(rs))
+	a.bad = bad
+	a.statesLoan = a.env.Broker.NewLoan(a.budget.merge)
+	var inMemory atomic.Int64 // bytes of the states held in memory
+	spellings := make([]keySpellings, len(rs))
+	err := exec.Parallel(ctx, a.env.Workers, len(rs), func(ctx context.Context, w, i int) error {
+		start := time.Now()
+		a.env.Events.Event(exec.Event{Kind: exec.EvMorselStart, Op: a.op, Worker: w, Morsel: i, At: start})
+		r, s := rs[i], &a.shards[i]
+		uvarint := func() (uint64, error) {
+			v, err := binary.ReadUvarint(r)
+			if err != nil {
+				return 0, bad(i, "it ends early")
+			}
+			return v, nil
+		}
+		rows, err := uvarint()
+		if err != nil {
+			return err
+		}
+		a.rowsIn.Add(int64(rows))
+		if spellings[i], err = readSpellings(r, len(a.agg.Keys)); err != nil {
+			return bad(i, err.Error())
+		}
+		last, pos := 0, int64(0)
+		for {
+			v, err := uvarint()
+			if err != nil {
+				return err
+			}
+			if v == 0 {
+				break
+			}
+			p := int(v - 1)
+			if p < last || p >= 1<<shardBits {
+				return bad(i, "its groups are not in partition order")
+			}
+			for q := last + 1; q <= p; q++ {
+				s.off[q] = pos
+			}
+			last = p
+			n, err := uvarint()
+			if err != nil {
+				return err
+			}
+			if n > 1<<30 {
+				return bad(i, "a segment of more than 1 GiB")
+			}
+			if s.blob == nil && !a.statesLoan.Cover(inMemory.Add(int64(n))) {
+				inMemory.Add(-pos - int64(n))
+				if err := s.toBlob(a.env); err != nil {
+					return err
+				}
+			}
+			if err := s.add(r, p, int(n)); err != nil {
+				if err == io.ErrUnexpectedEOF || err == io.EOF {
+					return bad(i, "it ends early")
+				}
+				return err
+			}
+			pos += int64(n)
+		}
+		for q := last + 1; q < len(s.off); q++ {
+			s.off[q] = pos
+		}
+		if s.blob != nil {
+			if err := s.blob.Done(); err != nil {
+				return err
+			}
+			a.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: a.op, Runs: 1, Bytes: s.blob.Len(), Dur: time.Since(start), At: time.Now()})
+		}
+		a.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: a.op, Worker: w, Morsel: i, Dur: time.Since(start), At: time.Now()})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.spellings = a.workers[0].spellings // the plan's key types: no group was added
+	for i := range spellings {
+		a.spellings.merge(&spellings[i])
 	}
 	return nil
 }
 
-// LoadRows adds rows a shard grouped to RowsIn (a share's total needs
-// them all).
-func (a *Aggregate) LoadRows(n int64) { a.rowsIn.Add(n) }
+// readSpellings reads what appendTo wrote.
+func readSpellings(r ShardReader, keys int) (keySpellings, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil || n != uint64(keys) {
+		return keySpellings{}, errString("its key columns are not this plan's")
+	}
+	s := keySpellings{kinds: make([]readers.Type, keys), respelled: make([]bool, keys)}
+	for k := range keys {
+		kind, err1 := r.ReadByte()
+		re, err2 := r.ReadByte()
+		if err1 != nil || err2 != nil || readers.Type(kind) > readers.TypeString || re > 1 {
+			return keySpellings{}, errString("its key columns are not this plan's")
+		}
+		s.kinds[k], s.respelled[k] = readers.Type(kind), re == 1
+	}
+	return s, nil
+}
 
-// flushLoaded merges the worker's loaded groups into the shared parts,
-// ordered by part, one part's lock at a time, and spills the parts when
-// the broker will not lend for them.
-func (w *aggWorker) flushLoaded() error {
-	l := &w.loaded
-	if len(l.ends) == 0 {
-		return nil
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// toBlob moves the shard's states to a spill file, where the rest of them
+// go too.
+func (s *shardStates) toBlob(env *exec.Env) error {
+	d, err := env.Temp.Get()
+	if err != nil {
+		return err
 	}
-	if !w.inShared {
-		w.join()
+	if s.blob, err = d.NewBlob(); err != nil {
+		return err
 	}
-	sh := w.shared
-	var starts [1<<partBits + 1]int32
-	w.perm, starts = byPart(w.perm, l.hashes)
-	w.permHashes = permute(w.permHashes, l.hashes, w.perm)
-	for p := range sh.tables {
-		lo, hi := starts[p], starts[p+1]
-		if lo == hi {
-			continue
+	for p := range s.mem {
+		if _, err := s.blob.Write(s.mem[p]); err != nil {
+			return err
 		}
-		sh.locks[p].Lock()
-		t := &sh.tables[p]
-		t.table.touch(w.permHashes[lo:hi]) // the part's starting slots first: their misses overlap
-		w.groups = plan.Grow(w.groups, int(hi-lo))
-		for k := lo; k < hi; k++ {
-			e := int(w.perm[k])
-			w.groups[k-lo] = w.groupIn(t, l.data[l.start(e):l.keyEnd[e]], w.permHashes[k])
+		s.mem[p] = nil
+	}
+	return nil
+}
+
+// add appends the next n bytes of r to partition p's.
+func (s *shardStates) add(r io.Reader, p, n int) error {
+	if s.blob != nil {
+		_, err := io.CopyN(s.blob, r, int64(n))
+		return err
+	}
+	m := s.mem[p]
+	l := len(m)
+	if cap(m)-l < n {
+		m = append(m[:l:l], make([]byte, n)...) // a partition is mostly one segment: read at its size
+	}
+	m = m[:l+n]
+	s.mem[p] = m
+	_, err := io.ReadFull(r, m[l:])
+	return err
+}
+
+// mergeShards merges partition p of every shard into worker w's table,
+// gives the table to out and empties it. A partition that outgrows the
+// worker's memory is copied to a spill run and merged from there,
+// cut again by the next hash bits.
+func (a *Aggregate) mergeShards(ctx context.Context, w, p int, out func(t *aggTable) error) error {
+	loan := a.loans[w]
+	loan.Cover(loan.Cap())
+	defer loan.Release()
+	t, h := &a.tables[w], &a.hashers[w]
+	const checkEvery = 1 << 12
+	n := 0
+	for i := range a.shards {
+		data, err := a.shards[i].part(&a.bufs[w], p)
+		if err != nil {
+			return err
 		}
-		for _, ag := range t.aggs {
-			if tc, ok := ag.(agg.Toucher); ok {
-				tc.Touch(w.groups[:hi-lo]) // so are the groups' states
+		for len(data) > 0 {
+			key, state, rest, ok := nextGroup(data)
+			if !ok {
+				return a.bad(i, "a group does not parse")
 			}
-		}
-		var err error
-		for k := lo; k < hi && err == nil; k++ {
-			e := int(w.perm[k])
-			state := l.data[l.keyEnd[e]:l.ends[e]]
+			data = rest
+			hash := h.hash(key)
+			if shardPart(hash) != p {
+				return a.bad(i, "its groups are not in this gdask's partitions")
+			}
+			g, _ := t.find(key, hash)
 			for _, ag := range t.aggs {
-				if state, err = ag.MergeState(w.groups[k-lo], state); err != nil {
-					break
+				if state, err = ag.MergeState(g, state); err != nil {
+					return a.bad(i, err.Error())
+				}
+			}
+			if n++; n == checkEvery {
+				n = 0
+				if t.memBytes() > loan.Cap() {
+					t.reset()
+					return a.cutShards(ctx, w, p, out)
 				}
 			}
 		}
-		sh.mem[p].Store(t.memBytes())
-		sh.locks[p].Unlock()
-		if err != nil {
-			return fmt.Errorf("a shard's state does not match this plan: %w", err)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
-	l.data, l.keyEnd, l.ends, l.hashes = l.data[:0], l.keyEnd[:0], l.ends[:0], l.hashes[:0]
-	if !sh.loan.Cover(sh.memBytes()) {
-		return w.spillShared()
+	if err := out(t); err != nil {
+		return err
 	}
+	t.reset()
 	return nil
 }
 
-// endLoading merges what the workers loaded last.
-func (a *Aggregate) endLoading() error {
-	for _, w := range a.workers {
-		if err := w.flushLoaded(); err != nil {
+// cutShards merges partition p of every shard through a spill run cut by
+// the hash bits below the partition's.
+func (a *Aggregate) cutShards(ctx context.Context, w, p int, out func(t *aggTable) error) error {
+	d, err := a.sp.dir()
+	if err != nil {
+		return err
+	}
+	const shift = 64 - shardBits - spillBits
+	rw, err := d.NewRun(spillBits, shift)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	h := &a.hashers[w]
+	var groups, size int64
+	for i := range a.shards {
+		data, err := a.shards[i].part(&a.bufs[w], p)
+		if err != nil {
+			rw.Abort()
+			return err
+		}
+		for len(data) > 0 {
+			key, state, rest, _ := nextGroup(data) // parsed once already
+			data = rest
+			groups++
+			size += int64(len(key) + len(state))
+			if err := rw.Add(h.hash(key), key, state); err != nil {
+				rw.Abort()
+				return err
+			}
+		}
+	}
+	run, err := rw.Close()
+	if err != nil {
+		return err
+	}
+	defer run.Remove()
+	a.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: a.op, RowsIn: groups, Runs: 1, Bytes: size, Dur: time.Since(start), At: time.Now()})
+	a.sp.repartitions.Add(1)
+	loan := a.loans[w]
+	for q := range 1 << spillBits {
+		if err := a.sp.mergePartition(ctx, []*spill.Run{run}, q, shift, loan.Cap(), &a.tables[w], out); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// nextGroup splits the first group off data.
+func nextGroup(data []byte) (key, state, rest []byte, ok bool) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || n > uint64(len(data)-k) {
+		return nil, nil, nil, false
+	}
+	key, data = data[k:k+int(n)], data[k+int(n):]
+	n, k = binary.Uvarint(data)
+	if k <= 0 || n > uint64(len(data)-k) {
+		return nil, nil, nil, false
+	}
+	return key, data[k : k+int(n)], data[k+int(n):], true
 }

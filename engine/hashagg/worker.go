@@ -23,7 +23,6 @@ type aggWorker struct {
 	inShared   bool         // the worker adds to the shared parts
 	loan       *exec.Loan   // the memory its table holds
 	runs       []*spill.Run // tables this worker spilled
-	loaded     loaded       // groups loaded from shards, not yet merged (LoadState)
 	runStart   time.Time    // when the run being written started (its EvSpill's Dur)
 	hasher     keyHasher    // hashes keys by value (keys.go)
 	spellings  keySpellings // the key types of the groups it made, and how they were written
