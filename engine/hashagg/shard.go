@@ -46,8 +46,8 @@ func shardPart(h uint64) int { return int(h >> (64 - shardBits)) }
 // merged) are encoded on the workers at once, each in its partitions'
 // order; a morsel's groups are in partitions no other morsel's are, and
 // the morsels are written in order, so the partitions are. A worker holds
-// at most about stateChunk bytes before it waits for its turn to write. A
-// key comes once, unless the Aggregate spilled and a partition had to be
+// a table's groups encoded (the parts': a 16th of them) before it waits
+// for its turn to write them. A key comes once, unless the Aggregate spilled and a partition had to be
 // cut again; the merge merges equal keys anyway. The Aggregate is empty
 // after it.
 func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
@@ -63,9 +63,9 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 	}
 	close(turn[0])
 	err := exec.Parallel(ctx, a.env.Workers, n, func(ctx context.Context, wk, m int) error {
-		var out, seg, state []byte
-		var order []int32
-		mine := false // the morsels before m are written: chunks go out as they fill
+		var out, state []byte
+		var parts [1 << shardBits][][]byte // per partition: its groups encoded, in chunks
+		mine := false                      // the morsels before m are written: chunks go out as they fill
 		flush := func() error {
 			if !mine {
 				select {
@@ -79,39 +79,38 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 			out = out[:0]
 			return err
 		}
-		segment := func(p int) error {
-			out = binary.AppendUvarint(out, uint64(p)+1)
-			out = binary.AppendUvarint(out, uint64(len(seg)))
-			out = append(out, seg...)
-			seg = seg[:0]
-			if len(out) >= stateChunk {
-				return flush()
-			}
-			return nil
-		}
+		// A table's groups are encoded in their order, each appended to
+		// its partition's chunks: the table is read in order, not a
+		// partition at a time all over it. The partitions are then
+		// written in order, each chunk a segment.
 		dump := func(t *aggTable) error {
-			var starts [1<<shardBits + 1]int32
-			order, starts = byShardPart(order, t.table)
-			for p := range 1 << shardBits {
-				for _, g := range order[starts[p]:starts[p+1]] {
-					state = state[:0]
-					for _, ag := range t.aggs {
-						state = ag.AppendState(state, uint32(g))
-					}
-					key := t.table.key(uint32(g))
-					seg = append(binary.AppendUvarint(seg, uint64(len(key))), key...)
-					seg = append(binary.AppendUvarint(seg, uint64(len(state))), state...)
-					if len(seg) >= stateChunk {
-						if err := segment(p); err != nil {
+			for g := range uint32(t.table.len()) {
+				state = state[:0]
+				for _, ag := range t.aggs {
+					state = ag.AppendState(state, g)
+				}
+				key := t.table.key(g)
+				p := shardPart(t.table.hashOf(g))
+				cs := parts[p]
+				if len(cs) == 0 || len(cs[len(cs)-1]) >= stateChunk {
+					cs = append(cs, nil)
+					parts[p] = cs
+				}
+				c := &cs[len(cs)-1]
+				*c = append(binary.AppendUvarint(*c, uint64(len(key))), key...)
+				*c = append(binary.AppendUvarint(*c, uint64(len(state))), state...)
+			}
+			for p, cs := range parts {
+				for _, c := range cs {
+					out = binary.AppendUvarint(out, uint64(p)+1)
+					out = append(binary.AppendUvarint(out, uint64(len(c))), c...)
+					if len(out) >= stateChunk {
+						if err := flush(); err != nil {
 							return err
 						}
 					}
 				}
-				if len(seg) > 0 {
-					if err := segment(p); err != nil {
-						return err
-					}
-				}
+				parts[p] = nil
 			}
 			return nil
 		}
@@ -144,30 +143,6 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 // stateChunk is how many bytes of encoded groups a worker holds before it
 // writes them (States).
 const stateChunk = 4 << 20
-
-// byShardPart puts the groups of t into order by their partitions, and
-// returns order and where each partition's groups start.
-func byShardPart(order []int32, t *groupTable) ([]int32, [1<<shardBits + 1]int32) {
-	var starts [1<<shardBits + 1]int32
-	n := t.len()
-	for g := range uint32(n) {
-		starts[shardPart(t.hashOf(g))+1]++
-	}
-	for p := 1; p < len(starts); p++ {
-		starts[p] += starts[p-1]
-	}
-	next := starts
-	if cap(order) < n {
-		order = make([]int32, n)
-	}
-	order = order[:n]
-	for g := range uint32(n) {
-		p := shardPart(t.hashOf(g))
-		order[next[p]] = int32(g)
-		next[p]++
-	}
-	return order, starts
-}
 
 // appendTo appends the spellings as States writes them.
 func (s *keySpellings) appendTo(dst []byte) []byte {
