@@ -204,6 +204,9 @@ func (a *sumAgg) AppendState(dst []byte, g uint32) []byte {
 }
 
 func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
+	if rest, ok := a.mergeInt(g, src); ok {
+		return rest, nil
+	}
 	d := newDecoder(a.kind, src)
 	flags := d.byte()
 	n := d.count()
@@ -238,6 +241,39 @@ func (a *sumAgg) MergeState(g uint32, src []byte) ([]byte, error) {
 	a.store.addParts(&c.f, parts)
 	a.store.addHighParts(&c.f, highs)
 	return d.b, nil
+}
+
+// mergeInt merges the state most sums of an integer column have, an
+// int64 total with no float parts (and maybe its rows), read without the
+// general decoder: a merge of many shards' groups reads one per group.
+// It reports false, having merged nothing, for any other state.
+func (a *sumAgg) mergeInt(g uint32, src []byte) ([]byte, bool) {
+	if len(src) < 6 || src[0] != stateVersion || Kind(src[1]) != a.kind || src[2]&^sumRows != 0 {
+		return nil, false
+	}
+	b := src[3:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > math.MaxInt64 {
+		return nil, false
+	}
+	b = b[k:]
+	x, k := binary.Varint(b)
+	if k <= 0 || len(b) == k || b[k] != 0 { // then no float parts
+		return nil, false
+	}
+	b = b[k+1:]
+	var rows uint64
+	if src[2]&sumRows != 0 {
+		if rows, k = binary.Uvarint(b); k <= 0 || rows > math.MaxInt64 {
+			return nil, false
+		}
+		b = b[k:]
+	}
+	c := a.cells.At(g)
+	c.n += int64(n)
+	c.rows += int64(rows)
+	c.i = c.i.add(i128{uint64(x), x >> 63})
+	return b, true
 }
 
 // Widened reports whether some group's sum needs Float although the column
