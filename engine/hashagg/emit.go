@@ -47,6 +47,14 @@ func (t *aggTable) reset() {
 	}
 }
 
+// clear empties the table, keeping its slots (groupTable.clear).
+func (t *aggTable) clear() {
+	t.table.clear()
+	for _, a := range t.aggs {
+		a.Reset()
+	}
+}
+
 // resultTypes returns the types t's groups need for each output
 // aggregate: the plan's, Float for a column some group widened, and, for
 // min, max, first and last over a Null column, what arrived (agg.Typer).

@@ -384,7 +384,7 @@ func (a *Aggregate) mergeShards(ctx context.Context, w, p int, out func(t *aggTa
 	if err := out(t); err != nil {
 		return err
 	}
-	t.reset()
+	t.clear() // the next partition has about as many groups
 	return nil
 }
 

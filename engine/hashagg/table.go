@@ -220,6 +220,17 @@ func (t *groupTable) memBytes() int64 {
 	return int64(cap(t.slots))*8 + t.hashes.MemBytes() + t.keys.MemBytes() + t.arena.MemBytes()
 }
 
+// clear empties the table, keeping its slot array: for a table that is
+// about to take about as many groups again (the merge's, a partition
+// after another).
+func (t *groupTable) clear() {
+	t.hashes.Reset()
+	t.keys.Reset()
+	t.arena.Reset()
+	clear(t.memo)
+	clear(t.slots)
+}
+
 // reset empties the table, keeping a small slot array.
 func (t *groupTable) reset() {
 	t.hashes.Reset()
