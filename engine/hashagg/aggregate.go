@@ -228,17 +228,16 @@ func mergeTypes(a *plan.Aggregate, types [][]plan.Type) []plan.Type {
 	return out
 }
 
-// Morsels: the merged table, the parts, or the radix partitions.
+// Morsels: the merged table, the parts, the radix partitions, or the
+// shards' partitions 16 at a time.
 func (a *Aggregate) Morsels() int {
 	switch a.mode {
 	case modeSmall:
 		return 1
 	case modeShared:
 		return len(a.tables)
-	case modeShards:
-		return 1 << shardBits
 	}
-	return 1 << spillBits
+	return 1 << spillBits // the radix partitions, or the shards' partitions 16 at a time
 }
 
 // Ordered is false: groups come in hash order.
@@ -282,7 +281,16 @@ func (a *Aggregate) Run(ctx context.Context, w, m int, push func(*exec.Batch) er
 		a.tables[m] = aggTable{} // its memory is free for what follows
 		return err
 	case modeShards:
-		return a.mergeShards(ctx, w, m, func(t *aggTable) error { return e.emit(t, push) })
+		// 16 morsels of 16 partitions each, not 256: each morsel's rows
+		// are a sorted run of a sort above, and the fewer runs, the
+		// cheaper their merge.
+		const per = 1 << (shardBits - spillBits)
+		for p := m * per; p < (m+1)*per; p++ {
+			if err := a.mergeShards(ctx, w, p, func(t *aggTable) error { return e.emit(t, push) }); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	// The merge table is accounted for at its cap: it grows to it before
 	// a partition is cut again.

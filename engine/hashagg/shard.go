@@ -18,9 +18,10 @@ import (
 // after partition (States). The shards and their merge hash with one seed
 // (exec.Env.HashSeed), so a key is in the same partition in every shard,
 // and the merge, in another process, merges one partition at a time: a
-// worker takes partition p of every shard into a table of its own, which
-// at 1/256 of the groups stays in the cache, and emits it, as a spilled
-// run's partitions are merged and emitted (LoadShards, mergeShards). A
+// worker takes partition p of every shard into a table of its own, far
+// smaller than all the groups, and emits it, as a spilled run's
+// partitions are merged and emitted (LoadShards, mergeShards); a morsel
+// is 16 partitions, so a sort above gets 16 runs, as from a local run. A
 // partition too big for a worker's memory is cut again, as a spilled
 // one is.
 //
