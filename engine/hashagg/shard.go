@@ -48,9 +48,9 @@ func shardPart(h uint64) int { return int(h >> (64 - shardBits)) }
 // order; a morsel's groups are in partitions no other morsel's are, and
 // the morsels are written in order, so the partitions are. A worker holds
 // a table's groups encoded (the parts': a 16th of them) before it waits
-// for its turn to write them. A key comes once, unless the Aggregate spilled and a partition had to be
-// cut again; the merge merges equal keys anyway. The Aggregate is empty
-// after it.
+// for its turn to write them. A key comes once, unless the Aggregate
+// spilled and a partition had to be cut again; the merge merges equal
+// keys anyway. The Aggregate is empty after it.
 func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 	head := binary.AppendUvarint(nil, uint64(a.RowsIn()))
 	head = a.spellings.appendTo(head)
@@ -141,8 +141,9 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 	return err
 }
 
-// stateChunk is how many bytes of encoded groups a worker holds before it
-// writes them (States).
+// stateChunk is the most bytes of groups in a segment (give or take a
+// group), and what a worker gathers of its segments before it writes them
+// (States).
 const stateChunk = 4 << 20
 
 // appendTo appends the spellings as States writes them.
@@ -217,8 +218,9 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 			return err
 		}
 		a.rowsIn.Add(int64(rows))
-		if spellings[i], err = readSpellings(r, len(a.agg.Keys)); err != nil {
-			return bad(i, err.Error())
+		var ok bool
+		if spellings[i], ok = readSpellings(r, len(a.agg.Keys)); !ok {
+			return bad(i, "its key columns are not this plan's")
 		}
 		last, pos := 0, int64(0)
 		for {
@@ -280,27 +282,23 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 	return nil
 }
 
-// readSpellings reads what appendTo wrote.
-func readSpellings(r ShardReader, keys int) (keySpellings, error) {
+// readSpellings reads what appendTo wrote, for keys key columns.
+func readSpellings(r ShardReader, keys int) (keySpellings, bool) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil || n != uint64(keys) {
-		return keySpellings{}, errString("its key columns are not this plan's")
+		return keySpellings{}, false
 	}
 	s := keySpellings{kinds: make([]readers.Type, keys), respelled: make([]bool, keys)}
 	for k := range keys {
 		kind, err1 := r.ReadByte()
 		re, err2 := r.ReadByte()
 		if err1 != nil || err2 != nil || readers.Type(kind) > readers.TypeString || re > 1 {
-			return keySpellings{}, errString("its key columns are not this plan's")
+			return keySpellings{}, false
 		}
 		s.kinds[k], s.respelled[k] = readers.Type(kind), re == 1
 	}
-	return s, nil
+	return s, true
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 // toBlob moves the shard's states to a spill file, where the rest of them
 // go too.
