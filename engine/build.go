@@ -28,6 +28,7 @@ type RunStats struct {
 	SpilledRuns  int   // hash tables written to disk while aggregating
 	SpilledBytes int64 // compressed bytes written to spill files
 	Repartitions int   // radix partitions cut again because they were too big
+	PassedRows   int64 // rows a shard's aggregates passed to the merge ungrouped
 }
 
 // Run executes an optimised plan over the dataset and writes its root's
@@ -245,6 +246,7 @@ func (ds *Dataset) runOnce(ctx context.Context, root plan.Node, out *Output, opt
 		as := a.Stats()
 		stats.SpilledRuns += as.SpilledRuns
 		stats.Repartitions += as.Repartitions
+		stats.PassedRows += as.PassedRows
 	}
 	return stats, nil
 }
@@ -325,6 +327,9 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			r.aggs = append(r.aggs, a)
 			r.aggOf[n] = a
 			cut, merge := r.cut(n)
+			if cut && !merge {
+				a.WritesStates(r.shard.progress)
+			}
 			if cut && merge {
 				err = r.loadStates(ctx, id, a)
 			} else {

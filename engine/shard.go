@@ -206,9 +206,11 @@ func OutputBinds(root plan.Node) bool {
 	return rowsUnchanged(top) || streamsFromScan(top)
 }
 
-// ShardStats are what a shard read.
+// ShardStats are what a shard read, and how many rows its aggregates
+// passed through ungrouped.
 type ShardStats struct {
 	Rows, Bytes int64
+	PassedRows  int64
 }
 
 // RunShard runs root (an optimised plan) as a shard over the units of the
@@ -232,8 +234,21 @@ func (ds *Dataset) RunShard(ctx context.Context, root plan.Node, format string, 
 	defer func() { ds.cfg.Events = cfg }()
 	count := &shardCounter{scans: scans, next: ds.events()}
 	ds.cfg.Events = count
-	sh := &shardIO{cuts: cuts}
-	_, err = ds.run(ctx, root, &Output{Format: format}, opts, func() error {
+	var total int64 // the units' bytes; none when a stream's size is not known
+	for _, u := range ds.cfg.Units {
+		if u.End < 0 {
+			total = 0
+			break
+		}
+		total += u.End - u.Start
+	}
+	sh := &shardIO{cuts: cuts, progress: func() float64 {
+		if total <= 0 {
+			return 0
+		}
+		return float64(count.bytes.Load()) / float64(total)
+	}}
+	stats, err := ds.run(ctx, root, &Output{Format: format}, opts, func() error {
 		w, err := newBody()
 		if err != nil {
 			return err
@@ -247,7 +262,7 @@ func (ds *Dataset) RunShard(ctx context.Context, root plan.Node, format string, 
 	if err := sh.out.w.Flush(); err != nil {
 		return nil, err
 	}
-	return &ShardStats{Rows: count.rows.Load(), Bytes: count.bytes.Load()}, nil
+	return &ShardStats{Rows: count.rows.Load(), Bytes: count.bytes.Load(), PassedRows: stats.PassedRows}, nil
 }
 
 // shardCounter counts the rows the scans put out and the bytes read (of
@@ -296,10 +311,11 @@ const shardHashSeed = 0x67646173_6b736864
 // shardIO is a sharded run's side of a runner: a shard's body, or the
 // merge's bodies.
 type shardIO struct {
-	cuts  *cutSet
-	merge bool
-	out   *sectionWriter   // a shard's
-	in    []*sectionReader // the merge's, one per shard
+	cuts     *cutSet
+	merge    bool
+	progress func() float64   // a shard's: how much of its units the scans read, 0 to 1
+	out      *sectionWriter   // a shard's
+	in       []*sectionReader // the merge's, one per shard
 }
 
 // cut reports whether n is a cut of the run's plan, and whether the run

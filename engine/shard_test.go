@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/engine/hashagg"
 
 	"github.com/gdask/gdask/plan"
 	"github.com/gdask/gdask/writers"
@@ -29,6 +30,15 @@ func runSharded(t *testing.T, cfg Config, paths []string, format string, n int, 
 // mergeCfg (when not nil).
 func runShardedMerge(t *testing.T, cfg Config, paths []string, format string, n int, build func(scan plan.Node) plan.Node, mergeCfg func(*Config)) (string, error) {
 	t.Helper()
+	out, _, err := runShardedMergePassed(t, cfg, paths, format, n, build, mergeCfg)
+	return out, err
+}
+
+// runShardedMergePassed is runShardedMerge, which also reports how many
+// rows the shards' aggregates passed through.
+func runShardedMergePassed(t *testing.T, cfg Config, paths []string, format string, n int, build func(scan plan.Node) plan.Node, mergeCfg func(*Config)) (string, int64, error) {
+	t.Helper()
+	var passed int64
 	units := layoutOf(t, cfg, paths, 2<<10)
 	bodies := make([]io.Reader, n)
 	for i := range n {
@@ -37,14 +47,15 @@ func runShardedMerge(t *testing.T, cfg Config, paths []string, format string, n 
 		ds, in := openTyped(t, &c, paths)
 		root := plan.Optimize(build(plan.NewScan(paths, in)))
 		var body *bytes.Buffer
-		_, err := ds.RunShard(context.Background(), root, format, func() (io.Writer, error) {
+		st, err := ds.RunShard(context.Background(), root, format, func() (io.Writer, error) {
 			body = &bytes.Buffer{}
 			return body, nil
 		}, RunOptions{})
 		ds.Close()
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
+		passed += st.PassedRows
 		bodies[i] = body
 	}
 	if mergeCfg != nil {
@@ -56,7 +67,7 @@ func runShardedMerge(t *testing.T, cfg Config, paths []string, format string, n 
 	var out bytes.Buffer
 	o := &Output{Format: format, Open: func([]writers.Column, Delivery) (writers.Writer, error) { return writers.New(format, &out) }}
 	_, err := ds.RunMerge(context.Background(), root, bodies, o, RunOptions{})
-	return out.String(), err
+	return out.String(), passed, err
 }
 
 func TestShardMerge(t *testing.T) {
@@ -143,6 +154,61 @@ func TestShardMergeSpills(t *testing.T) {
 	}
 	if spills.of(aggOp) == 0 {
 		t.Fatal("the merge's aggregate under 40MB did not spill: the test no longer tests spilling")
+	}
+}
+
+// TestShardPassThrough: shards of high-cardinality groupbys (many keys,
+// few rows each) pass their rows through ungrouped, and their merge still
+// gives the local run's bytes, numeric keys in several spellings folded
+// by what the passed rows' keys were.
+func TestShardPassThrough(t *testing.T) {
+	savedAfter, savedSlots := hashagg.PassThroughAfter, hashagg.CachedSlots
+	hashagg.PassThroughAfter, hashagg.CachedSlots = 2048, 1<<10
+	defer func() { hashagg.PassThroughAfter, hashagg.CachedSlots = savedAfter, savedSlots }()
+	var b strings.Builder
+	b.WriteString("k,n,v\n")
+	r := rand.New(rand.NewPCG(45, 46))
+	for i := range 60_000 {
+		n := r.IntN(500_000)
+		spelling := fmt.Sprint(n)
+		if i%20_000 >= 10_000 && r.IntN(50) == 0 {
+			// Late in each shard's rows, so among those passed through:
+			// the column becomes float, and n's groups fold.
+			spelling = fmt.Sprintf("%d.0", n)
+		}
+		fmt.Fprintf(&b, "key%d,%s,%d\n", r.IntN(500_000), spelling, r.IntN(1000))
+	}
+	path := filepath.Join(t.TempDir(), "keys.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Workers = 2
+	cfg.Blocksize = 64 << 10 // morsels end early: the shard knows how far it read
+	for name, build := range map[string]func(plan.Node) plan.Node{
+		"by string": func(s plan.Node) plan.Node {
+			return groupByNode(t, s, []string{"k"}, []string{"count:", "sum:v", "mean:v", "max:v"})
+		},
+		"by number": func(s plan.Node) plan.Node {
+			return groupByNode(t, s, []string{"n"}, []string{"count:", "sum:v", "first:k"})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			local, err := runOutput(t, cfg, []string{path}, "csv", build)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, passed, err := runShardedMergePassed(t, cfg, []string{path}, "csv", 3, build, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if passed == 0 {
+				t.Fatal("no shard passed rows through: the test no longer tests it")
+			}
+			if got != local {
+				t.Fatalf("merged differs from the local run")
+			}
+		})
 	}
 }
 

@@ -26,6 +26,7 @@ type Aggregate struct {
 	budget memBudget
 	sh     *sharedParts
 	sp     *spillState
+	pass   passState
 
 	workers []*aggWorker
 	rowsIn  atomic.Int64 // added once a batch
@@ -54,6 +55,7 @@ type Aggregate struct {
 type Stats struct {
 	SpilledRuns  int
 	Repartitions int
+	PassedRows   int64 // a shard's rows passed through ungrouped (pass.go)
 }
 
 const (
@@ -93,11 +95,18 @@ func (a *Aggregate) EndMorsel(int, int) error { return nil }
 
 // Stats reports the spilling; valid after the source has run.
 func (a *Aggregate) Stats() Stats {
-	return Stats{SpilledRuns: len(a.runs), Repartitions: int(a.sp.repartitions.Load())}
+	return Stats{SpilledRuns: len(a.runs), Repartitions: int(a.sp.repartitions.Load()), PassedRows: a.pass.rows}
 }
 
 // Finish ends the input. The Aggregate is then the source of its groups.
 func (a *Aggregate) Finish(ctx context.Context) (exec.Source, error) {
+	for _, w := range a.workers {
+		if w.ones != nil {
+			a.pass.rows += w.passedRows
+			a.pass.parts = append(a.pass.parts, w.passed)
+			w.passed = [1 << shardBits][]byte{}
+		}
+	}
 	if a.shards == nil {
 		a.spellings = a.workers[0].spellings
 		for _, w := range a.workers[1:] {
@@ -321,6 +330,10 @@ func (a *Aggregate) Close() error {
 	a.shards = nil
 	if a.statesLoan != nil {
 		a.statesLoan.Release()
+	}
+	a.pass.parts = nil
+	if a.pass.loan != nil {
+		a.pass.loan.Release()
 	}
 	return err
 }

@@ -32,8 +32,8 @@ import (
 //	         and a byte 1 if some number was not written as it prints
 //	segments, each uvarint partition+1, uvarint length, and that many
 //	         bytes of groups, each uvarint len(key), key, uvarint
-//	         len(state), state (each aggregate's AppendState in turn);
-//	         partitions in order, a partition in one or more segments
+//	         len(state), state (each aggregate's AppendState in turn); a
+//	         partition in one or more segments, anywhere
 //	uvarint  0
 
 // shardBits: a shard's groups are in 2^shardBits partitions.
@@ -44,13 +44,13 @@ func shardPart(h uint64) int { return int(h >> (64 - shardBits)) }
 // States writes every group of a finished Aggregate (after Finish,
 // instead of running it as a source) to w, as above. The Aggregate's
 // morsels (the merged table, the parts, or the spilled radix partitions
-// merged) are encoded on the workers at once, each in its partitions'
-// order; a morsel's groups are in partitions no other morsel's are, and
-// the morsels are written in order, so the partitions are. A worker holds
+// merged), each followed by the rows passed through in its partitions
+// (pass.go), are encoded on the workers at once and written in morsel
+// order. A worker holds
 // a table's groups encoded (the parts': a 16th of them) before it waits
 // for its turn to write them. A key comes once, unless the Aggregate
-// spilled and a partition had to be cut again; the merge merges equal
-// keys anyway. The Aggregate is empty after it.
+// spilled and a partition had to be cut again, or rows were passed
+// through; the merge merges equal keys anyway. The Aggregate is empty after it.
 func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 	head := binary.AppendUvarint(nil, uint64(a.RowsIn()))
 	head = a.spellings.appendTo(head)
@@ -115,6 +115,28 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 			}
 			return nil
 		}
+		// The rows the workers passed through (pass.go), of the
+		// morsel's partitions, each worker's a segment.
+		writePassed := func(m, n int) error {
+			per := 1 << shardBits / n
+			for p := m * per; p < (m+1)*per; p++ {
+				for i := range a.pass.parts {
+					b := a.pass.parts[i][p]
+					if len(b) == 0 {
+						continue
+					}
+					out = binary.AppendUvarint(out, uint64(p)+1)
+					out = append(binary.AppendUvarint(out, uint64(len(b))), b...)
+					a.pass.parts[i][p] = nil
+					if len(out) >= stateChunk {
+						if err := flush(); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return nil
+		}
 		var err error
 		switch a.mode {
 		case modeSmall, modeShared:
@@ -125,6 +147,9 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 			loan.Cover(loan.Cap())
 			err = a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[wk], dump)
 			loan.Release()
+		}
+		if err == nil {
+			err = writePassed(m, n)
 		}
 		if err == nil {
 			err = flush()
@@ -167,26 +192,37 @@ type ShardReader interface {
 
 // shardStates are one shard's groups as the merge holds them: each
 // partition's bytes in memory (mem[p]), or all of them in a spill file,
-// partition p's at [off[p], off[p+1]).
+// partition p's in the extents ext[p].
 type shardStates struct {
 	mem  [1 << shardBits][]byte
 	blob *spill.Blob
-	off  [1<<shardBits + 1]int64
+	ext  [1 << shardBits][]extent
 }
+
+// extent is bytes [off, off+n) of a spill file.
+type extent struct{ off, n int64 }
 
 // part returns partition p's groups: the memory's, or read into *buf.
 func (s *shardStates) part(buf *[]byte, p int) ([]byte, error) {
 	if s.blob == nil {
 		return s.mem[p], nil
 	}
-	lo, hi := s.off[p], s.off[p+1]
-	n := int(hi - lo)
-	if cap(*buf) < n {
+	var n int64
+	for _, e := range s.ext[p] {
+		n += e.n
+	}
+	if int64(cap(*buf)) < n {
 		*buf = make([]byte, n)
 	}
 	b := (*buf)[:n]
-	_, err := s.blob.ReadAt(b, lo)
-	return b, err
+	at := int64(0)
+	for _, e := range s.ext[p] {
+		if _, err := s.blob.ReadAt(b[at:at+e.n], e.off); err != nil {
+			return nil, err
+		}
+		at += e.n
+	}
+	return b, nil
 }
 
 // LoadShards makes the Aggregate the merge of shards' groups, before
@@ -222,7 +258,7 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 		if spellings[i], ok = readSpellings(r, len(a.agg.Keys)); !ok {
 			return bad(i, "its key columns are not this plan's")
 		}
-		last, pos := 0, int64(0)
+		pos := int64(0) // bytes of groups read
 		for {
 			v, err := uvarint()
 			if err != nil {
@@ -232,13 +268,9 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 				break
 			}
 			p := int(v - 1)
-			if p < last || p >= 1<<shardBits {
-				return bad(i, "its groups are not in partition order")
+			if p >= 1<<shardBits {
+				return bad(i, "a partition out of range")
 			}
-			for q := last + 1; q <= p; q++ {
-				s.off[q] = pos
-			}
-			last = p
 			n, err := uvarint()
 			if err != nil {
 				return err
@@ -259,9 +291,6 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 				return err
 			}
 			pos += int64(n)
-		}
-		for q := last + 1; q < len(s.off); q++ {
-			s.off[q] = pos
 		}
 		if s.blob != nil {
 			if err := s.blob.Done(); err != nil {
@@ -310,9 +339,12 @@ func (s *shardStates) toBlob(env *exec.Env) error {
 	if s.blob, err = d.NewBlob(); err != nil {
 		return err
 	}
-	for p := range s.mem {
-		if _, err := s.blob.Write(s.mem[p]); err != nil {
-			return err
+	for p, b := range s.mem {
+		if len(b) > 0 {
+			s.ext[p] = append(s.ext[p], extent{s.blob.Len(), int64(len(b))})
+			if _, err := s.blob.Write(b); err != nil {
+				return err
+			}
 		}
 		s.mem[p] = nil
 	}
@@ -322,6 +354,7 @@ func (s *shardStates) toBlob(env *exec.Env) error {
 // add appends the next n bytes of r to partition p's.
 func (s *shardStates) add(r io.Reader, p, n int) error {
 	if s.blob != nil {
+		s.ext[p] = append(s.ext[p], extent{s.blob.Len(), int64(n)})
 		_, err := io.CopyN(s.blob, r, int64(n))
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/plan"
-	"github.com/gdask/gdask/readers"
 )
 
 // The hashes are part of the state format: shards and their merge, maybe
@@ -56,9 +55,20 @@ func testEnv(t *testing.T, limit int64, seed uint64) *exec.Env {
 // States.
 func shardBody(t *testing.T, pa *plan.Aggregate, seed uint64, keys []string, vals []int64) []byte {
 	t.Helper()
+	b, _ := shardBodyPassing(t, pa, seed, keys, vals, false)
+	return b
+}
+
+// shardBodyPassing is shardBody, with the pass-through on when pass is
+// set; it reports whether the shard passed rows through.
+func shardBodyPassing(t *testing.T, pa *plan.Aggregate, seed uint64, keys []string, vals []int64, pass bool) ([]byte, bool) {
+	t.Helper()
 	a, err := New(testEnv(t, 1<<30, seed), 0, pa)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if pass {
+		a.WritesStates(func() float64 { return float64(a.RowsIn()) / float64(len(keys)) })
 	}
 	var b exec.Batch
 	var kc, vc plan.Vector
@@ -79,12 +89,13 @@ func shardBody(t *testing.T, pa *plan.Aggregate, seed uint64, keys []string, val
 	if _, err := a.Finish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	passed := a.pass.passing.Load()
 	var out bytes.Buffer
 	if err := a.States(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
-	return out.Bytes()
+	return out.Bytes(), passed
 }
 
 // mergeBodies merges shard bodies as gdask merge does and returns each
@@ -221,7 +232,7 @@ func all([]byte) bool { return true }
 
 // A merge refuses states it cannot have been given by a shard of its own
 // plan: groups made with another seed are in other partitions (merged,
-// a key would come out twice), and partitions out of order.
+// a key would come out twice).
 func TestShardStatesRefused(t *testing.T) {
 	pa := countSum(t)
 	r := rand.New(rand.NewPCG(3, 4))
@@ -232,14 +243,69 @@ func TestShardStatesRefused(t *testing.T) {
 		!strings.Contains(err.Error(), "shard 0: its groups are not in this gdask's partitions") {
 		t.Errorf("another seed: %v", err)
 	}
-	// Two segments, of partitions 5 then 2.
-	seg := func(p int) []byte {
-		return fmt.Appendf(nil, "%c%c", byte(p+1), 0)
+}
+
+// A shard that meets nearly as many keys as rows passes its rows through
+// once it has seen PassThroughAfter of them, and the merge still gives
+// every key's count and sum; a shard whose keys come back often enough
+// keeps grouping.
+func TestShardPassThrough(t *testing.T) {
+	savedAfter, savedSlots := PassThroughAfter, CachedSlots
+	PassThroughAfter, CachedSlots = 4096, 1<<10
+	defer func() { PassThroughAfter, CachedSlots = savedAfter, savedSlots }()
+	pa := countSum(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		keys, rows int
+		pass       bool
+	}{
+		{keys: 200_000, rows: 40_000, pass: true},  // a shard of 40K rows meets 36K keys
+		{keys: 10_000, rows: 100_000, pass: false}, // each key 10 times: group
+	} {
+		distinct := randKeys(r, c.keys, false, all)
+		want := map[string][2]int64{}
+		var bodies [][]byte
+		for range 3 {
+			keys, vals := make([]string, c.rows), make([]int64, c.rows)
+			for i := range keys {
+				keys[i], vals[i] = distinct[r.IntN(len(distinct))], r.Int64N(1000)
+				w := want[keys[i]]
+				want[keys[i]] = [2]int64{w[0] + 1, w[1] + vals[i]}
+			}
+			body, passed := shardBodyPassing(t, pa, testShardSeed, keys, vals, true)
+			if passed != c.pass {
+				t.Fatalf("%d keys, %d rows a shard: passed through %v, want %v", c.keys, c.rows, passed, c.pass)
+			}
+			bodies = append(bodies, body)
+		}
+		got, _, err := mergeBodies(t, pa, testEnv(t, 1<<30, testShardSeed), bodies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d groups, want %d", len(got), len(want))
+		}
+		for k, w := range want {
+			if got[k] != fmt.Sprint(w[0], w[1]) {
+				t.Fatalf("key %q: %s, want %d %d", k, got[k], w[0], w[1])
+			}
+		}
 	}
-	body := append([]byte{0, 1, byte(readers.TypeString), 0}, seg(5)...) // no rows; one key column, a string one
-	body = append(append(body, seg(2)...), 0)
-	if _, _, err := mergeBodies(t, pa, testEnv(t, 1<<30, testShardSeed), [][]byte{body}); err == nil ||
-		err.Error() != "shard 0: its groups are not in partition order" {
-		t.Errorf("partitions out of order: %v", err)
+}
+
+func TestWorthPassing(t *testing.T) {
+	for _, c := range []struct {
+		r, d, total float64
+		want        bool
+	}{
+		{1000, 1000, 1e6, true},            // no key twice yet
+		{2e6, 1.65e6, 5e6, true},           // 5M keys, a shard of 5M rows: 3.2M groups
+		{2e6, 1.26e6, 25e6, false},         // 2M keys, a shard of 25M rows: 2M groups
+		{262144, 226000, 25e6, false},      // 1M keys, early: the shard's 25M rows make 1M groups
+		{262144, 262000, 262144 * 4, true}, // nearly all distinct, a shard 4 times as big
+	} {
+		if got := worthPassing(c.r, c.d, c.total); got != c.want {
+			t.Errorf("worthPassing(%g rows, %g groups, %g in all) = %v, want %v", c.r, c.d, c.total, got, c.want)
+		}
 	}
 }

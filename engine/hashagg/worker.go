@@ -17,13 +17,21 @@ import (
 // states for its groups and the scratch it groups a batch with.
 // Not safe for concurrent use.
 type aggWorker struct {
-	a          *Aggregate
-	aggTable                // the worker's table, until it joins the shared parts
-	shared     *sharedParts // see parts.go
-	inShared   bool         // the worker adds to the shared parts
-	loan       *exec.Loan   // the memory its table holds
-	runs       []*spill.Run // tables this worker spilled
-	runStart   time.Time    // when the run being written started (its EvSpill's Dur)
+	a        *Aggregate
+	aggTable              // the worker's table, until it joins the shared parts
+	shared   *sharedParts // see parts.go
+	inShared bool         // the worker adds to the shared parts
+	loan     *exec.Loan   // the memory its table holds
+	runs     []*spill.Run // tables this worker spilled
+	runStart time.Time    // when the run being written started (its EvSpill's Dur)
+	// Pass-through (pass.go): the rows passed, encoded by partition; the
+	// table that makes each row's states; whether the worker stopped.
+	passed     [1 << shardBits][]byte
+	passedRows int64
+	rows       aggTable
+	ones       []uint32 // 0, 1, 2, ...: row r is group r
+	state      []byte
+	noPass     bool
 	hasher     keyHasher    // hashes keys by value (keys.go)
 	spellings  keySpellings // the key types of the groups it made, and how they were written
 	keys       []int        // the keys' columns in the input batches
@@ -155,7 +163,14 @@ func (w *aggWorker) consume(b *exec.Batch) error {
 			w.hashes = append(w.hashes, w.hasher.hash(w.rowKey(int32(r))))
 		}
 		if w.inShared {
+			if w.a.pass.passing.Load() && !w.noPass {
+				w.passBatch(b, n, pos)
+				return nil
+			}
 			w.flushShared(b, n, pos)
+			if w.a.pass.progress != nil && w.a.rowsIn.Load() >= PassThroughAfter {
+				w.a.decide()
+			}
 			if sh := w.shared; !sh.loan.Cover(sh.memBytes()) {
 				return w.spillShared()
 			}
