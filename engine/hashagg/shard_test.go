@@ -137,6 +137,20 @@ func mergeBodies(t *testing.T, pa *plan.Aggregate, env *exec.Env, bodies [][]byt
 	return got, a, err
 }
 
+// checkCountSums fails t unless got (mergeBodies') holds each key of want
+// with its count and sum, and no other.
+func checkCountSums(t *testing.T, got map[string]string, want map[string][2]int64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d groups, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		if got[k] != fmt.Sprint(w[0], w[1]) {
+			t.Fatalf("key %q: %s, want %d %d", k, got[k], w[0], w[1])
+		}
+	}
+}
+
 // A merge of shards' states is every key's count and sum over all of the
 // shards' rows: with memory to spare; with the states in a spill file; and
 // with a partition too big for a worker's table, cut again.
@@ -175,14 +189,7 @@ func TestShardStatesMerge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != len(want) {
-				t.Fatalf("%d groups, want %d", len(got), len(want))
-			}
-			for k, w := range want {
-				if got[k] != fmt.Sprint(w[0], w[1]) {
-					t.Fatalf("key %q: %s, want %d %d", k, got[k], w[0], w[1])
-				}
-			}
+			checkCountSums(t, got, want)
 			blobs := 0
 			for i := range a.shards {
 				if a.shards[i].blob != nil {
@@ -282,14 +289,7 @@ func TestShardPassThrough(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != len(want) {
-			t.Fatalf("%d groups, want %d", len(got), len(want))
-		}
-		for k, w := range want {
-			if got[k] != fmt.Sprint(w[0], w[1]) {
-				t.Fatalf("key %q: %s, want %d %d", k, got[k], w[0], w[1])
-			}
-		}
+		checkCountSums(t, got, want)
 	}
 }
 
