@@ -328,7 +328,7 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			r.aggOf[n] = a
 			cut, merge := r.cut(n)
 			if cut && !merge {
-				a.WritesStates(r.shard.progress)
+				a.WritesStates(r.shardProgress)
 			}
 			if cut && merge {
 				err = r.loadStates(ctx, id, a)

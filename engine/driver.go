@@ -68,6 +68,7 @@ type scanSource struct {
 	scanners scanners        // per worker, reused from partition to partition
 	modes    []splitMode     // per input, for the unordered mode
 	parts    []int           // per input: the partitions it was read in
+	read     atomic.Int64    // bytes of the records pushed, as batches go out (a shard's progress)
 }
 
 func newScanSource(ds *Dataset, spec *scanSpec, op int, env *exec.Env, modes []splitMode) *scanSource {
@@ -105,10 +106,14 @@ func (s *scanSource) scan(ctx context.Context, p *pipeline, w, m int, sc *reader
 	// The operators' figures for the morsel go out however it ends: a
 	// limit that stopped it, an error, a cancellation.
 	defer p.report(w, m)
+	last := sc.Offset()
 	push := func(b *exec.Batch) error {
 		if b == nil {
 			return nil
 		}
+		off := sc.Offset()
+		s.read.Add(off - last)
+		last = off
 		t.rows += int64(b.N)
 		start := time.Now()
 		err := p.push(w, m, b)

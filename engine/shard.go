@@ -242,12 +242,7 @@ func (ds *Dataset) RunShard(ctx context.Context, root plan.Node, format string, 
 		}
 		total += u.End - u.Start
 	}
-	sh := &shardIO{cuts: cuts, progress: func() float64 {
-		if total <= 0 {
-			return 0
-		}
-		return float64(count.bytes.Load()) / float64(total)
-	}}
+	sh := &shardIO{cuts: cuts, total: total}
 	stats, err := ds.run(ctx, root, &Output{Format: format}, opts, func() error {
 		w, err := newBody()
 		if err != nil {
@@ -311,11 +306,25 @@ const shardHashSeed = 0x67646173_6b736864
 // shardIO is a sharded run's side of a runner: a shard's body, or the
 // merge's bodies.
 type shardIO struct {
-	cuts     *cutSet
-	merge    bool
-	progress func() float64   // a shard's: how much of its units the scans read, 0 to 1
-	out      *sectionWriter   // a shard's
-	in       []*sectionReader // the merge's, one per shard
+	cuts  *cutSet
+	merge bool
+	total int64            // a shard's: the bytes of its units, 0 when a stream's size is not known
+	out   *sectionWriter   // a shard's
+	in    []*sectionReader // the merge's, one per shard
+}
+
+// shardProgress is how much of a shard's units its scans have read, 0 to
+// 1, from the bytes of the records their batches held; 0 when not known.
+// A plan that scans its inputs twice reads past 1.
+func (r *runner) shardProgress() float64 {
+	if r.shard.total <= 0 {
+		return 0
+	}
+	var read int64
+	for _, s := range r.scans {
+		read += s.read.Load()
+	}
+	return float64(read) / float64(r.shard.total)
 }
 
 // cut reports whether n is a cut of the run's plan, and whether the run
