@@ -55,15 +55,16 @@ func testEnv(t *testing.T, limit int64, seed uint64) *exec.Env {
 // States.
 func shardBody(t *testing.T, pa *plan.Aggregate, seed uint64, keys []string, vals []int64) []byte {
 	t.Helper()
-	b, _ := shardBodyPassing(t, pa, seed, keys, vals, false)
+	b, _, _ := shardBodyPassing(t, pa, seed, keys, vals, false, 1<<30)
 	return b
 }
 
-// shardBodyPassing is shardBody, with the pass-through on when pass is
-// set; it reports whether the shard passed rows through.
-func shardBodyPassing(t *testing.T, pa *plan.Aggregate, seed uint64, keys []string, vals []int64, pass bool) ([]byte, bool) {
+// shardBodyPassing is shardBody under a memory limit, with the
+// pass-through on when pass is set; it reports whether the shard passed
+// rows through, and its Stats.
+func shardBodyPassing(t *testing.T, pa *plan.Aggregate, seed uint64, keys []string, vals []int64, pass bool, limit int64) ([]byte, bool, Stats) {
 	t.Helper()
-	a, err := New(testEnv(t, 1<<30, seed), 0, pa)
+	a, err := New(testEnv(t, limit, seed), 0, pa)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +95,9 @@ func shardBodyPassing(t *testing.T, pa *plan.Aggregate, seed uint64, keys []stri
 	if err := a.States(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
+	stats := a.Stats()
 	a.Close()
-	return out.Bytes(), passed
+	return out.Bytes(), passed, stats
 }
 
 // mergeBodies merges shard bodies as gdask merge does and returns each
@@ -279,7 +281,7 @@ func TestShardPassThrough(t *testing.T) {
 				w := want[keys[i]]
 				want[keys[i]] = [2]int64{w[0] + 1, w[1] + vals[i]}
 			}
-			body, passed := shardBodyPassing(t, pa, testShardSeed, keys, vals, true)
+			body, passed, _ := shardBodyPassing(t, pa, testShardSeed, keys, vals, true, 1<<30)
 			if passed != c.pass {
 				t.Fatalf("%d keys, %d rows a shard: passed through %v, want %v", c.keys, c.rows, passed, c.pass)
 			}
@@ -291,6 +293,44 @@ func TestShardPassThrough(t *testing.T) {
 		}
 		checkCountSums(t, got, want)
 	}
+}
+
+// A shard that passes rows through under a tight memory limit stops
+// passing when the broker will not lend for more, groups the rest, spills
+// its groups, and writes both; the merge gives every key's count and sum.
+func TestShardPassThroughSpills(t *testing.T) {
+	savedAfter, savedSlots := PassThroughAfter, CachedSlots
+	PassThroughAfter, CachedSlots = 4096, 1<<10
+	defer func() { PassThroughAfter, CachedSlots = savedAfter, savedSlots }()
+	pa := countSum(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	distinct := randKeys(r, 400_000, false, all)
+	want := map[string][2]int64{}
+	var bodies [][]byte
+	for range 2 {
+		keys, vals := make([]string, 200_000), make([]int64, 200_000)
+		for i := range keys {
+			keys[i], vals[i] = distinct[r.IntN(len(distinct))], r.Int64N(1000)
+			w := want[keys[i]]
+			want[keys[i]] = [2]int64{w[0] + 1, w[1] + vals[i]}
+		}
+		body, passed, stats := shardBodyPassing(t, pa, testShardSeed, keys, vals, true, 8<<20)
+		if !passed || stats.PassedRows == 0 {
+			t.Fatal("the shard did not pass rows through: the test no longer tests it")
+		}
+		if stats.PassedRows > int64(len(keys))/2 {
+			t.Fatalf("the shard passed %d of %d rows: it never ran out of memory to pass them, and the test no longer tests that", stats.PassedRows, len(keys))
+		}
+		if stats.SpilledRuns == 0 {
+			t.Fatal("the shard did not spill: the test no longer tests a spilled shard that passed rows")
+		}
+		bodies = append(bodies, body)
+	}
+	got, _, err := mergeBodies(t, pa, testEnv(t, 1<<30, testShardSeed), bodies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCountSums(t, got, want)
 }
 
 func TestWorthPassing(t *testing.T) {
