@@ -254,14 +254,20 @@ func TestShardStatesRefused(t *testing.T) {
 	}
 }
 
+// passEarly makes shards decide whether to pass rows through after 4096
+// rows, and join the shared parts after 768 groups, until t ends.
+func passEarly(t *testing.T) {
+	savedAfter, savedSlots := PassThroughAfter, CachedSlots
+	PassThroughAfter, CachedSlots = 4096, 1<<10
+	t.Cleanup(func() { PassThroughAfter, CachedSlots = savedAfter, savedSlots })
+}
+
 // A shard that meets nearly as many keys as rows passes its rows through
 // once it has seen PassThroughAfter of them, and the merge still gives
 // every key's count and sum; a shard whose keys come back often enough
 // keeps grouping.
 func TestShardPassThrough(t *testing.T) {
-	savedAfter, savedSlots := PassThroughAfter, CachedSlots
-	PassThroughAfter, CachedSlots = 4096, 1<<10
-	defer func() { PassThroughAfter, CachedSlots = savedAfter, savedSlots }()
+	passEarly(t)
 	pa := countSum(t)
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, c := range []struct {
@@ -299,9 +305,7 @@ func TestShardPassThrough(t *testing.T) {
 // passing when the broker will not lend for more, groups the rest, spills
 // its groups, and writes both; the merge gives every key's count and sum.
 func TestShardPassThroughSpills(t *testing.T) {
-	savedAfter, savedSlots := PassThroughAfter, CachedSlots
-	PassThroughAfter, CachedSlots = 4096, 1<<10
-	defer func() { PassThroughAfter, CachedSlots = savedAfter, savedSlots }()
+	passEarly(t)
 	pa := countSum(t)
 	r := rand.New(rand.NewPCG(7, 8))
 	distinct := randKeys(r, 400_000, false, all)
