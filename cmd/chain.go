@@ -276,13 +276,31 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 			return usagef("merge runs no shard: --shard and --state-out go with the verbs")
 		}
 		app.watchPlan(app.commandLine(), root)
-		return j.run(ctx, app, "shard "+progressLabel(root), func() error {
-			return app.runShard(ctx, j, root, input, sf, skipBad, c.Root().PersistentFlags())
+		var stats *exec.Stats
+		if explain == "analyze" {
+			stats = exec.NewStats()
+			j.cfg.Events = exec.Tee{j.cfg.Events, stats}
+		}
+		start := time.Now()
+		var rs *engine.RunStats
+		err := j.run(ctx, app, "shard "+progressLabel(root), func() (err error) {
+			rs, err = app.runShard(ctx, j, root, input, sf, skipBad, c.Root().PersistentFlags())
+			return err
 		})
+		if err != nil || explain != "analyze" || rs == nil {
+			return err // a shard already done ran nothing, and said so
+		}
+		side := engine.ShardSide(root)
+		return app.writeAll([]byte(explainAnalyze(root, env, stats, rs, time.Since(start), func(n plan.Node) string {
+			if shard, _ := side(n); !shard {
+				return "runs in gdask merge"
+			}
+			return ""
+		})))
 	}
 	out := &chainOutput{app: app, res: j.res, count: isCount(root), analyze: explain == "analyze"}
 	if app.merge != nil {
-		return app.mergeChain(ctx, j, root, input, out, skipBad)
+		return app.mergeChain(ctx, j, root, input, out, skipBad, env)
 	}
 	app.watchPlan(app.commandLine(), root)
 	var stats *exec.Stats
@@ -304,7 +322,7 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 		fmt.Fprintf(app.IO.Err, "gdask: warning: skipped %d rows whose value is not a number where a number is needed (--skip-bad-rows)\n", rs.SkippedRows)
 	}
 	if explain == "analyze" {
-		return app.writeAll([]byte(explainAnalyze(root, env, stats, rs, time.Since(start))))
+		return app.writeAll([]byte(explainAnalyze(root, env, stats, rs, time.Since(start), nil)))
 	}
 	return out.commit()
 }
@@ -428,10 +446,15 @@ func (w *countWriter) End() error {
 }
 
 // explainAnalyze is the plan with what each operator did.
-func explainAnalyze(root plan.Node, env plan.ExplainEnv, stats *exec.Stats, rs *engine.RunStats, wall time.Duration) string {
+func explainAnalyze(root plan.Node, env plan.ExplainEnv, stats *exec.Stats, rs *engine.RunStats, wall time.Duration, notes func(plan.Node) string) string {
 	ids := engine.NodeIDs(root)
 	var b strings.Builder
 	b.WriteString(plan.ExplainWith(root, env, func(n plan.Node) string {
+		if notes != nil {
+			if note := notes(n); note != "" {
+				return note // the merge's: what ran in the shards
+			}
+		}
 		s := stats.Op(ids[n])
 		note := fmt.Sprintf("rows in=%d out=%d", s.RowsIn, s.RowsOut)
 		if _, ok := n.(*plan.Scan); ok {
@@ -449,6 +472,9 @@ func explainAnalyze(root plan.Node, env plan.ExplainEnv, stats *exec.Stats, rs *
 	fmt.Fprintf(&b, "wall time: %s, memory lent at most: %s", wall.Round(time.Millisecond), formatSize(stats.PeakMemory()))
 	if rs.SpilledBytes > 0 {
 		fmt.Fprintf(&b, ", spilled: %s", formatSize(rs.SpilledBytes))
+	}
+	if rs.PassedRows > 0 {
+		fmt.Fprintf(&b, ", rows passed to the merge ungrouped: %d", rs.PassedRows)
 	}
 	b.WriteString("\n")
 	return b.String()

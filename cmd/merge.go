@@ -18,6 +18,7 @@ import (
 
 	"github.com/gdask/gdask/cluster"
 	"github.com/gdask/gdask/engine"
+	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/plan"
 )
@@ -153,7 +154,7 @@ func mergeArgs(c *cobra.Command, p *planFile) ([]string, error) {
 
 // mergeChain runs the merge of root, the plan the chain's arguments make
 // here, which must be the one the shards ran.
-func (app *App) mergeChain(ctx context.Context, j *job, root plan.Node, input plan.Schema, out *chainOutput, skipBad bool) error {
+func (app *App) mergeChain(ctx context.Context, j *job, root plan.Node, input plan.Schema, out *chainOutput, skipBad bool, env plan.ExplainEnv) error {
 	m := app.merge
 	p := m.plan
 	planPath := fsname.Quote(filepath.Join(m.dir, planFileName))
@@ -180,12 +181,27 @@ func (app *App) mergeChain(ctx context.Context, j *job, root plan.Node, input pl
 		bodies = append(bodies, r)
 	}
 	app.watchPlan(app.commandLine(), root)
+	var stats *exec.Stats
+	if out.analyze {
+		stats = exec.NewStats()
+		j.cfg.Events = exec.Tee{j.cfg.Events, stats}
+	}
+	start := time.Now()
 	// No progress bar: the merge reads no input, and its rows stream to
 	// the same terminal.
-	_, err := j.ds.RunMerge(ctx, root, bodies, out.output(), engine.RunOptions{SkipBadRows: skipBad})
+	rs, err := j.ds.RunMerge(ctx, root, bodies, out.output(), engine.RunOptions{SkipBadRows: skipBad})
 	if err != nil {
 		out.abort()
 		return err
+	}
+	if out.analyze {
+		side := engine.ShardSide(root)
+		return app.writeAll([]byte(explainAnalyze(root, env, stats, rs, time.Since(start), func(n plan.Node) string {
+			if _, merge := side(n); !merge {
+				return "ran in the shards"
+			}
+			return ""
+		})))
 	}
 	return out.commit()
 }

@@ -220,8 +220,8 @@ func planArgs(args []string, globals *pflag.FlagSet) []string {
 	for i := 0; i < len(args); i++ {
 		name, takesValue := globalFlag(args[i], globals)
 		if name != "" && processFlags[name] {
-			if takesValue {
-				i++
+			if takesValue || name == flagExplain && i+1 < len(args) && args[i+1] == "analyze" {
+				i++ // its value; --explain's optional one is its next word (splitChain)
 			}
 			continue
 		}
@@ -352,17 +352,17 @@ func (app *App) sharedPlan(ctx context.Context, j *job, sf *shardFlags, make fun
 }
 
 // runShard runs shard sf of root and writes its state file.
-func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan.Schema, sf *shardFlags, skipBad bool, globals *pflag.FlagSet) (err error) {
+func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan.Schema, sf *shardFlags, skipBad bool, globals *pflag.FlagSet) (rs *engine.RunStats, err error) {
 	kind, err := engine.ShardCuts(root)
 	if err != nil {
-		return usagef("%v", err)
+		return nil, usagef("%v", err)
 	}
 	if j.res.path != "" {
-		return usagef("a shard writes its state to --state-out, not to --output: give --output to gdask merge")
+		return nil, usagef("a shard writes its state to --state-out, not to --output: give --output to gdask merge")
 	}
 	for _, in := range j.ds.Inputs() {
 		if in.Size < 0 {
-			return usagef("standard input cannot be read by shards: each would read its own; give a file")
+			return nil, usagef("standard input cannot be read by shards: each would read its own; give a file")
 		}
 	}
 	owned := false // the shard is of DIR's plan: its failure is recorded there
@@ -374,26 +374,26 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 	text := planText(root, input, j.res.format == "csv")
 	p, err := app.sharedPlan(ctx, j, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, text, kind, sf.n, globals) })
 	if err != nil {
-		return err
+		return nil, err
 	}
 	planPath := fsname.Quote(filepath.Join(sf.dir, planFileName))
 	if p.Shards != sf.n {
-		return usagef("--shard %d/%d: %s is for %d shards (use --shard i/%d, or another --state-out)", sf.i, sf.n, planPath, p.Shards, p.Shards)
+		return nil, usagef("--shard %d/%d: %s is for %d shards (use --shard i/%d, or another --state-out)", sf.i, sf.n, planPath, p.Shards, p.Shards)
 	}
 	if p.Hash != hashText(text) {
-		return usagef("shard %d/%d: this plan is not the one in %s (its arguments: %s): run every shard with the same chain and flags, or use another --state-out",
+		return nil, usagef("shard %d/%d: this plan is not the one in %s (its arguments: %s): run every shard with the same chain and flags, or use another --state-out",
 			sf.i, sf.n, planPath, quoteArgs(p.Args))
 	}
 	owned = true
 	if err := p.checkInputs(sf.dir, j.ds.Inputs()); err != nil {
-		return err
+		return nil, err
 	}
 	if h, err := cluster.Verify(cluster.Path(sf.dir, sf.i, sf.n)); err == nil && h.PlanHash == p.hash() && h.Shard == sf.i && h.Shards == sf.n {
 		// Done by an earlier run (a resubmission runs every shard the
 		// scheduler has no record of): its state stands.
 		fmt.Fprintf(app.IO.Err, "gdask: shard %d/%d is already done in %s\n", sf.i, sf.n, fsname.Quote(sf.dir))
 		removeFailures(sf)
-		return nil
+		return nil, nil
 	}
 	units := engine.ShardUnits(p.Units, sf.i, sf.n)
 	if units == nil {
@@ -415,18 +415,18 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 		return w, err
 	}, engine.RunOptions{SkipBadRows: skipBad})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cu := make([]cluster.Unit, len(units))
 	for k, u := range units {
 		cu[k] = cluster.Unit{Input: u.Input, Start: u.Start, End: u.End}
 	}
 	if err := w.Commit(cu, st.Rows, st.Bytes); err != nil {
-		return err
+		return nil, err
 	}
 	w = nil
 	removeFailures(sf)
-	return nil
+	return &st.RunStats, nil
 }
 
 // Failure records: a shard that fails with an error gdask reports leaves

@@ -73,31 +73,9 @@ func ShardCuts(root plan.Node) (ShardKind, error) {
 // its state and the merge loads it, and which side each node runs on.
 // It returns nil when root cannot be sharded (the run says why).
 func ShardExplain(root plan.Node, merge bool) func(plan.Node) string {
-	cuts, err := shardCuts(root)
+	cuts, top, below, err := shardSides(root)
 	if err != nil {
 		return nil
-	}
-	top := root
-	for l, ok := top.(*plan.Limit); ok; l, ok = top.(*plan.Limit) {
-		top = l.Child
-	}
-	below := map[plan.Node]bool{} // the nodes a shard runs
-	var mark func(n plan.Node)
-	mark = func(n plan.Node) {
-		below[n] = true
-		for _, c := range n.Children() {
-			mark(c)
-		}
-	}
-	plan.Walk(root, func(n plan.Node) {
-		if cuts.nodes[n] {
-			for _, c := range n.Children() {
-				mark(c)
-			}
-		}
-	})
-	if cuts.rows {
-		mark(top)
 	}
 	return func(n plan.Node) string {
 		if l, ok := n.(*plan.Limit); ok && cuts.rows && !below[n] && !merge {
@@ -119,6 +97,52 @@ func ShardExplain(root plan.Node, merge bool) func(plan.Node) string {
 		}
 		return ""
 	}
+}
+
+// ShardSide says, for --explain analyze of a shard or a merge, whether a
+// node of root runs in a shard, and whether it runs in the merge (a cut
+// runs in both: a shard fills it, the merge empties it). It returns nil
+// when root cannot be sharded.
+func ShardSide(root plan.Node) func(plan.Node) (shard, merge bool) {
+	cuts, _, below, err := shardSides(root)
+	if err != nil {
+		return nil
+	}
+	return func(n plan.Node) (bool, bool) {
+		return below[n] || cuts.nodes[n], !below[n]
+	}
+}
+
+// shardSides returns root's cuts, its top below any Limits, and the nodes
+// a shard runs below its cuts (with them, the top when the rows are the
+// cut).
+func shardSides(root plan.Node) (cuts *cutSet, top plan.Node, below map[plan.Node]bool, err error) {
+	if cuts, err = shardCuts(root); err != nil {
+		return nil, nil, nil, err
+	}
+	top = root
+	for l, ok := top.(*plan.Limit); ok; l, ok = top.(*plan.Limit) {
+		top = l.Child
+	}
+	below = map[plan.Node]bool{}
+	var mark func(n plan.Node)
+	mark = func(n plan.Node) {
+		below[n] = true
+		for _, c := range n.Children() {
+			mark(c)
+		}
+	}
+	plan.Walk(root, func(n plan.Node) {
+		if cuts.nodes[n] {
+			for _, c := range n.Children() {
+				mark(c)
+			}
+		}
+	})
+	if cuts.rows {
+		mark(top)
+	}
+	return cuts, top, below, nil
 }
 
 // cutSet is a plan's cuts.
@@ -206,11 +230,10 @@ func OutputBinds(root plan.Node) bool {
 	return rowsUnchanged(top) || streamsFromScan(top)
 }
 
-// ShardStats are what a shard read, and how many rows its aggregates
-// passed through ungrouped.
+// ShardStats are what a shard read, and the run's figures.
 type ShardStats struct {
+	RunStats
 	Rows, Bytes int64
-	PassedRows  int64
 }
 
 // RunShard runs root (an optimised plan) as a shard over the units of the
@@ -257,7 +280,7 @@ func (ds *Dataset) RunShard(ctx context.Context, root plan.Node, format string, 
 	if err := sh.out.w.Flush(); err != nil {
 		return nil, err
 	}
-	return &ShardStats{Rows: count.rows.Load(), Bytes: count.bytes.Load(), PassedRows: stats.PassedRows}, nil
+	return &ShardStats{RunStats: *stats, Rows: count.rows.Load(), Bytes: count.bytes.Load()}, nil
 }
 
 // shardCounter counts the rows the scans put out and the bytes read (of

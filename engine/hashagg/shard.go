@@ -379,7 +379,7 @@ func (a *Aggregate) mergeShards(ctx context.Context, w, p int, out func(t *aggTa
 	defer loan.Release()
 	t, h := &a.tables[w], &a.hashers[w]
 	const checkEvery = 1 << 12
-	n := 0
+	n, merged := 0, 0 // merged: the groups of the shards merged
 	for i := range a.shards {
 		data, err := a.shards[i].part(&a.bufs[w], p)
 		if err != nil {
@@ -401,6 +401,7 @@ func (a *Aggregate) mergeShards(ctx context.Context, w, p int, out func(t *aggTa
 					return a.bad(i, err.Error())
 				}
 			}
+			merged++
 			if n++; n == checkEvery {
 				n = 0
 				if t.memBytes() > loan.Cap() {
@@ -417,6 +418,7 @@ func (a *Aggregate) mergeShards(ctx context.Context, w, p int, out func(t *aggTa
 		return err
 	}
 	t.clear() // the next partition has about as many groups
+	a.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: a.op, Worker: -1, Morsel: -1, RowsIn: int64(merged), At: time.Now()})
 	return nil
 }
 
