@@ -276,11 +276,7 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 			return usagef("merge runs no shard: --shard and --state-out go with the verbs")
 		}
 		app.watchPlan(app.commandLine(), root)
-		var stats *exec.Stats
-		if explain == "analyze" {
-			stats = exec.NewStats()
-			j.cfg.Events = exec.Tee{j.cfg.Events, stats}
-		}
+		stats := j.analyzeStats(explain == "analyze")
 		start := time.Now()
 		var rs *engine.RunStats
 		err := j.run(ctx, app, "shard "+progressLabel(root), func() (err error) {
@@ -303,11 +299,7 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 		return app.mergeChain(ctx, j, root, input, out, skipBad, env)
 	}
 	app.watchPlan(app.commandLine(), root)
-	var stats *exec.Stats
-	if explain == "analyze" {
-		stats = exec.NewStats()
-		j.cfg.Events = exec.Tee{j.cfg.Events, stats}
-	}
+	stats := j.analyzeStats(explain == "analyze")
 	start := time.Now()
 	var rs *engine.RunStats
 	err = j.run(ctx, app, progressLabel(root), func() (err error) {
@@ -325,6 +317,17 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 		return app.writeAll([]byte(explainAnalyze(root, env, stats, rs, time.Since(start), nil)))
 	}
 	return out.commit()
+}
+
+// analyzeStats, for --explain analyze, collects the figures of the job's
+// run as its events go by; nil otherwise.
+func (j *job) analyzeStats(analyze bool) *exec.Stats {
+	if !analyze {
+		return nil
+	}
+	stats := exec.NewStats()
+	j.cfg.Events = exec.Tee{j.cfg.Events, stats}
+	return stats
 }
 
 // progressLabel says what the progress bar shows a run doing.

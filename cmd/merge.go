@@ -18,7 +18,6 @@ import (
 
 	"github.com/gdask/gdask/cluster"
 	"github.com/gdask/gdask/engine"
-	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/plan"
 )
@@ -181,11 +180,7 @@ func (app *App) mergeChain(ctx context.Context, j *job, root plan.Node, input pl
 		bodies = append(bodies, r)
 	}
 	app.watchPlan(app.commandLine(), root)
-	var stats *exec.Stats
-	if out.analyze {
-		stats = exec.NewStats()
-		j.cfg.Events = exec.Tee{j.cfg.Events, stats}
-	}
+	stats := j.analyzeStats(out.analyze)
 	start := time.Now()
 	// No progress bar: the merge reads no input, and its rows stream to
 	// the same terminal.
