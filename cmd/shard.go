@@ -351,7 +351,8 @@ func (app *App) sharedPlan(ctx context.Context, j *job, sf *shardFlags, make fun
 	}
 }
 
-// runShard runs shard sf of root and writes its state file.
+// runShard runs shard sf of root and writes its state file. It returns
+// the run's figures, nil for a shard already done, which runs nothing.
 func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan.Schema, sf *shardFlags, skipBad bool, globals *pflag.FlagSet) (rs *engine.RunStats, err error) {
 	kind, err := engine.ShardCuts(root)
 	if err != nil {
