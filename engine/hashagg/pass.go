@@ -1,7 +1,6 @@
 package hashagg
 
 import (
-	"encoding/binary"
 	"math"
 	"sync/atomic"
 
@@ -134,8 +133,7 @@ func (w *aggWorker) passBatch(b *exec.Batch, n int, pos []uint64) {
 		w.spellings.add(key)
 		part := &w.passed[shardPart(w.hashes[r])]
 		before := cap(*part)
-		*part = append(binary.AppendUvarint(*part, uint64(len(key))), key...)
-		*part = append(binary.AppendUvarint(*part, uint64(len(w.state))), w.state...)
+		*part = appendGroup(*part, key, w.state)
 		grew += cap(*part) - before
 	}
 	w.passedRows += int64(n)

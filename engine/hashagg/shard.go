@@ -67,7 +67,7 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 		var out, state []byte
 		var parts [1 << shardBits][][]byte // per partition: its groups encoded, in chunks
 		mine := false                      // the morsels before m are written: chunks go out as they fill
-		flush := func() error {
+		write := func(b []byte) error {
 			if !mine {
 				select {
 				case <-turn[m]:
@@ -76,9 +76,27 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 					return context.Cause(ctx)
 				}
 			}
-			_, err := w.Write(out)
+			_, err := w.Write(b)
+			return err
+		}
+		flush := func() error {
+			err := write(out)
 			out = out[:0]
 			return err
+		}
+		// segment writes data, groups of partition p, as a segment: small
+		// ones gathered in out, big ones as they are, not copied.
+		segment := func(p int, data []byte) error {
+			out = binary.AppendUvarint(out, uint64(p)+1)
+			out = binary.AppendUvarint(out, uint64(len(data)))
+			if len(out)+len(data) < stateChunk {
+				out = append(out, data...)
+				return nil
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			return write(data)
 		}
 		// A table's groups are encoded in their order, each appended to
 		// its partition's chunks: the table is read in order, not a
@@ -90,25 +108,18 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 				for _, ag := range t.aggs {
 					state = ag.AppendState(state, g)
 				}
-				key := t.table.key(g)
 				p := shardPart(t.table.hashOf(g))
 				cs := parts[p]
 				if len(cs) == 0 || len(cs[len(cs)-1]) >= stateChunk {
 					cs = append(cs, nil)
 					parts[p] = cs
 				}
-				c := &cs[len(cs)-1]
-				*c = append(binary.AppendUvarint(*c, uint64(len(key))), key...)
-				*c = append(binary.AppendUvarint(*c, uint64(len(state))), state...)
+				cs[len(cs)-1] = appendGroup(cs[len(cs)-1], t.table.key(g), state)
 			}
 			for p, cs := range parts {
 				for _, c := range cs {
-					out = binary.AppendUvarint(out, uint64(p)+1)
-					out = append(binary.AppendUvarint(out, uint64(len(c))), c...)
-					if len(out) >= stateChunk {
-						if err := flush(); err != nil {
-							return err
-						}
+					if err := segment(p, c); err != nil {
+						return err
 					}
 				}
 				parts[p] = nil
@@ -121,17 +132,11 @@ func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
 			per := 1 << shardBits / n
 			for p := m * per; p < (m+1)*per; p++ {
 				for i := range a.pass.parts {
-					b := a.pass.parts[i][p]
-					if len(b) == 0 {
-						continue
-					}
-					out = binary.AppendUvarint(out, uint64(p)+1)
-					out = append(binary.AppendUvarint(out, uint64(len(b))), b...)
-					a.pass.parts[i][p] = nil
-					if len(out) >= stateChunk {
-						if err := flush(); err != nil {
+					if b := a.pass.parts[i][p]; len(b) > 0 {
+						if err := segment(p, b); err != nil {
 							return err
 						}
+						a.pass.parts[i][p] = nil
 					}
 				}
 			}
@@ -379,7 +384,7 @@ func (a *Aggregate) mergeShards(ctx context.Context, w, p int, out func(t *aggTa
 	defer loan.Release()
 	t, h := &a.tables[w], &a.hashers[w]
 	const checkEvery = 1 << 12
-	n, merged := 0, 0 // merged: the groups of the shards merged
+	merged := 0 // the groups of the shards merged
 	for i := range a.shards {
 		data, err := a.shards[i].part(&a.bufs[w], p)
 		if err != nil {
@@ -401,13 +406,9 @@ func (a *Aggregate) mergeShards(ctx context.Context, w, p int, out func(t *aggTa
 					return a.bad(i, err.Error())
 				}
 			}
-			merged++
-			if n++; n == checkEvery {
-				n = 0
-				if t.memBytes() > loan.Cap() {
-					t.reset()
-					return a.cutShards(ctx, w, p, out)
-				}
+			if merged++; merged%checkEvery == 0 && t.memBytes() > loan.Cap() {
+				t.reset()
+				return a.cutShards(ctx, w, p, out)
 			}
 		}
 		if err := ctx.Err(); err != nil {
@@ -468,6 +469,13 @@ func (a *Aggregate) cutShards(ctx context.Context, w, p int, out func(t *aggTabl
 		}
 	}
 	return nil
+}
+
+// appendGroup appends a group as a segment holds it: its key and its
+// state, each after its length (nextGroup reads it).
+func appendGroup(dst, key, state []byte) []byte {
+	dst = append(binary.AppendUvarint(dst, uint64(len(key))), key...)
+	return append(binary.AppendUvarint(dst, uint64(len(state))), state...)
 }
 
 // nextGroup splits the first group off data.
