@@ -19,7 +19,7 @@
 //
 //	offset  size  prologue (32 bytes)
 //	     0     8  magic "GDASKST\n"
-//	     8     4  format version, uint32: 1
+//	     8     4  format version, uint32: 3 (Version)
 //	    12     4  header length HL, uint32: 80 + 20*U
 //	    16     8  header offset HO, uint64: 32 + L + 4*ceil(L/B)
 //	    24     4  CRC-32C of the HL header bytes

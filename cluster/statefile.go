@@ -18,7 +18,8 @@ import (
 
 // Version is the state file format version this package writes and reads.
 // 2: an aggregate's groups are in hash partitions (engine/hashagg).
-const Version = 2
+// 3: in segments in any order, its rows and key types after them.
+const Version = 3
 
 // MaxShards is the largest shard count: shard numbers have four digits in
 // file names, so names sort by shard and parse one way.
@@ -626,6 +627,34 @@ func (r *Reader) Read(p []byte) (int, error) {
 	n := copy(p, r.pending)
 	r.pending = r.pending[n:]
 	return n, nil
+}
+
+// ReadBodyAt reads len(p) bytes of the body from body offset off, from
+// the same open file as Read, without the block checksums: it is for a
+// reader that read those bytes through Read before and checks them again
+// itself (a merge indexes its shards' states as it reads them, with a
+// checksum of each piece, and reads the pieces again when it merges
+// them). It is safe for concurrent use, and with Read.
+func (r *Reader) ReadBodyAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > r.Header.BodyLen-int64(len(p)) {
+		return 0, fmt.Errorf("%s: body bytes %d to %d of %d", fsname.Quote(r.path), off, off+int64(len(p)), r.Header.BodyLen)
+	}
+	b := int64(r.Header.BlockSize)
+	done := 0
+	for done < len(p) {
+		k, in := off/b, off%b
+		n := int(min(int64(len(p)-done), b-in))
+		m, err := r.ra.ReadAt(p[done:done+n], prologueLen+k*(b+crcLen)+in)
+		done += m
+		if m < n {
+			if err == nil || err == io.EOF {
+				return done, r.bodyErr(ErrTruncated, k, "is cut short: the file shrank after it was opened")
+			}
+			return done, &Error{Path: r.path, Shard: r.Header.Shard, Shards: r.Header.Shards, Kind: ErrUnreadable, Err: err}
+		}
+		off += int64(n)
+	}
+	return done, nil
 }
 
 // WriteTo writes the rest of the body to w, a checked block at a time.

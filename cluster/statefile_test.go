@@ -138,6 +138,39 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// ReadBodyAt reads the body's bytes at any offset, across blocks, and
+// refuses a range outside the body.
+func TestReadBodyAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	dir := t.TempDir()
+	for n, c := range []struct{ size, block int }{{0, MinBlockSize}, {1000, MinBlockSize}, {5000, 1000}, {3 << 20, DefaultBlockSize}} {
+		body := randBytes(rng, c.size)
+		path := writeState(t, rng, dir, testPlan, n, 7, AggregateStates, c.block, body, nil)
+		r, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for range 200 {
+			off := rng.IntN(c.size + 1)
+			k := rng.IntN(c.size - off + 1)
+			got := make([]byte, k)
+			if m, err := r.ReadBodyAt(got, int64(off)); err != nil || m != k {
+				t.Fatalf("size %d block %d: ReadBodyAt(%d bytes, %d) = %d, %v", c.size, c.block, k, off, m, err)
+			}
+			if !bytes.Equal(got, body[off:off+k]) {
+				t.Fatalf("size %d block %d: body bytes %d to %d differ", c.size, c.block, off, off+k)
+			}
+		}
+		if _, err := r.ReadBodyAt(make([]byte, 2), int64(c.size-1)); err == nil {
+			t.Fatalf("size %d: read past the body's end", c.size)
+		}
+		if _, err := r.ReadBodyAt(make([]byte, 1), -1); err == nil {
+			t.Fatalf("size %d: read before the body's start", c.size)
+		}
+	}
+}
+
 func equalHeaders(a, b Header) bool {
 	if len(a.Units) == 0 && len(b.Units) == 0 {
 		a.Units, b.Units = nil, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -170,7 +169,7 @@ func (app *App) mergeChain(ctx context.Context, j *job, root plan.Node, input pl
 	if err := p.checkInputs(m.dir, j.ds.Inputs()); err != nil {
 		return err
 	}
-	var bodies []io.Reader
+	var bodies []engine.ShardBody
 	for i := range p.Shards {
 		r, err := cluster.Open(cluster.Path(m.dir, i, p.Shards))
 		if err != nil {

@@ -328,7 +328,7 @@ func (r *runner) build(n plan.Node) (*stage, error) {
 			r.aggOf[n] = a
 			cut, merge := r.cut(n)
 			if cut && !merge {
-				a.WritesStates(r.shardProgress)
+				a.WritesStates(r.statesOut(id), r.shardProgress)
 			}
 			if cut && merge {
 				err = r.loadStates(ctx, id, a)

@@ -304,17 +304,27 @@ func (c *shardCounter) Event(e exec.Event) {
 	c.next.Event(e)
 }
 
+// ShardBody is a shard's body as its merge reads it: in order through
+// Read, every byte checked, and again at offsets through ReadBodyAt,
+// unchecked: an aggregate's states are indexed as they are read, each
+// piece with a checksum of its own, and read again a partition at a time
+// (cluster.Reader is one).
+type ShardBody interface {
+	io.Reader
+	ReadBodyAt(p []byte, off int64) (int, error)
+}
+
 // RunMerge runs root, the plan the shards ran, with its cuts' inputs read
 // from the shards' bodies (in shard order) and writes the answer to out.
 // The Dataset's inputs are not read.
-func (ds *Dataset) RunMerge(ctx context.Context, root plan.Node, bodies []io.Reader, out *Output, opts RunOptions) (*RunStats, error) {
+func (ds *Dataset) RunMerge(ctx context.Context, root plan.Node, bodies []ShardBody, out *Output, opts RunOptions) (*RunStats, error) {
 	cuts, err := shardCuts(root)
 	if err != nil {
 		return nil, err
 	}
 	sh := &shardIO{cuts: cuts, merge: true}
 	for i, b := range bodies {
-		sh.in = append(sh.in, &sectionReader{r: bufio.NewReaderSize(b, 256<<10), shard: i, n: len(bodies)})
+		sh.in = append(sh.in, &sectionReader{r: &bodyReader{r: bufio.NewReaderSize(b, 256<<10), body: b}, shard: i, n: len(bodies)})
 	}
 	ds.cfg.Units = []Unit{} // nothing of the inputs is read
 	return ds.run(ctx, root, out, opts, nil, sh)
@@ -372,14 +382,23 @@ func (e *emptySource) Schema() (plan.Schema, bool)                              
 func (e *emptySource) Close() error                                                 { return nil }
 func (e *emptySource) Run(context.Context, int, int, func(*exec.Batch) error) error { return nil }
 
-// dumpStates writes a finished aggregate's groups as node id's section.
-func (r *runner) dumpStates(ctx context.Context, id int, a *hashagg.Aggregate) error {
+// statesOut begins node id's section, an aggregate's states, and returns
+// where they go: the aggregate writes some as it reads its rows, so
+// nothing else may come into the body until dumpStates. Only the cut's
+// own scans run meanwhile: breakers below it are no cuts.
+func (r *runner) statesOut(id int) io.Writer {
 	sw := r.shard.out
 	sw.begin(id, sectionAggregate)
-	if sw.err != nil {
-		return sw.err
+	return sw.w // a write error sticks in it too
+}
+
+// dumpStates writes the rest of a finished aggregate's groups, and ends
+// its section.
+func (r *runner) dumpStates(ctx context.Context, id int, a *hashagg.Aggregate) error {
+	if err := r.shard.out.err; err != nil {
+		return err
 	}
-	return a.States(ctx, sw.w)
+	return a.States(ctx)
 }
 
 // loadStates gives every shard's groups of node id to a.
@@ -589,11 +608,37 @@ func (sw *sectionWriter) end() { sw.uvarint(0) }
 // were checked as they were read, so a section that does not parse is a
 // shard of another gdask, not damage.
 type sectionReader struct {
-	r     *bufio.Reader
+	r     *bodyReader
 	shard int
 	n     int
 	buf   []byte
 }
+
+// bodyReader reads a shard's body in order, buffered, and knows where it
+// is: a hashagg.ShardReader.
+type bodyReader struct {
+	r    *bufio.Reader
+	body ShardBody
+	off  int64 // the body offset of the next byte
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.off += int64(n)
+	return n, err
+}
+
+func (b *bodyReader) ReadByte() (byte, error) {
+	c, err := b.r.ReadByte()
+	if err == nil {
+		b.off++
+	}
+	return c, err
+}
+
+func (b *bodyReader) Offset() int64 { return b.off }
+
+func (b *bodyReader) ReadAt(p []byte, off int64) (int, error) { return b.body.ReadBodyAt(p, off) }
 
 func (sr *sectionReader) corrupt(what string) error {
 	return fmt.Errorf("shard %d/%d: its state does not match this plan (%s): run it again with this gdask", sr.shard, sr.n, what)

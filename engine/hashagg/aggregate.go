@@ -27,17 +27,17 @@ type Aggregate struct {
 	sh     *sharedParts
 	sp     *spillState
 	pass   passState
+	out    *segWriter // a shard's: where its groups go (WritesStates)
+	parts  []partBufs // a shard's: per worker, its groups on their way out
 
 	workers []*aggWorker
 	rowsIn  atomic.Int64 // added once a batch
 
-	// A merge's (LoadShards): the shards' groups, and what they hold in
-	// memory.
-	shards     []shardStates
-	statesLoan *exec.Loan
-	bad        func(shard int, what string) error
-	hashers    []keyHasher // per worker
-	bufs       [][]byte    // per worker: a partition read from a spill file
+	// A merge's (LoadShards): where the shards' groups are.
+	shards  []shardStates
+	bad     func(shard int, what string) error
+	hashers []keyHasher // per worker
+	bufs    [][]byte    // per worker: a segment of a shard's groups
 
 	// Set by Finish (a merge's spellings by LoadShards).
 	spellings keySpellings // the key types of every group, and how they were written
@@ -101,11 +101,7 @@ func (a *Aggregate) Stats() Stats {
 // Finish ends the input. The Aggregate is then the source of its groups.
 func (a *Aggregate) Finish(ctx context.Context) (exec.Source, error) {
 	for _, w := range a.workers {
-		if w.ones != nil {
-			a.pass.rows += w.passedRows
-			a.pass.parts = append(a.pass.parts, w.passed)
-			w.passed = [1 << shardBits][]byte{}
-		}
+		a.pass.rows += w.passedRows
 	}
 	if a.shards == nil {
 		a.spellings = a.workers[0].spellings
@@ -319,21 +315,10 @@ func (a *Aggregate) Close() error {
 	for _, l := range a.loans {
 		l.Release()
 	}
-	var err error
-	for i := range a.shards {
-		if b := a.shards[i].blob; b != nil {
-			if rerr := b.Remove(); err == nil {
-				err = rerr
-			}
-		}
-	}
 	a.shards = nil
-	if a.statesLoan != nil {
-		a.statesLoan.Release()
-	}
-	a.pass.parts = nil
+	a.parts = nil
 	if a.pass.loan != nil {
 		a.pass.loan.Release()
 	}
-	return err
+	return nil
 }

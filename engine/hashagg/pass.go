@@ -18,10 +18,12 @@ import (
 // came uniformly at random, and from how much of the shard's input was
 // read. If its rows would be fewer than twice its groups, the workers stop
 // grouping: each later batch's rows become groups of one row each (every
-// aggregate updated with group r for row r, no lookup), encoded by
-// partition in memory, and States writes them beside the parts' groups.
-// The merge merges equal keys whoever wrote them. A worker that the broker
-// will not lend for more passed rows groups again.
+// aggregate updated with group r for row r, no lookup), each added to
+// its partition's buffer, which goes to the shard's body as a segment when
+// it is full (shard.go); the buffers are reused, so passing holds a few
+// MiB whatever the shard's size. The merge merges equal keys whoever
+// wrote them. A worker that the broker will not lend for its buffers
+// groups its rows.
 //
 // Local runs never pass through: their tables are the answer.
 
@@ -35,21 +37,9 @@ type passState struct {
 	progress func() float64 // how much of the shard's input was read, 0 to 1; nil: not a shard's
 	decided  atomic.Bool
 	passing  atomic.Bool
-	loan     *exec.Loan               // what the passed rows hold
-	held     atomic.Int64             // their bytes
-	parts    [][1 << shardBits][]byte // per worker that passed rows, set by Finish
-	rows     int64                    // how many, set by Finish
-}
-
-// WritesStates marks the Aggregate as a shard's, whose groups go to
-// States: it may pass rows through. progress tells how much of the
-// shard's input was read, 0 while that is not known. Called before the
-// first Consume.
-func (a *Aggregate) WritesStates(progress func() float64) {
-	a.pass.progress = progress
-	// Half of what a spilled aggregate's merge may have: the passed rows
-	// are held while that merge runs.
-	a.pass.loan = a.env.Broker.NewLoan(a.budget.merge / 2)
+	loan     *exec.Loan   // what the workers' partition buffers hold
+	held     atomic.Int64 // their bytes
+	rows     int64        // how many rows were passed, set by Finish
 }
 
 // decide makes the Aggregate pass rows through if that is worth it (see
@@ -102,10 +92,10 @@ func worthPassing(r, d, total float64) bool {
 	return total < 2*k*(1-math.Exp(-total/k))
 }
 
-// passBatch encodes the n rows of batch b (their keys' hashes in
+// passBatch writes the n rows of batch b (their keys' hashes in
 // w.hashes) as groups of one row each, by partition. Once the broker will
-// not lend for what the worker passed, it groups its next rows.
-func (w *aggWorker) passBatch(b *exec.Batch, n int, pos []uint64) {
+// not lend for the worker's buffers, it groups its next rows.
+func (w *aggWorker) passBatch(b *exec.Batch, n int, pos []uint64) error {
 	if w.ones == nil {
 		w.rows = newAggTable(w.a.agg, false)
 		w.ones = make([]uint32, plan.BatchSize)
@@ -131,13 +121,15 @@ func (w *aggWorker) passBatch(b *exec.Batch, n int, pos []uint64) {
 		}
 		key := w.rowKey(int32(r))
 		w.spellings.add(key)
-		part := &w.passed[shardPart(w.hashes[r])]
-		before := cap(*part)
-		*part = appendGroup(*part, key, w.state)
-		grew += cap(*part) - before
+		made, err := w.parts.add(w.a.out, shardPart(w.hashes[r]), key, w.state)
+		if err != nil {
+			return err
+		}
+		grew += made
 	}
 	w.passedRows += int64(n)
 	if grew > 0 && !w.a.pass.loan.Cover(w.a.pass.held.Add(int64(grew))) {
-		w.noPass = true // the rows are kept; the worker groups the next ones
+		w.noPass = true // the buffers are kept; the worker groups its next rows
 	}
+	return nil
 }

@@ -3,8 +3,10 @@ package hashagg
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"hash/crc32"
 	"io"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/gdask/gdask/engine/exec"
@@ -14,167 +16,180 @@ import (
 
 // A shard of a sharded run (see engine's RunShard) stops at its
 // aggregates: it writes each one's groups, keys and states, cut into
-// 2^shardBits partitions by the top bits of their keys' hashes, partition
-// after partition (States). The shards and their merge hash with one seed
-// (exec.Env.HashSeed), so a key is in the same partition in every shard,
-// and the merge, in another process, merges one partition at a time: a
-// worker takes partition p of every shard into a table of its own, far
-// smaller than all the groups, and emits it, as a spilled run's
-// partitions are merged and emitted (LoadShards, mergeShards); a morsel
-// is 16 partitions, so a sort above gets 16 runs, as from a local run. A
-// partition too big for a worker's memory is cut again, as a spilled
-// one is.
+// 2^shardBits partitions by the top bits of their keys' hashes, as
+// segments of one partition's groups each, in any order: the rows it
+// passed through (pass.go) as it reads them, the groups of its tables
+// when it has read them all (States). The shards and their merge hash
+// with one seed (exec.Env.HashSeed), so a key is in the same partition in
+// every shard, and the merge, in another process, merges one partition
+// at a time: it indexes the segments of every shard by partition as it
+// reads them (LoadShards), and a worker then reads partition p's of every
+// shard again into a table of its own, far smaller than all the groups,
+// and emits it, as a spilled run's partitions are merged and emitted
+// (mergeShards). A morsel is 16 partitions, so a sort above gets 16 runs,
+// as from a local run. A partition too big for a worker's memory is cut
+// again, as a spilled one is.
 //
 // The states of an aggregate in a shard's body:
 //
+//	segments, each uvarint partition+1, uvarint length, and that many
+//	         bytes of groups, each uvarint len(key), key, uvarint
+//	         len(state), state (each aggregate's AppendState in turn)
+//	uvarint  0
 //	uvarint  rows the shard grouped
 //	uvarint  key columns; per column a byte of its kind (readers.Type)
 //	         and a byte 1 if some number was not written as it prints
-//	segments, each uvarint partition+1, uvarint length, and that many
-//	         bytes of groups, each uvarint len(key), key, uvarint
-//	         len(state), state (each aggregate's AppendState in turn); a
-//	         partition in one or more segments, anywhere
-//	uvarint  0
 
 // shardBits: a shard's groups are in 2^shardBits partitions.
 const shardBits = 8
 
 func shardPart(h uint64) int { return int(h >> (64 - shardBits)) }
 
+// WritesStates makes the Aggregate a shard's, whose groups go to w as
+// above: the rows it passes through as it reads them, the rest in
+// States. progress tells how much of the shard's input was read, 0 while
+// that is not known; nil, the Aggregate never passes rows through. Called
+// before the first Consume; w is written from the workers, one at a time.
+func (a *Aggregate) WritesStates(w io.Writer, progress func() float64) {
+	a.out = &segWriter{w: w}
+	a.parts = make([]partBufs, len(a.workers))
+	for i, wk := range a.workers {
+		wk.parts = &a.parts[i]
+	}
+	a.pass.progress = progress
+	// Half of what a spilled aggregate's merge may have: the workers'
+	// partition buffers stay while that merge runs.
+	a.pass.loan = a.env.Broker.NewLoan(a.budget.merge / 2)
+}
+
 // States writes every group of a finished Aggregate (after Finish,
-// instead of running it as a source) to w, as above. The Aggregate's
-// morsels (the merged table, the parts, or the spilled radix partitions
-// merged), each followed by the rows passed through in its partitions
-// (pass.go), are encoded on the workers at once and written in morsel
-// order. A worker holds
-// a table's groups encoded (the parts': a 16th of them) before it waits
-// for its turn to write them. A key comes once, unless the Aggregate
-// spilled and a partition had to be cut again, or rows were passed
-// through; the merge merges equal keys anyway. The Aggregate is empty after it.
-func (a *Aggregate) States(ctx context.Context, w io.Writer) error {
-	head := binary.AppendUvarint(nil, uint64(a.RowsIn()))
-	head = a.spellings.appendTo(head)
-	if _, err := w.Write(head); err != nil {
-		return err
-	}
-	n := a.Morsels()
-	turn := make([]chan struct{}, n+1) // turn[m] closes once the morsels before m are written
-	for m := range turn {
-		turn[m] = make(chan struct{})
-	}
-	close(turn[0])
-	err := exec.Parallel(ctx, a.env.Workers, n, func(ctx context.Context, wk, m int) error {
-		var out, state []byte
-		var parts [1 << shardBits][][]byte // per partition: its groups encoded, in chunks
-		mine := false                      // the morsels before m are written: chunks go out as they fill
-		write := func(b []byte) error {
-			if !mine {
-				select {
-				case <-turn[m]:
-					mine = true
-				case <-ctx.Done():
-					return context.Cause(ctx)
-				}
-			}
-			_, err := w.Write(b)
-			return err
-		}
-		flush := func() error {
-			err := write(out)
-			out = out[:0]
-			return err
-		}
-		// segment writes data, groups of partition p, as a segment: small
-		// ones gathered in out, big ones as they are, not copied.
-		segment := func(p int, data []byte) error {
-			out = binary.AppendUvarint(out, uint64(p)+1)
-			out = binary.AppendUvarint(out, uint64(len(data)))
-			if len(out)+len(data) < stateChunk {
-				out = append(out, data...)
-				return nil
-			}
-			if err := flush(); err != nil {
-				return err
-			}
-			return write(data)
-		}
-		// A table's groups are encoded in their order, each appended to
-		// its partition's chunks: the table is read in order, not a
-		// partition at a time all over it. The partitions are then
-		// written in order, each chunk a segment.
+// instead of running it as a source) as segments, then what ends its
+// states (above). The Aggregate's morsels (the merged table, the parts,
+// or the spilled radix partitions merged) are encoded on the workers at
+// once, each into its worker's partition buffers, and the buffers, with
+// the rows passed through that are still in them, are written last. A key
+// comes once, unless the Aggregate spilled and a partition had to be cut
+// again, or rows were passed through; the merge merges equal keys anyway.
+// The Aggregate is empty after it.
+func (a *Aggregate) States(ctx context.Context) error {
+	sw := a.out
+	err := exec.Parallel(ctx, a.env.Workers, a.Morsels(), func(ctx context.Context, wk, m int) error {
+		bufs := &a.parts[wk]
+		var state []byte
+		// A table's groups are encoded in their order, each added to its
+		// partition's buffer: the table is read in order, not a
+		// partition at a time all over it.
 		dump := func(t *aggTable) error {
 			for g := range uint32(t.table.len()) {
 				state = state[:0]
 				for _, ag := range t.aggs {
 					state = ag.AppendState(state, g)
 				}
-				p := shardPart(t.table.hashOf(g))
-				cs := parts[p]
-				if len(cs) == 0 || len(cs[len(cs)-1]) >= stateChunk {
-					cs = append(cs, nil)
-					parts[p] = cs
+				made, err := bufs.add(sw, shardPart(t.table.hashOf(g)), t.table.key(g), state)
+				if err != nil {
+					return err
 				}
-				cs[len(cs)-1] = appendGroup(cs[len(cs)-1], t.table.key(g), state)
-			}
-			for p, cs := range parts {
-				for _, c := range cs {
-					if err := segment(p, c); err != nil {
-						return err
-					}
-				}
-				parts[p] = nil
-			}
-			return nil
-		}
-		// The rows the workers passed through (pass.go), of the
-		// morsel's partitions, each worker's a segment.
-		writePassed := func(m, n int) error {
-			per := 1 << shardBits / n
-			for p := m * per; p < (m+1)*per; p++ {
-				for i := range a.pass.parts {
-					if b := a.pass.parts[i][p]; len(b) > 0 {
-						if err := segment(p, b); err != nil {
-							return err
-						}
-						a.pass.parts[i][p] = nil
-					}
+				if made > 0 {
+					// Accounted, not refused: a worker's buffers are at
+					// most 2^shardBits segmentBufs, and States must write.
+					a.pass.loan.Cover(a.pass.held.Add(int64(made)))
 				}
 			}
 			return nil
 		}
-		var err error
 		switch a.mode {
 		case modeSmall, modeShared:
-			err = dump(&a.tables[m])
+			err := dump(&a.tables[m])
 			a.tables[m] = aggTable{}
+			return err
 		default:
 			loan := a.loans[wk]
 			loan.Cover(loan.Cap())
-			err = a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[wk], dump)
-			loan.Release()
+			defer loan.Release()
+			return a.sp.mergePartition(ctx, a.runs, m, firstShift, loan.Cap(), &a.tables[wk], dump)
 		}
-		if err == nil {
-			err = writePassed(m, n)
-		}
-		if err == nil {
-			err = flush()
-		}
-		if err == nil {
-			close(turn[m+1])
-		}
-		return err
 	})
 	if err != nil {
 		return err
 	}
-	_, err = w.Write([]byte{0})
+	for i := range a.parts {
+		if err := a.parts[i].flush(sw); err != nil {
+			return err
+		}
+	}
+	a.parts = nil
+	tail := binary.AppendUvarint([]byte{0}, uint64(a.RowsIn()))
+	tail = a.spellings.appendTo(tail)
+	_, err = sw.w.Write(tail) // the workers are done: no lock
 	return err
 }
 
-// stateChunk is the most bytes of groups in a segment (give or take a
-// group), and what a worker gathers of its segments before it writes them
-// (States).
-const stateChunk = 4 << 20
+// segmentBuf is the size of a partition's buffer (partBufs): a segment is
+// at most that, unless one group is bigger.
+const segmentBuf = 16 << 10
+
+// segWriter writes segments of groups to a shard's body, for the workers
+// at once.
+type segWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	head []byte
+	err  error // the first; every later write returns it
+}
+
+// write writes data, groups of partition p, as a segment.
+func (s *segWriter) write(p int, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.head = binary.AppendUvarint(binary.AppendUvarint(s.head[:0], uint64(p)+1), uint64(len(data)))
+	if _, s.err = s.w.Write(s.head); s.err == nil {
+		_, s.err = s.w.Write(data)
+	}
+	return s.err
+}
+
+// partBufs gather a worker's groups by partition, and write a
+// partition's as a segment when its buffer is full. Not safe for
+// concurrent use.
+type partBufs [1 << shardBits][]byte
+
+// add adds a group of partition p, and reports the bytes of a buffer it
+// made.
+func (b *partBufs) add(sw *segWriter, p int, key, state []byte) (made int, err error) {
+	buf := b[p]
+	need := 2*binary.MaxVarintLen32 + len(key) + len(state)
+	if cap(buf)-len(buf) < need {
+		if len(buf) > 0 {
+			if err := sw.write(p, buf); err != nil {
+				return 0, err
+			}
+			buf = buf[:0]
+		}
+		if cap(buf) < need {
+			made = -cap(buf)
+			buf = make([]byte, 0, max(segmentBuf, need))
+			made += cap(buf)
+		}
+	}
+	b[p] = appendGroup(buf, key, state)
+	return made, nil
+}
+
+// flush writes what the buffers hold.
+func (b *partBufs) flush(sw *segWriter) error {
+	for p, buf := range b {
+		if len(buf) > 0 {
+			if err := sw.write(p, buf); err != nil {
+				return err
+			}
+			b[p] = buf[:0]
+		}
+	}
+	return nil
+}
 
 // appendTo appends the spellings as States writes them.
 func (s *keySpellings) appendTo(dst []byte) []byte {
@@ -189,64 +204,85 @@ func (s *keySpellings) appendTo(dst []byte) []byte {
 	return dst
 }
 
-// ShardReader reads a shard's body.
+// ShardReader reads a shard's body: in order, from where an aggregate's
+// states start, and again at offsets it was read at before.
 type ShardReader interface {
 	io.Reader
 	io.ByteReader
+	Offset() int64 // the body offset of the next byte Read returns
+	io.ReaderAt    // bytes Read returned before, read again, unchecked
 }
 
-// shardStates are one shard's groups as the merge holds them: each
-// partition's bytes in memory (mem[p]), or all of them in a spill file,
-// partition p's in the extents ext[p].
+// shardStates are where one shard's groups are: partition p's in the
+// segments seg[p] of the shard's body, read again when p is merged. The
+// merge holds no copy of the states: they are read once to index them, and
+// then a segment at a time into a worker's buffer, which never grows past
+// the largest segment.
 type shardStates struct {
-	mem  [1 << shardBits][]byte
-	blob *spill.Blob
-	ext  [1 << shardBits][]extent
+	r   ShardReader
+	seg [1 << shardBits][]segment
 }
 
-// extent is bytes [off, off+n) of a spill file.
-type extent struct{ off, n int64 }
+// segment is bytes [off, off+n) of a shard's body, with their checksum as
+// they were read first.
+type segment struct {
+	off int64
+	n   int32
+	crc uint32
+}
 
-// part returns partition p's groups: the memory's, or read into *buf.
-func (s *shardStates) part(buf *[]byte, p int) ([]byte, error) {
-	if s.blob == nil {
-		return s.mem[p], nil
-	}
-	var n int64
-	for _, e := range s.ext[p] {
-		n += e.n
-	}
-	if int64(cap(*buf)) < n {
-		*buf = make([]byte, n)
-	}
-	b := (*buf)[:n]
-	at := int64(0)
-	for _, e := range s.ext[p] {
-		if _, err := s.blob.ReadAt(b[at:at+e.n], e.off); err != nil {
-			return nil, err
+// eachGroup calls fn with each group of partition p of shard i, its
+// segments read again into *buf; key and state are valid until fn
+// returns. A segment that reads otherwise than it did when it was indexed,
+// or a group that does not parse, is the shard's error (a.bad).
+func (a *Aggregate) eachGroup(i int, buf *[]byte, p int, fn func(key, state []byte) error) error {
+	s := &a.shards[i]
+	for _, sg := range s.seg[p] {
+		if cap(*buf) < int(sg.n) {
+			*buf = make([]byte, sg.n)
 		}
-		at += e.n
+		data := (*buf)[:sg.n]
+		if _, err := s.r.ReadAt(data, sg.off); err != nil {
+			return err
+		}
+		if crc32.Checksum(data, castagnoli) != sg.crc {
+			return a.bad(i, "its state file changed while it was merged")
+		}
+		for len(data) > 0 {
+			key, state, rest, ok := nextGroup(data)
+			if !ok {
+				return a.bad(i, "a group does not parse")
+			}
+			data = rest
+			if err := fn(key, state); err != nil {
+				return err
+			}
+		}
 	}
-	return b, nil
+	return nil
 }
+
+// errCut is a partition that outgrew a worker's memory (mergeShards).
+var errCut = errors.New("a partition to cut")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // LoadShards makes the Aggregate the merge of shards' groups, before
 // Finish: rs[i] is shard i's body at this aggregate's states, which it
-// reads to their end. The shards are read at once on the workers and their
-// groups kept as they are, in memory while the broker lends for them, else
-// in a spill file; Finish and the source's morsels then merge them a
-// partition at a time. bad makes the error for shard i's states that do
-// not parse, here or as they are merged.
+// reads to their end, indexing each partition's segments (shardStates);
+// Finish and the source's morsels then merge them a partition at a time,
+// each read again. The shards are read at once on the workers. bad makes
+// the error for shard i's states that do not parse, here or as they are
+// merged.
 func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i int, what string) error) error {
 	a.shards = make([]shardStates, len(rs))
 	a.bad = bad
-	a.statesLoan = a.env.Broker.NewLoan(a.budget.merge)
-	var inMemory atomic.Int64 // bytes of the states held in memory
 	spellings := make([]keySpellings, len(rs))
 	err := exec.Parallel(ctx, a.env.Workers, len(rs), func(ctx context.Context, w, i int) error {
 		start := time.Now()
 		a.env.Events.Event(exec.Event{Kind: exec.EvMorselStart, Op: a.op, Worker: w, Morsel: i, At: start})
 		r, s := rs[i], &a.shards[i]
+		s.r = r
 		uvarint := func() (uint64, error) {
 			v, err := binary.ReadUvarint(r)
 			if err != nil {
@@ -254,16 +290,7 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 			}
 			return v, nil
 		}
-		rows, err := uvarint()
-		if err != nil {
-			return err
-		}
-		a.rowsIn.Add(int64(rows))
-		var ok bool
-		if spellings[i], ok = readSpellings(r, len(a.agg.Keys)); !ok {
-			return bad(i, "its key columns are not this plan's")
-		}
-		pos := int64(0) // bytes of groups read
+		buf := make([]byte, 64<<10)
 		for {
 			v, err := uvarint()
 			if err != nil {
@@ -283,25 +310,28 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 			if n > 1<<30 {
 				return bad(i, "a segment of more than 1 GiB")
 			}
-			if s.blob == nil && !a.statesLoan.Cover(inMemory.Add(int64(n))) {
-				inMemory.Add(-pos - int64(n))
-				if err := s.toBlob(a.env); err != nil {
+			sg := segment{off: r.Offset(), n: int32(n)}
+			for left := int(n); left > 0; {
+				k, err := io.ReadFull(r, buf[:min(left, len(buf))])
+				if err != nil {
+					if err == io.ErrUnexpectedEOF || err == io.EOF {
+						return bad(i, "it ends early")
+					}
 					return err
 				}
+				sg.crc = crc32.Update(sg.crc, castagnoli, buf[:k])
+				left -= k
 			}
-			if err := s.add(r, p, int(n)); err != nil {
-				if err == io.ErrUnexpectedEOF || err == io.EOF {
-					return bad(i, "it ends early")
-				}
-				return err
-			}
-			pos += int64(n)
+			s.seg[p] = append(s.seg[p], sg)
 		}
-		if s.blob != nil {
-			if err := s.blob.Done(); err != nil {
-				return err
-			}
-			a.env.Events.Event(exec.Event{Kind: exec.EvSpill, Op: a.op, Runs: 1, Bytes: s.blob.Len(), Dur: time.Since(start), At: time.Now()})
+		rows, err := uvarint()
+		if err != nil {
+			return err
+		}
+		a.rowsIn.Add(int64(rows))
+		var ok bool
+		if spellings[i], ok = readSpellings(r, len(a.agg.Keys)); !ok {
+			return bad(i, "its key columns are not this plan's")
 		}
 		a.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: a.op, Worker: w, Morsel: i, Dur: time.Since(start), At: time.Now()})
 		return nil
@@ -334,46 +364,6 @@ func readSpellings(r ShardReader, keys int) (keySpellings, bool) {
 	return s, true
 }
 
-// toBlob moves the shard's states to a spill file, where the rest of them
-// go too.
-func (s *shardStates) toBlob(env *exec.Env) error {
-	d, err := env.Temp.Get()
-	if err != nil {
-		return err
-	}
-	if s.blob, err = d.NewBlob(); err != nil {
-		return err
-	}
-	for p, b := range s.mem {
-		if len(b) > 0 {
-			s.ext[p] = append(s.ext[p], extent{s.blob.Len(), int64(len(b))})
-			if _, err := s.blob.Write(b); err != nil {
-				return err
-			}
-		}
-		s.mem[p] = nil
-	}
-	return nil
-}
-
-// add appends the next n bytes of r to partition p's.
-func (s *shardStates) add(r io.Reader, p, n int) error {
-	if s.blob != nil {
-		s.ext[p] = append(s.ext[p], extent{s.blob.Len(), int64(n)})
-		_, err := io.CopyN(s.blob, r, int64(n))
-		return err
-	}
-	m := s.mem[p]
-	l := len(m)
-	if cap(m)-l < n {
-		m = append(m[:l:l], make([]byte, n)...) // a partition is mostly one segment: read at its size
-	}
-	m = m[:l+n]
-	s.mem[p] = m
-	_, err := io.ReadFull(r, m[l:])
-	return err
-}
-
 // mergeShards merges partition p of every shard into worker w's table,
 // gives the table to out and empties it. A partition that outgrows the
 // worker's memory is copied to a spill run and merged from there,
@@ -386,30 +376,29 @@ func (a *Aggregate) mergeShards(ctx context.Context, w, p int, out func(t *aggTa
 	const checkEvery = 1 << 12
 	merged := 0 // the groups of the shards merged
 	for i := range a.shards {
-		data, err := a.shards[i].part(&a.bufs[w], p)
-		if err != nil {
-			return err
-		}
-		for len(data) > 0 {
-			key, state, rest, ok := nextGroup(data)
-			if !ok {
-				return a.bad(i, "a group does not parse")
-			}
-			data = rest
+		err := a.eachGroup(i, &a.bufs[w], p, func(key, state []byte) error {
 			hash := h.hash(key)
 			if shardPart(hash) != p {
 				return a.bad(i, "its groups are not in this gdask's partitions")
 			}
 			g, _ := t.find(key, hash)
+			var err error
 			for _, ag := range t.aggs {
 				if state, err = ag.MergeState(g, state); err != nil {
 					return a.bad(i, err.Error())
 				}
 			}
 			if merged++; merged%checkEvery == 0 && t.memBytes() > loan.Cap() {
-				t.reset()
-				return a.cutShards(ctx, w, p, out)
+				return errCut
 			}
+			return nil
+		})
+		if err == errCut {
+			t.reset()
+			return a.cutShards(ctx, w, p, out)
+		}
+		if err != nil {
+			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -439,20 +428,14 @@ func (a *Aggregate) cutShards(ctx context.Context, w, p int, out func(t *aggTabl
 	h := &a.hashers[w]
 	var groups, size int64
 	for i := range a.shards {
-		data, err := a.shards[i].part(&a.bufs[w], p)
+		err := a.eachGroup(i, &a.bufs[w], p, func(key, state []byte) error {
+			groups++
+			size += int64(len(key) + len(state))
+			return rw.Add(h.hash(key), key, state)
+		})
 		if err != nil {
 			rw.Abort()
 			return err
-		}
-		for len(data) > 0 {
-			key, state, rest, _ := nextGroup(data) // parsed once already
-			data = rest
-			groups++
-			size += int64(len(key) + len(state))
-			if err := rw.Add(h.hash(key), key, state); err != nil {
-				rw.Abort()
-				return err
-			}
 		}
 	}
 	run, err := rw.Close()

@@ -1,7 +1,6 @@
 package hashagg
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -68,9 +67,12 @@ func shardBodyPassing(t *testing.T, pa *plan.Aggregate, seed uint64, keys []stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out bytes.Buffer
+	var progress func() float64
 	if pass {
-		a.WritesStates(func() float64 { return float64(a.RowsIn()) / float64(len(keys)) })
+		progress = func() float64 { return float64(a.RowsIn()) / float64(len(keys)) }
 	}
+	a.WritesStates(&out, progress)
 	var b exec.Batch
 	var kc, vc plan.Vector
 	for lo := 0; lo < len(keys); lo += plan.BatchSize {
@@ -91,13 +93,33 @@ func shardBodyPassing(t *testing.T, pa *plan.Aggregate, seed uint64, keys []stri
 		t.Fatal(err)
 	}
 	passed := a.pass.passing.Load()
-	var out bytes.Buffer
-	if err := a.States(context.Background(), &out); err != nil {
+	if err := a.States(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	stats := a.Stats()
 	a.Close()
 	return out.Bytes(), passed, stats
+}
+
+// memBody is a shard's body in memory, as a merge reads it. reread, if
+// set, may change what ReadAt reads.
+type memBody struct {
+	*bytes.Reader
+	reread func(p []byte)
+}
+
+func newMemBody(b []byte, reread func(p []byte)) *memBody {
+	return &memBody{Reader: bytes.NewReader(b), reread: reread}
+}
+
+func (m *memBody) Offset() int64 { return m.Size() - int64(m.Len()) }
+
+func (m *memBody) ReadAt(p []byte, off int64) (int, error) {
+	n, err := m.Reader.ReadAt(p, off)
+	if m.reread != nil {
+		m.reread(p[:n])
+	}
+	return n, err
 }
 
 // mergeBodies merges shard bodies as gdask merge does and returns each
@@ -111,7 +133,7 @@ func mergeBodies(t *testing.T, pa *plan.Aggregate, env *exec.Env, bodies [][]byt
 	t.Cleanup(func() { a.Close() })
 	rs := make([]ShardReader, len(bodies))
 	for i, b := range bodies {
-		rs[i] = bufio.NewReader(bytes.NewReader(b))
+		rs[i] = newMemBody(b, nil)
 	}
 	bad := func(i int, what string) error { return fmt.Errorf("shard %d: %s", i, what) }
 	if err := a.LoadShards(context.Background(), rs, bad); err != nil {
@@ -154,8 +176,9 @@ func checkCountSums(t *testing.T, got map[string]string, want map[string][2]int6
 }
 
 // A merge of shards' states is every key's count and sum over all of the
-// shards' rows: with memory to spare; with the states in a spill file; and
-// with a partition too big for a worker's table, cut again.
+// shards' rows: with memory to spare; with more states than memory (the
+// merge holds none of them: it reads them again a partition at a time);
+// and with a partition too big for a worker's table, cut again.
 func TestShardStatesMerge(t *testing.T) {
 	pa := countSum(t)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -166,7 +189,7 @@ func TestShardStatesMerge(t *testing.T) {
 		limit int64
 	}{
 		{"in memory", func() []string { return randKeys(r, 30_000, false, all) }, 1 << 30},
-		{"states spilled", func() []string { return randKeys(r, 80_000, false, all) }, 8 << 20},
+		{"states beyond memory", func() []string { return randKeys(r, 160_000, false, all) }, 8 << 20},
 		// Long keys, all in partition 3: the partition's table outgrows
 		// a worker's share of 8 MB.
 		{"partition cut", func() []string {
@@ -192,21 +215,19 @@ func TestShardStatesMerge(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkCountSums(t, got, want)
-			blobs := 0
-			for i := range a.shards {
-				if a.shards[i].blob != nil {
-					blobs++
-				}
+			size := 0
+			for _, b := range bodies {
+				size += len(b)
 			}
 			cuts := a.Stats().Repartitions
 			switch c.name {
 			case "in memory":
-				if blobs+cuts != 0 {
-					t.Errorf("%d shards' states in spill files, %d partitions cut: want none", blobs, cuts)
+				if cuts != 0 {
+					t.Errorf("%d partitions cut: want none", cuts)
 				}
-			case "states spilled":
-				if blobs == 0 {
-					t.Error("no shard's states went to a spill file: the case no longer tests it")
+			case "states beyond memory":
+				if int64(size) <= c.limit {
+					t.Errorf("%d bytes of states under a limit of %d: the case no longer tests more states than memory", size, c.limit)
 				}
 			case "partition cut":
 				if cuts == 0 {
@@ -251,6 +272,41 @@ func TestShardStatesRefused(t *testing.T) {
 	if _, _, err := mergeBodies(t, pa, testEnv(t, 1<<30, testShardSeed), [][]byte{other}); err == nil ||
 		!strings.Contains(err.Error(), "shard 0: its groups are not in this gdask's partitions") {
 		t.Errorf("another seed: %v", err)
+	}
+}
+
+// A segment of a shard's states that reads otherwise when it is merged
+// than when it was indexed is refused, not merged.
+func TestShardStatesChanged(t *testing.T) {
+	pa := countSum(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	keys := randKeys(r, 5_000, false, all)
+	vals := make([]int64, len(keys))
+	body := shardBody(t, pa, testShardSeed, keys, vals)
+	env := testEnv(t, 1<<30, testShardSeed)
+	a, err := New(env, 0, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	flip := func(p []byte) {
+		if len(p) > 100 {
+			p[100] ^= 1
+		}
+	}
+	bad := func(i int, what string) error { return fmt.Errorf("shard %d: %s", i, what) }
+	if err := a.LoadShards(context.Background(), []ShardReader{newMemBody(body, flip)}, bad); err != nil {
+		t.Fatal(err)
+	}
+	src, err := a.Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = exec.Parallel(context.Background(), env.Workers, src.Morsels(), func(ctx context.Context, w, m int) error {
+		return src.Run(ctx, w, m, func(*exec.Batch) error { return nil })
+	})
+	if err == nil || !strings.Contains(err.Error(), "shard 0: its state file changed while it was merged") {
+		t.Errorf("a segment changed: %v", err)
 	}
 }
 

@@ -24,9 +24,10 @@ type aggWorker struct {
 	loan     *exec.Loan   // the memory its table holds
 	runs     []*spill.Run // tables this worker spilled
 	runStart time.Time    // when the run being written started (its EvSpill's Dur)
-	// Pass-through (pass.go): the rows passed, encoded by partition; the
-	// table that makes each row's states; whether the worker stopped.
-	passed     [1 << shardBits][]byte
+	// A shard's (shard.go, pass.go): the groups it writes, by partition;
+	// how many rows it passed through; the table that makes each passed
+	// row's states; whether the worker stopped passing.
+	parts      *partBufs
 	passedRows int64
 	rows       aggTable
 	ones       []uint32 // 0, 1, 2, ...: row r is group r
@@ -164,8 +165,7 @@ func (w *aggWorker) consume(b *exec.Batch) error {
 		}
 		if w.inShared {
 			if w.a.pass.passing.Load() && !w.noPass {
-				w.passBatch(b, n, pos)
-				return nil
+				return w.passBatch(b, n, pos)
 			}
 			w.flushShared(b, n, pos)
 			if w.a.pass.progress != nil && w.a.rowsIn.Load() >= PassThroughAfter {
