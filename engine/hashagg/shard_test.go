@@ -188,7 +188,7 @@ func TestShardStatesMerge(t *testing.T) {
 		keys  func() []string
 		limit int64
 	}{
-		{"in memory", func() []string { return randKeys(r, 30_000, false, all) }, 1 << 30},
+		{"memory to spare", func() []string { return randKeys(r, 30_000, false, all) }, 1 << 30},
 		{"states beyond memory", func() []string { return randKeys(r, 160_000, false, all) }, 8 << 20},
 		// Long keys, all in partition 3: the partition's table outgrows
 		// a worker's share of 8 MB.
@@ -221,7 +221,7 @@ func TestShardStatesMerge(t *testing.T) {
 			}
 			cuts := a.Stats().Repartitions
 			switch c.name {
-			case "in memory":
+			case "memory to spare":
 				if cuts != 0 {
 					t.Errorf("%d partitions cut: want none", cuts)
 				}
@@ -358,7 +358,8 @@ func TestShardPassThrough(t *testing.T) {
 }
 
 // A shard that passes rows through under a tight memory limit stops
-// passing when the broker will not lend for more, groups the rest, spills
+// passing when the broker will not lend for its workers' partition
+// buffers, groups the rest, spills
 // its groups, and writes both; the merge gives every key's count and sum.
 func TestShardPassThroughSpills(t *testing.T) {
 	passEarly(t)
