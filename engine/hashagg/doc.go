@@ -9,7 +9,9 @@
 //
 // Concurrency: Consume is called by every worker at once, each on its own
 // table (aggWorker); the shared parts take a lock each, one at a time; one
-// worker spills the shared parts at a time. The source's morsels (the
+// worker spills the shared parts at a time; a shard's workers write their
+// partition buffers to its body through one lock (segWriter), as they
+// fill, while they consume. The source's morsels (the
 // merged table, the parts, the partitions) run on the workers at once,
 // each with its own emitter and merge table. Buffer lifetime: a batch the
 // source pushes holds views of a table's keys, valid until push returns.
