@@ -11,11 +11,7 @@ import (
 	"strings"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gdask/gdask/internal/fsname"
@@ -178,11 +174,11 @@ func RenderK8s(spec K8sSpec) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	shard, err := yaml.Marshal(manifest(s.shardJob()))
+	shard, err := yaml.Marshal(s.shardJob())
 	if err != nil {
 		return nil, fmt.Errorf("cannot render the shard job: %w", err)
 	}
-	merge, err := yaml.Marshal(manifest(s.mergeJob()))
+	merge, err := yaml.Marshal(s.mergeJob())
 	if err != nil {
 		return nil, fmt.Errorf("cannot render the merge job: %w", err)
 	}
@@ -190,17 +186,106 @@ func RenderK8s(spec K8sSpec) ([]byte, error) {
 	return append(out, merge...), nil
 }
 
-// jobManifest is a Job as one asks for it: without the status, which is
-// the API server's to write (a batchv1.Job would print "status: {}").
-type jobManifest struct {
-	metav1.TypeMeta `json:",inline"`
-	Metadata        metav1.ObjectMeta `json:"metadata"`
-	Spec            batchv1.JobSpec   `json:"spec"`
-}
+// The parts of a batch/v1 Job that gdask writes, under the Kubernetes
+// API's field names, each omitted when empty as the API's own types omit
+// it (k8s.io/api): what one asks for, without the status, which is the API
+// server's to write. They are gdask's own because the API's types cost
+// every gdask process, whatever its command, about 10 ms to start (their
+// packages' initialisation) and the binary a third of its size; the tests
+// decode every manifest strictly into the API's types and match golden
+// files.
+type (
+	k8sJob struct {
+		APIVersion string     `json:"apiVersion"`
+		Kind       string     `json:"kind"`
+		Metadata   k8sMeta    `json:"metadata"`
+		Spec       k8sJobSpec `json:"spec"`
+	}
+	k8sMeta struct {
+		Name      string            `json:"name,omitempty"`
+		Namespace string            `json:"namespace,omitempty"`
+		Labels    map[string]string `json:"labels,omitempty"`
+	}
+	k8sJobSpec struct {
+		Parallelism             *int32               `json:"parallelism,omitempty"`
+		Completions             *int32               `json:"completions,omitempty"`
+		PodFailurePolicy        *k8sPodFailurePolicy `json:"podFailurePolicy,omitempty"`
+		BackoffLimit            *int32               `json:"backoffLimit,omitempty"`
+		BackoffLimitPerIndex    *int32               `json:"backoffLimitPerIndex,omitempty"`
+		MaxFailedIndexes        *int32               `json:"maxFailedIndexes,omitempty"`
+		Template                k8sPodTemplate       `json:"template"`
+		TTLSecondsAfterFinished *int32               `json:"ttlSecondsAfterFinished,omitempty"`
+		CompletionMode          string               `json:"completionMode,omitempty"`
+		PodReplacementPolicy    string               `json:"podReplacementPolicy,omitempty"`
+	}
+	k8sPodFailurePolicy struct {
+		Rules []k8sPodFailureRule `json:"rules"`
+	}
+	k8sPodFailureRule struct {
+		Action          string            `json:"action"`
+		OnExitCodes     *k8sOnExitCodes   `json:"onExitCodes,omitempty"`
+		OnPodConditions []k8sPodCondition `json:"onPodConditions,omitempty"`
+	}
+	k8sOnExitCodes struct {
+		ContainerName string  `json:"containerName,omitempty"`
+		Operator      string  `json:"operator"`
+		Values        []int32 `json:"values"`
+	}
+	k8sPodCondition struct {
+		Type   string `json:"type"`
+		Status string `json:"status"`
+	}
+	k8sPodTemplate struct {
+		Metadata k8sMeta    `json:"metadata"`
+		Spec     k8sPodSpec `json:"spec"`
+	}
+	k8sPodSpec struct {
+		Volumes       []k8sVolume    `json:"volumes,omitempty"`
+		Containers    []k8sContainer `json:"containers"`
+		RestartPolicy string         `json:"restartPolicy,omitempty"`
+	}
+	k8sVolume struct {
+		Name                  string          `json:"name"`
+		PersistentVolumeClaim *k8sClaimSource `json:"persistentVolumeClaim,omitempty"`
+	}
+	k8sClaimSource struct {
+		ClaimName string `json:"claimName"`
+	}
+	k8sContainer struct {
+		Name            string           `json:"name"`
+		Image           string           `json:"image,omitempty"`
+		Command         []string         `json:"command,omitempty"`
+		Args            []string         `json:"args,omitempty"`
+		Env             []k8sEnvVar      `json:"env,omitempty"`
+		Resources       k8sResources     `json:"resources"`
+		VolumeMounts    []k8sVolumeMount `json:"volumeMounts,omitempty"`
+		ImagePullPolicy string           `json:"imagePullPolicy,omitempty"`
+	}
+	k8sResources struct {
+		Limits   map[string]string `json:"limits,omitempty"`
+		Requests map[string]string `json:"requests,omitempty"`
+	}
+	k8sEnvVar struct {
+		Name      string        `json:"name"`
+		ValueFrom *k8sEnvSource `json:"valueFrom,omitempty"`
+	}
+	k8sEnvSource struct {
+		FieldRef *k8sFieldRef `json:"fieldRef,omitempty"`
+	}
+	k8sFieldRef struct {
+		FieldPath string `json:"fieldPath"`
+	}
+	k8sVolumeMount struct {
+		Name      string `json:"name"`
+		MountPath string `json:"mountPath"`
+	}
+)
 
-func manifest(j *batchv1.Job) jobManifest {
-	return jobManifest{TypeMeta: j.TypeMeta, Metadata: j.ObjectMeta, Spec: j.Spec}
-}
+// The Job controller's annotations of an Indexed Job's pods.
+const (
+	k8sCompletionIndexAnnotation   = "batch.kubernetes.io/job-completion-index"
+	k8sIndexFailureCountAnnotation = "batch.kubernetes.io/job-index-failure-count"
+)
 
 // resolve validates spec and fills in its defaults.
 func (spec K8sSpec) resolve() (K8sSpec, error) {
@@ -241,8 +326,8 @@ func (spec K8sSpec) resolve() (K8sSpec, error) {
 	}
 	switch s.ImagePullPolicy {
 	case "":
-		s.ImagePullPolicy = string(corev1.PullIfNotPresent)
-	case string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever):
+		s.ImagePullPolicy = "IfNotPresent"
+	case "Always", "IfNotPresent", "Never":
 	default:
 		bad("invalid image pull policy %q: want Always, IfNotPresent or Never", s.ImagePullPolicy)
 	}
@@ -364,7 +449,7 @@ func (s K8sSpec) labels(component string) map[string]string {
 }
 
 // shardJob is the Indexed Job: one pod per shard, its index from the Job.
-func (s K8sSpec) shardJob() *batchv1.Job {
+func (s K8sSpec) shardJob() *k8sJob {
 	n := strconv.Itoa(s.Shards)
 	args := escapeAll(s.ShardCommand[1:])
 	args = append(args,
@@ -373,17 +458,17 @@ func (s K8sSpec) shardJob() *batchv1.Job {
 		flagStateOut+"="+escape(s.StateDir),
 	)
 	c := s.container("shard", s.ShardCommand[0], args)
-	c.Env = []corev1.EnvVar{
-		fromAnnotation(k8sEnvIndex, batchv1.JobCompletionIndexAnnotation),
-		fromAnnotation(k8sEnvAttempt, batchv1.JobIndexFailureCountAnnotation),
+	c.Env = []k8sEnvVar{
+		fromAnnotation(k8sEnvIndex, k8sCompletionIndexAnnotation),
+		fromAnnotation(k8sEnvAttempt, k8sIndexFailureCountAnnotation),
 	}
 	job := s.job(s.Name, "shard", c)
-	job.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
+	job.Spec.CompletionMode = "Indexed"
 	job.Spec.Completions = ptr(int32(s.Shards))
 	job.Spec.Parallelism = ptr(int32(s.Parallelism))
 	job.Spec.BackoffLimitPerIndex = ptr(int32(*s.BackoffLimitPerIndex))
 	job.Spec.MaxFailedIndexes = ptr(int32(s.MaxFailedIndexes))
-	job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+	job.Spec.PodFailurePolicy = &k8sPodFailurePolicy{Rules: []k8sPodFailureRule{
 		ignoreDisruption(),
 	}}
 	return job
@@ -391,7 +476,7 @@ func (s K8sSpec) shardJob() *batchv1.Job {
 
 // mergeJob is one pod that waits for the shards in the state directory
 // and merges them.
-func (s K8sSpec) mergeJob() *batchv1.Job {
+func (s K8sSpec) mergeJob() *k8sJob {
 	args := escapeAll(s.MergeCommand[1:])
 	args = append(args,
 		k8sFlagWait+"="+formatDuration(s.MergeWait),
@@ -402,46 +487,37 @@ func (s K8sSpec) mergeJob() *batchv1.Job {
 	job.Spec.Completions = ptr(int32(1))
 	job.Spec.Parallelism = ptr(int32(1))
 	job.Spec.BackoffLimit = ptr(int32(1))
-	job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+	job.Spec.PodFailurePolicy = &k8sPodFailurePolicy{Rules: []k8sPodFailureRule{
 		ignoreDisruption(),
 		{
 			// gdask said why it failed (a failed or missing shard, a data
 			// error, a usage error): a retry would say it again.
-			Action: batchv1.PodFailurePolicyActionFailJob,
-			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
-				ContainerName: ptr("merge"),
-				Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
-				Values:        []int32{1, 2},
-			},
+			Action:      "FailJob",
+			OnExitCodes: &k8sOnExitCodes{ContainerName: "merge", Operator: "In", Values: []int32{1, 2}},
 		},
 	}}
 	return job
 }
 
 // job is what the two Jobs share.
-func (s K8sSpec) job(name, component string, c corev1.Container) *batchv1.Job {
-	job := &batchv1.Job{
-		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: s.Namespace,
-			Labels:    s.labels(component),
-		},
-		Spec: batchv1.JobSpec{
+func (s K8sSpec) job(name, component string, c k8sContainer) *k8sJob {
+	job := &k8sJob{
+		APIVersion: "batch/v1",
+		Kind:       "Job",
+		Metadata:   k8sMeta{Name: name, Namespace: s.Namespace, Labels: s.labels(component)},
+		Spec: k8sJobSpec{
 			// A replacement pod starts once the failed one is gone, so two
 			// attempts never write the same state at once (and a pod
 			// failure policy requires it).
-			PodReplacementPolicy: ptr(batchv1.Failed),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: s.labels(component)},
-				Spec: corev1.PodSpec{
-					RestartPolicy: corev1.RestartPolicyNever,
-					Containers:    []corev1.Container{c},
-					Volumes: []corev1.Volume{{
-						Name: k8sVolumeName,
-						VolumeSource: corev1.VolumeSource{
-							PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.Volume.Claim},
-						},
+			PodReplacementPolicy: "Failed",
+			Template: k8sPodTemplate{
+				Metadata: k8sMeta{Labels: s.labels(component)},
+				Spec: k8sPodSpec{
+					RestartPolicy: "Never",
+					Containers:    []k8sContainer{c},
+					Volumes: []k8sVolume{{
+						Name:                  k8sVolumeName,
+						PersistentVolumeClaim: &k8sClaimSource{ClaimName: s.Volume.Claim},
 					}},
 				},
 			},
@@ -453,46 +529,72 @@ func (s K8sSpec) job(name, component string, c corev1.Container) *batchv1.Job {
 	return job
 }
 
-func (s K8sSpec) container(name, command string, args []string) corev1.Container {
-	c := corev1.Container{
+func (s K8sSpec) container(name, command string, args []string) k8sContainer {
+	c := k8sContainer{
 		Name:            name,
 		Image:           s.Image,
-		ImagePullPolicy: corev1.PullPolicy(s.ImagePullPolicy),
+		ImagePullPolicy: s.ImagePullPolicy,
 		Command:         []string{escape(command)},
 		Args:            args,
-		VolumeMounts:    []corev1.VolumeMount{{Name: k8sVolumeName, MountPath: s.Volume.MountPath}},
+		VolumeMounts:    []k8sVolumeMount{{Name: k8sVolumeName, MountPath: s.Volume.MountPath}},
 	}
 	if r := s.Resources; r.MemoryLimit > 0 || r.CPU > 0 {
-		c.Resources.Requests = corev1.ResourceList{}
+		c.Resources.Requests = map[string]string{}
 		if r.MemoryLimit > 0 {
-			mem := *resource.NewQuantity(r.MemoryLimit+r.MemorySlack, resource.BinarySI)
-			c.Resources.Requests[corev1.ResourceMemory] = mem
-			c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: mem}
+			mem := binaryQuantity(r.MemoryLimit + r.MemorySlack)
+			c.Resources.Requests["memory"] = mem
+			c.Resources.Limits = map[string]string{"memory": mem}
 		}
 		if r.CPU > 0 {
-			c.Resources.Requests[corev1.ResourceCPU] = *resource.NewQuantity(int64(r.CPU), resource.DecimalSI)
+			c.Resources.Requests["cpu"] = decimalQuantity(int64(r.CPU))
 		}
 	}
 	return c
 }
 
+// binaryQuantity is n as Kubernetes writes a quantity of bytes
+// (resource.BinarySI): n/1024^k with the suffix Ki, Mi, Gi... for the
+// largest k that divides n; below 1024, as decimalQuantity.
+func binaryQuantity(n int64) string {
+	if n > -1024 && n < 1024 {
+		return decimalQuantity(n)
+	}
+	k := 0
+	for n%1024 == 0 && k < 6 {
+		n /= 1024
+		k++
+	}
+	return strconv.FormatInt(n, 10) + []string{"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"}[k]
+}
+
+// decimalQuantity is n as Kubernetes writes a count (resource.DecimalSI):
+// n/1000^k with the suffix k, M, G... for the largest k that divides n.
+func decimalQuantity(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	k := 0
+	for n%1000 == 0 && k < 6 {
+		n /= 1000
+		k++
+	}
+	return strconv.FormatInt(n, 10) + []string{"", "k", "M", "G", "T", "P", "E"}[k]
+}
+
 // fromAnnotation declares env var name as the pod's annotation key, read
 // through the downward API.
-func fromAnnotation(name, key string) corev1.EnvVar {
-	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{
-		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + key + "']"},
+func fromAnnotation(name, key string) k8sEnvVar {
+	return k8sEnvVar{Name: name, ValueFrom: &k8sEnvSource{
+		FieldRef: &k8sFieldRef{FieldPath: "metadata.annotations['" + key + "']"},
 	}}
 }
 
 // ignoreDisruption does not count a pod evicted, preempted or lost with
 // its node against the retries: the shard did not fail, its node did.
-func ignoreDisruption() batchv1.PodFailurePolicyRule {
-	return batchv1.PodFailurePolicyRule{
-		Action: batchv1.PodFailurePolicyActionIgnore,
-		OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{
-			Type:   corev1.DisruptionTarget,
-			Status: corev1.ConditionTrue,
-		}},
+func ignoreDisruption() k8sPodFailureRule {
+	return k8sPodFailureRule{
+		Action:          "Ignore",
+		OnPodConditions: []k8sPodCondition{{Type: "DisruptionTarget", Status: "True"}},
 	}
 }
 
@@ -550,13 +652,13 @@ func K8sCommands(manifests []byte) (shard, merge []string, err error) {
 	}
 	var argv [2][]string
 	for i, d := range docs {
-		var job batchv1.Job
+		var job k8sJob
 		if err := yaml.UnmarshalStrict(d, &job); err != nil {
 			return nil, nil, err
 		}
 		cs := job.Spec.Template.Spec.Containers
 		if len(cs) != 1 {
-			return nil, nil, fmt.Errorf("job %s has %d containers, want 1", job.Name, len(cs))
+			return nil, nil, fmt.Errorf("job %s has %d containers, want 1", job.Metadata.Name, len(cs))
 		}
 		argv[i] = append(slices.Clone(cs[0].Command), cs[0].Args...)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -625,6 +627,26 @@ func TestK8sInvalid(t *testing.T) {
 	for _, want := range []string{"invalid job name", "missing image", "invalid shard count"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v: want it to name %q", err, want)
+		}
+	}
+}
+
+// The quantities the manifests write read as the API's own writer writes
+// them (resource.Quantity), for sizes and core counts of every shape.
+func TestK8sQuantities(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	vals := []int64{0, 1, 999, 1000, 1001, 1023, 1024, 1025, 1500, 2048, 1 << 20, 3 << 20, 1<<20 + 1, 4608 << 20,
+		1 << 30, 5 << 30, 1000000, 2500000, 1 << 40, 1 << 50, 1 << 60, math.MaxInt64, 1_000_000_000_000_000_000}
+	for range 2000 {
+		v := rng.Int64N(1 << 40)
+		vals = append(vals, v, v&^(1<<20-1), v&^(1<<10-1), v/1000*1000, v/1_000_000*1_000_000)
+	}
+	for _, v := range vals {
+		if got, want := binaryQuantity(v), resource.NewQuantity(v, resource.BinarySI).String(); got != want {
+			t.Errorf("binaryQuantity(%d) = %q, the API writes %q", v, got, want)
+		}
+		if got, want := decimalQuantity(v), resource.NewQuantity(v, resource.DecimalSI).String(); got != want {
+			t.Errorf("decimalQuantity(%d) = %q, the API writes %q", v, got, want)
 		}
 	}
 }
