@@ -126,15 +126,21 @@ func (m *memBody) ReadAt(p []byte, off int64) (int, error) {
 // key's "count sum".
 func mergeBodies(t *testing.T, pa *plan.Aggregate, env *exec.Env, bodies [][]byte) (map[string]string, *Aggregate, error) {
 	t.Helper()
+	rs := make([]ShardReader, len(bodies))
+	for i, b := range bodies {
+		rs[i] = newMemBody(b, nil)
+	}
+	return mergeReaders(t, pa, env, rs)
+}
+
+// mergeReaders is mergeBodies over the bodies' readers.
+func mergeReaders(t *testing.T, pa *plan.Aggregate, env *exec.Env, rs []ShardReader) (map[string]string, *Aggregate, error) {
+	t.Helper()
 	a, err := New(env, 0, pa)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	rs := make([]ShardReader, len(bodies))
-	for i, b := range bodies {
-		rs[i] = newMemBody(b, nil)
-	}
 	bad := func(i int, what string) error { return fmt.Errorf("shard %d: %s", i, what) }
 	if err := a.LoadShards(context.Background(), rs, bad); err != nil {
 		return nil, a, err
@@ -201,13 +207,7 @@ func TestShardStatesMerge(t *testing.T) {
 			want := map[string][2]int64{}
 			var bodies [][]byte
 			for range 3 {
-				n := 2 * len(distinct)
-				keys, vals := make([]string, n), make([]int64, n)
-				for i := range n {
-					keys[i], vals[i] = distinct[r.IntN(len(distinct))], r.Int64N(1000)
-					w := want[keys[i]]
-					want[keys[i]] = [2]int64{w[0] + 1, w[1] + vals[i]}
-				}
+				keys, vals := randRows(r, distinct, 2*len(distinct), want)
 				bodies = append(bodies, shardBody(t, pa, testShardSeed, keys, vals))
 			}
 			got, a, err := mergeBodies(t, pa, testEnv(t, c.limit, testShardSeed), bodies)
@@ -260,6 +260,18 @@ func randKeys(r *rand.Rand, n int, long bool, keep func([]byte) bool) []string {
 
 func all([]byte) bool { return true }
 
+// randRows returns n rows (key, value) with keys drawn from distinct, and
+// adds each row to its key's count and sum in want.
+func randRows(r *rand.Rand, distinct []string, n int, want map[string][2]int64) ([]string, []int64) {
+	keys, vals := make([]string, n), make([]int64, n)
+	for i := range n {
+		keys[i], vals[i] = distinct[r.IntN(len(distinct))], r.Int64N(1000)
+		w := want[keys[i]]
+		want[keys[i]] = [2]int64{w[0] + 1, w[1] + vals[i]}
+	}
+	return keys, vals
+}
+
 // A merge refuses states it cannot have been given by a shard of its own
 // plan: groups made with another seed are in other partitions (merged,
 // a key would come out twice).
@@ -283,28 +295,12 @@ func TestShardStatesChanged(t *testing.T) {
 	keys := randKeys(r, 5_000, false, all)
 	vals := make([]int64, len(keys))
 	body := shardBody(t, pa, testShardSeed, keys, vals)
-	env := testEnv(t, 1<<30, testShardSeed)
-	a, err := New(env, 0, pa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 	flip := func(p []byte) {
 		if len(p) > 100 {
 			p[100] ^= 1
 		}
 	}
-	bad := func(i int, what string) error { return fmt.Errorf("shard %d: %s", i, what) }
-	if err := a.LoadShards(context.Background(), []ShardReader{newMemBody(body, flip)}, bad); err != nil {
-		t.Fatal(err)
-	}
-	src, err := a.Finish(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = exec.Parallel(context.Background(), env.Workers, src.Morsels(), func(ctx context.Context, w, m int) error {
-		return src.Run(ctx, w, m, func(*exec.Batch) error { return nil })
-	})
+	_, _, err := mergeReaders(t, pa, testEnv(t, 1<<30, testShardSeed), []ShardReader{newMemBody(body, flip)})
 	if err == nil || !strings.Contains(err.Error(), "shard 0: its state file changed while it was merged") {
 		t.Errorf("a segment changed: %v", err)
 	}
@@ -337,12 +333,7 @@ func TestShardPassThrough(t *testing.T) {
 		want := map[string][2]int64{}
 		var bodies [][]byte
 		for range 3 {
-			keys, vals := make([]string, c.rows), make([]int64, c.rows)
-			for i := range keys {
-				keys[i], vals[i] = distinct[r.IntN(len(distinct))], r.Int64N(1000)
-				w := want[keys[i]]
-				want[keys[i]] = [2]int64{w[0] + 1, w[1] + vals[i]}
-			}
+			keys, vals := randRows(r, distinct, c.rows, want)
 			body, passed, _ := shardBodyPassing(t, pa, testShardSeed, keys, vals, true, 1<<30)
 			if passed != c.pass {
 				t.Fatalf("%d keys, %d rows a shard: passed through %v, want %v", c.keys, c.rows, passed, c.pass)
@@ -369,12 +360,7 @@ func TestShardPassThroughSpills(t *testing.T) {
 	want := map[string][2]int64{}
 	var bodies [][]byte
 	for range 2 {
-		keys, vals := make([]string, 200_000), make([]int64, 200_000)
-		for i := range keys {
-			keys[i], vals[i] = distinct[r.IntN(len(distinct))], r.Int64N(1000)
-			w := want[keys[i]]
-			want[keys[i]] = [2]int64{w[0] + 1, w[1] + vals[i]}
-		}
+		keys, vals := randRows(r, distinct, 200_000, want)
 		body, passed, stats := shardBodyPassing(t, pa, testShardSeed, keys, vals, true, 8<<20)
 		if !passed || stats.PassedRows == 0 {
 			t.Fatal("the shard did not pass rows through: the test no longer tests it")
