@@ -128,7 +128,7 @@ func (w *aggWorker) passBatch(b *exec.Batch, n int, pos []uint64) error {
 		grew += made
 	}
 	w.passedRows += int64(n)
-	if grew > 0 && !w.a.pass.loan.Cover(w.a.pass.held.Add(int64(grew))) {
+	if !w.a.holdBuffers(grew) {
 		w.noPass = true // the buffers are kept; the worker groups its next rows
 	}
 	return nil

@@ -89,11 +89,9 @@ func (a *Aggregate) States(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if made > 0 {
-					// Accounted, not refused: a worker's buffers are at
-					// most 2^shardBits segmentBufs, and States must write.
-					a.pass.loan.Cover(a.pass.held.Add(int64(made)))
-				}
+				// Accounted, not refused: a worker's buffers are at most
+				// 2^shardBits segmentBufs, and States must write.
+				a.holdBuffers(made)
 			}
 			return nil
 		}
@@ -176,6 +174,12 @@ func (b *partBufs) add(sw *segWriter, p int, key, state []byte) (made int, err e
 	}
 	b[p] = appendGroup(buf, key, state)
 	return made, nil
+}
+
+// holdBuffers accounts for n more bytes of the workers' partition
+// buffers, and reports whether the broker lends for them.
+func (a *Aggregate) holdBuffers(n int) bool {
+	return n == 0 || a.pass.loan.Cover(a.pass.held.Add(int64(n)))
 }
 
 // flush writes what the buffers hold.
