@@ -117,7 +117,7 @@ func BenchmarkMerge16(b *testing.B) {
 	b.SetBytes(n * size)
 	buf := make([]byte, 32<<10)
 	for b.Loop() {
-		rep, err := Status(dir, n, testPlan, true)
+		rep, err := Status(dir, n, testPlan, func(int) []Unit { return testUnits }, true)
 		if err != nil || rep.Err() != nil {
 			b.Fatal(err, rep.Err())
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -95,11 +96,12 @@ func (r *Report) Err() error {
 
 // Status reports on the state files of shards 0 to n-1 of the plan whose
 // hash is planHash in dir. A shard is done when its file's header checks,
-// is of this plan and count and names this shard, and, when verify is
-// set, when the whole body matches its checksums (files are then read
-// whole, several at once). The error is for a directory that cannot be
-// read; every problem of a shard is in the Report.
-func Status(dir string, n int, planHash [32]byte, verify bool) (*Report, error) {
+// is of this plan and count, names this shard and covers units(i), the
+// parts of the inputs the plan gives shard i, and, when verify is set,
+// when the whole body matches its checksums (files are then read whole,
+// several at once). The error is for a directory that cannot be read;
+// every problem of a shard is in the Report.
+func Status(dir string, n int, planHash [32]byte, units func(i int) []Unit, verify bool) (*Report, error) {
 	if n < 1 || n > MaxShards {
 		return nil, fmt.Errorf("shard count %d: must be from 1 to %d", n, MaxShards)
 	}
@@ -151,7 +153,7 @@ func Status(dir string, n int, planHash [32]byte, verify bool) (*Report, error) 
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				check(&r.Shards[i], planHash, verify)
+				check(&r.Shards[i], planHash, units(i), verify)
 			}
 		})
 	}
@@ -177,7 +179,7 @@ func missing(sh *ShardStatus) *Error {
 }
 
 // check fills in the status of a shard whose state file is present.
-func check(sh *ShardStatus, planHash [32]byte, verify bool) {
+func check(sh *ShardStatus, planHash [32]byte, units []Unit, verify bool) {
 	r, err := Open(sh.Path)
 	if err != nil {
 		sh.State, sh.Err = Invalid, asError(err, sh)
@@ -201,6 +203,8 @@ func check(sh *ShardStatus, planHash [32]byte, verify bool) {
 	case h.PlanHash != planHash:
 		invalid(ErrForeignPlan, fmt.Sprintf("its plan hash is %s..., this merge's is %s...", shortHash(h.PlanHash), shortHash(planHash)))
 		sh.Err.Hint = "run shard " + shardName(sh.Shard, sh.Shards) + " again for this plan, or merge the directory of its plan"
+	case !slices.Equal(h.Units, units):
+		invalid(ErrOtherUnits, fmt.Sprintf("%s, where the plan gives it %s: the plan's cuts were made exact after it ran", unitsText(h.Units), unitsText(units)))
 	default:
 		if verify {
 			if err := r.Verify(); err != nil {
@@ -210,6 +214,21 @@ func check(sh *ShardStatus, planHash [32]byte, verify bool) {
 		}
 		sh.State = Done
 	}
+}
+
+// unitsText describes units for a message: their count and byte ranges,
+// the first few.
+func unitsText(units []Unit) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d units", len(units))
+	for k, u := range units {
+		if k == 3 {
+			b.WriteString(" ...")
+			break
+		}
+		fmt.Fprintf(&b, " %d:[%d,%d)", u.Input+1, u.Start, u.End)
+	}
+	return b.String()
 }
 
 // asError returns err as the *Error it is (Open and Verify return no

@@ -72,7 +72,7 @@ func TestStatusMix(t *testing.T) {
 		if verify {
 			wants[5] = want{Invalid, ErrCorrupt, name(5) + ": corrupt: body block 1 (body bytes 262144 to 524288) does not match its checksum (run shard 5/10 again)"}
 		}
-		rep, err := Status(dir, n, testPlan, verify)
+		rep, err := Status(dir, n, testPlan, func(int) []Unit { return testUnits }, verify)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,29 +146,44 @@ func TestStatusComplete(t *testing.T) {
 		writeState(t, rng, dir, testPlan, i, 3, Count, MinBlockSize, []byte("42"), []Unit{{i, 0, 100}})
 	}
 	for _, verify := range []bool{false, true} {
-		rep, err := Status(dir, 3, testPlan, verify)
+		rep, err := Status(dir, 3, testPlan, unitOf, verify)
 		if err != nil || rep.Err() != nil || !slices.Equal(rep.Done(), []int{0, 1, 2}) || rep.Missing() != nil || rep.Invalid() != nil {
 			t.Fatalf("verify %v: %v, %v", verify, err, rep.Err())
 		}
 	}
 	// A merge with another N finds every shard missing and the three as
 	// strays; with another plan, each one foreign.
-	rep, _ := Status(dir, 4, testPlan, false)
+	rep, _ := Status(dir, 4, testPlan, unitOf, false)
 	if !slices.Equal(rep.Missing(), []int{0, 1, 2, 3}) || len(rep.Stray) != 3 || !errors.Is(rep.Err(), ErrShardCount) {
 		t.Fatalf("N=4: %v", rep.Err())
 	}
-	rep, _ = Status(dir, 3, sha256.Sum256(nil), false)
+	rep, _ = Status(dir, 3, sha256.Sum256(nil), unitOf, false)
 	if !slices.Equal(rep.Invalid(), []int{0, 1, 2}) || !errors.Is(rep.Err(), ErrForeignPlan) {
 		t.Fatalf("another plan: %v", rep.Err())
 	}
+	// A plan that now cuts shard 1 otherwise: shard 1 is invalid, named
+	// with what it read and what the plan gives it.
+	rep, _ = Status(dir, 3, testPlan, func(i int) []Unit {
+		if i == 1 {
+			return []Unit{{1, 0, 90}, {1, 90, 120}}
+		}
+		return unitOf(i)
+	}, true)
+	want := Path(dir, 1, 3) + ": read other parts of the inputs: 1 units 2:[0,100), where the plan gives it 2 units 2:[0,90) 2:[90,120): the plan's cuts were made exact after it ran (run shard 1/3 again)"
+	if !slices.Equal(rep.Invalid(), []int{1}) || !errors.Is(rep.Err(), ErrOtherUnits) || rep.Err().Error() != want {
+		t.Fatalf("other units:\n got %v\nwant %s", rep.Err(), want)
+	}
 }
+
+// unitOf is the units TestStatusComplete's shard i covers.
+func unitOf(i int) []Unit { return []Unit{{i, 0, 100}} }
 
 func TestStatusErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Status(filepath.Join(dir, "none"), 2, testPlan, false); err == nil || err.Error() != "cannot read "+filepath.Join(dir, "none")+": no such file or directory" {
+	if _, err := Status(filepath.Join(dir, "none"), 2, testPlan, unitOf, false); err == nil || err.Error() != "cannot read "+filepath.Join(dir, "none")+": no such file or directory" {
 		t.Errorf("no dir: %v", err)
 	}
-	if _, err := Status(dir, 0, testPlan, false); err == nil {
+	if _, err := Status(dir, 0, testPlan, unitOf, false); err == nil {
 		t.Errorf("N=0: no error")
 	}
 }

@@ -25,6 +25,9 @@ var (
 	ErrCorrupt = errors.New("corrupt")
 	// ErrForeignPlan: the state of another plan (its plan hash differs).
 	ErrForeignPlan = errors.New("written for another plan")
+	// ErrOtherUnits: the state of other parts of the inputs than the plan
+	// now gives the shard: it ran before the plan's cuts were made exact.
+	ErrOtherUnits = errors.New("read other parts of the inputs")
 	// ErrShardCount: the state of a run cut into another number of shards.
 	ErrShardCount = errors.New("written for another shard count")
 	// ErrWrongShard: the file's name and its header name different shards.

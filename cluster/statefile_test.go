@@ -265,7 +265,7 @@ func TestTruncatedFile(t *testing.T) {
 		if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), "shard-0000-of-0001.state: truncated") {
 			t.Errorf("cut to %d bytes of %d: %v", k, len(full), err)
 		}
-		rep, err := Status(dir, 1, testPlan, false)
+		rep, err := Status(dir, 1, testPlan, func(int) []Unit { return testUnits }, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -660,7 +660,7 @@ func TestConcurrentWriters(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	rep, err := Status(dir, n, testPlan, true)
+	rep, err := Status(dir, n, testPlan, func(i int) []Unit { return []Unit{{0, int64(i) << 20, int64(i+1) << 20}} }, true)
 	if err != nil {
 		t.Fatal(err)
 	}

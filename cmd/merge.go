@@ -95,7 +95,7 @@ func (app *App) runMerge(ctx context.Context, c *cobra.Command, o *mergeOptions)
 	if err != nil {
 		return err
 	}
-	rep, err := cluster.Status(o.Dir, p.Shards, p.hash(), true)
+	rep, err := p.status(o.Dir, true)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (app *App) mergeStatus(dir string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := cluster.Status(dir, p.Shards, p.hash(), true)
+	rep, err := p.status(dir, true)
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func waitShards(ctx context.Context, o *mergeOptions) error {
 		var missing []int // the shards not done: every one until there is a plan
 		if p != nil {
 			n = p.Shards
-			rep, err := cluster.Status(o.Dir, n, p.hash(), false)
+			rep, err := p.status(o.Dir, false)
 			if err != nil {
 				return err
 			}

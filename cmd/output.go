@@ -280,6 +280,7 @@ func (app *App) open(ctx context.Context, cfg *engine.Config, paths []string) (*
 // job is what a command that reads inputs needs: the settings resolved,
 // the result's destination ready and the inputs open.
 type job struct {
+	paths    []string
 	cfg      *engine.Config
 	res      *result
 	ds       *engine.Dataset
@@ -301,10 +302,22 @@ func (app *App) startJob(ctx context.Context, paths []string) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &job{cfg: cfg, res: res, ds: ds, progress: progress}, nil
+	return &job{paths: paths, cfg: cfg, res: res, ds: ds, progress: progress}, nil
 }
 
 func (j *job) close() { j.ds.Close() }
+
+// reopen replaces the job's dataset with the inputs opened again, for a
+// second run (a stream cannot be read twice).
+func (j *job) reopen(ctx context.Context, app *App) error {
+	ds, err := app.open(ctx, j.cfg, j.paths)
+	if err != nil {
+		return err
+	}
+	j.ds.Close()
+	j.ds = ds
+	return nil
+}
 
 // run calls fn while the progress bar, if any, shows the job's progress.
 func (j *job) run(ctx context.Context, app *App, what string, fn func() error) error {

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,9 +35,15 @@ import (
 //     same plan;
 //   - the inputs' sizes and modification times, so a shard or merge of
 //     changed inputs is refused rather than wrong;
-//   - the units (engine.Layout): the inputs cut into exact record ranges
-//     once, so that shard i reads engine.ShardUnits(units, i, N) and the
-//     union of the shards is exactly the input;
+//   - the units: the inputs cut into byte ranges, so that shard i reads
+//     engine.ShardUnits(units, i, N) and the union of the shards is
+//     exactly the input. They are first cut at line ends, reading a few
+//     KiB at each cut and not the inputs (engine.LineLayout): a guess that
+//     no quoted field spans a cut, which the shards' scans check. A shard
+//     whose run fails on guessed cuts makes them exact (engine.Layout,
+//     which reads every input once) and runs again: plan.json is then
+//     rewritten, once, and a state file of units the exact cuts moved is
+//     refused as another run's (cluster.ErrOtherUnits);
 //   - the plan's canonical text and its SHA-256, which each shard's state
 //     file carries in its header: a shard of another plan is refused by
 //     name.
@@ -65,13 +72,19 @@ type planFile struct {
 	// Format is the output format the plan was made for (the chain's -o,
 	// or what gdask chose where the plan.json writer ran): the merge's
 	// unless its own -o says otherwise.
-	Format string          `json:"format"`
-	Kind   string          `json:"kind"`
-	Inputs []planInput     `json:"inputs"`
-	Units  []engine.Unit   `json:"units"`
-	Plan   string          `json:"plan"` // the canonical text the hash is of
-	Hash   string          `json:"hash"` // hex SHA-256 of Plan
-	Extra  json.RawMessage `json:"submit,omitempty"`
+	Format string      `json:"format"`
+	Kind   string      `json:"kind"`
+	Inputs []planInput `json:"inputs"`
+	// Cuts is how Units were cut: cutsLines, guessed at line ends, or
+	// cutsRecords, exact record starts.
+	Cuts string `json:"cuts"`
+	// UnitBlocksize is the size the units were cut at: the exact cuts
+	// that replace guessed ones are made at the same size.
+	UnitBlocksize int64           `json:"unit_blocksize"`
+	Units         []engine.Unit   `json:"units"`
+	Plan          string          `json:"plan"` // the canonical text the hash is of
+	Hash          string          `json:"hash"` // hex SHA-256 of Plan
+	Extra         json.RawMessage `json:"submit,omitempty"`
 }
 
 type planInput struct {
@@ -80,7 +93,34 @@ type planInput struct {
 	ModTime time.Time `json:"mtime"`
 }
 
-const planFileVersion = 1
+const planFileVersion = 2
+
+// The ways a plan's units are cut.
+const (
+	cutsLines   = "lines"   // engine.LineLayout: a guess the shards check
+	cutsRecords = "records" // engine.Layout: exact
+)
+
+// shardUnits is the units plan p gives shard i.
+func (p *planFile) shardUnits(i int) []engine.Unit {
+	return engine.ShardUnits(p.Units, i, p.Shards)
+}
+
+// stateUnits is shard i's units as its state file's header lists them.
+func (p *planFile) stateUnits(i int) []cluster.Unit {
+	us := p.shardUnits(i)
+	out := make([]cluster.Unit, len(us))
+	for k, u := range us {
+		out[k] = cluster.Unit{Input: u.Input, Start: u.Start, End: u.End}
+	}
+	return out
+}
+
+// status reports on the state files of p's shards in dir (cluster.Status):
+// of this plan, and of the units it now gives each shard.
+func (p *planFile) status(dir string, verify bool) (*cluster.Report, error) {
+	return cluster.Status(dir, p.Shards, p.hash(), p.stateUnits, verify)
+}
 
 // hash returns the plan's hash as the state files hold it.
 func (p *planFile) hash() [32]byte {
@@ -109,17 +149,17 @@ func readPlanFile(dir string) (*planFile, error) {
 	if p.Version != planFileVersion {
 		return nil, fmt.Errorf("%s: plan format %d, this gdask reads %d (use the gdask %s that wrote it)", fsname.Quote(path), p.Version, planFileVersion, p.Gdask)
 	}
-	if p.Shards < 1 || p.Shards > cluster.MaxShards || len(p.Hash) != 64 {
-		return nil, fmt.Errorf("%s: not a gdask plan: shards %d, hash %q", fsname.Quote(path), p.Shards, p.Hash)
+	if p.Shards < 1 || p.Shards > cluster.MaxShards || len(p.Hash) != 64 || p.Cuts != cutsLines && p.Cuts != cutsRecords {
+		return nil, fmt.Errorf("%s: not a gdask plan: shards %d, hash %q, cuts %q", fsname.Quote(path), p.Shards, p.Hash, p.Cuts)
 	}
 	return &p, nil
 }
 
-// writePlanFile writes DIR/plan.json unless one is there: made as a temp
-// file and linked into place, so of shards that start at once exactly
-// one writes it and the others read that one. It returns the plan in
-// DIR either way. dir exists (sharedPlan made it).
-func writePlanFile(dir string, p *planFile) (*planFile, error) {
+// writePlanFile writes DIR/plan.json, unless one is there when replace is
+// false: made as a temp file and linked (or renamed) into place, so a
+// reader sees the old plan or the new one, whole. It returns the plan in
+// DIR. The caller holds the plan lock (lockPlan); dir exists.
+func writePlanFile(dir string, p *planFile, replace bool) (*planFile, error) {
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return nil, err
@@ -139,7 +179,11 @@ func writePlanFile(dir string, p *planFile) (*planFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", fsname.Quote(f.Name()), fsname.Cause(err))
 	}
-	if err := os.Link(f.Name(), filepath.Join(dir, planFileName)); err != nil && !errors.Is(err, fs.ErrExist) {
+	put := os.Link
+	if replace {
+		put = os.Rename
+	}
+	if err := put(f.Name(), filepath.Join(dir, planFileName)); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("cannot write %s: %w", fsname.Quote(filepath.Join(dir, planFileName)), fsname.Cause(err))
 	}
 	return readPlanFile(dir)
@@ -230,6 +274,10 @@ func planArgs(args []string, globals *pflag.FlagSet) []string {
 	return out
 }
 
+// minUnitBlocksize is the smallest unit a layout makes; tests make it
+// smaller, to cut small files into many units.
+var minUnitBlocksize int64 = 1 << 20
+
 // unitBlocksize is the size of the units of a layout for n shards: a
 // few units per shard, so shards come out even, of at least 1 MiB and at
 // most engine.DefaultUnitBlocksize.
@@ -241,20 +289,29 @@ func unitBlocksize(inputs []engine.InputFile, n int) int64 {
 		}
 	}
 	b := total / int64(8*n)
-	return min(max(b, 1<<20), engine.DefaultUnitBlocksize)
+	return min(max(b, minUnitBlocksize), engine.DefaultUnitBlocksize)
 }
 
 // newPlanFile makes the plan.json of the job's run of root for n shards.
-func (app *App) newPlanFile(ctx context.Context, j *job, text string, kind engine.ShardKind, n int, globals *pflag.FlagSet) (*planFile, error) {
+// Its units are cut at line ends, reading a few KiB of each input per
+// unit, unless the shards of root stop early (engine.ShardReadsAll) and
+// so would not check the guess: those are cut exactly, reading the
+// inputs once.
+func (app *App) newPlanFile(ctx context.Context, j *job, root plan.Node, text string, kind engine.ShardKind, n int, globals *pflag.FlagSet) (*planFile, error) {
 	inputs := j.ds.Inputs()
-	units, err := j.ds.Layout(ctx, unitBlocksize(inputs, n))
+	bs := unitBlocksize(inputs, n)
+	cuts, layout := cutsLines, j.ds.LineLayout
+	if !engine.ShardReadsAll(root) {
+		cuts, layout = cutsRecords, j.ds.Layout
+	}
+	units, err := layout(ctx, bs)
 	if err != nil {
 		return nil, err
 	}
 	wd, _ := os.Getwd()
 	v, c, _ := buildInfo()
 	p := &planFile{Version: planFileVersion, Gdask: v + " " + c, Shards: n, Args: planArgs(app.args, globals), Dir: wd,
-		Format: j.res.format, Kind: shardKindName(kind), Units: units, Plan: text, Hash: hashText(text)}
+		Format: j.res.format, Kind: shardKindName(kind), Cuts: cuts, UnitBlocksize: bs, Units: units, Plan: text, Hash: hashText(text)}
 	for _, in := range inputs {
 		p.Inputs = append(p.Inputs, planInput{Path: in.Path, Size: in.Size, ModTime: in.ModTime})
 	}
@@ -308,36 +365,24 @@ func (p *planFile) checkInputs(dir string, inputs []engine.InputFile) error {
 }
 
 // planLockStale is how old a plan lock may be before a shard takes it
-// over: its writer died (a layout reads the inputs once, at memory or
-// disk speed: minutes for the largest inputs).
+// over: its writer died (an exact layout reads the inputs once, at memory
+// or disk speed: minutes for the largest inputs).
 var planLockStale = 15 * time.Minute
 
-// sharedPlan returns DIR/plan.json, making it with make when there is
-// none. Shards that start at once (an Indexed Job, a loop in the
-// background) would each read every input to cut it: the first to make
-// DIR/.plan.lock does, and the others wait for its plan.json.
-func (app *App) sharedPlan(ctx context.Context, j *job, sf *shardFlags, make func() (*planFile, error)) (*planFile, error) {
-	if err := os.MkdirAll(sf.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot make --state-out %s: %w", fsname.Quote(sf.dir), fsname.Cause(err))
-	}
-	lock := filepath.Join(sf.dir, ".plan.lock")
+// lockPlan takes DIR/.plan.lock, which a process holds while it writes
+// DIR/plan.json, waiting while another holds it. Shards that start at
+// once (an Indexed Job, a loop in the background) write plan.json once
+// this way, and make its cuts exact once.
+func lockPlan(ctx context.Context, dir string) (unlock func(), err error) {
+	lock := filepath.Join(dir, ".plan.lock")
 	for {
-		p, err := readPlanFile(sf.dir)
-		if !errors.Is(err, fs.ErrNotExist) {
-			return p, err
-		}
 		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err == nil {
 			f.Close()
-			p, err := make()
-			if err == nil {
-				p, err = writePlanFile(sf.dir, p)
-			}
-			os.Remove(lock)
-			return p, err
+			return func() { os.Remove(lock) }, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("cannot write in --state-out %s: %w", fsname.Quote(sf.dir), fsname.Cause(err))
+			return nil, fmt.Errorf("cannot write in --state-out %s: %w", fsname.Quote(dir), fsname.Cause(err))
 		}
 		if st, err := os.Stat(lock); err == nil && time.Since(st.ModTime()) > planLockStale {
 			os.Remove(lock)
@@ -349,6 +394,57 @@ func (app *App) sharedPlan(ctx context.Context, j *job, sf *shardFlags, make fun
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// sharedPlan returns DIR/plan.json, making it with make when there is
+// none.
+func (app *App) sharedPlan(ctx context.Context, sf *shardFlags, make func() (*planFile, error)) (*planFile, error) {
+	if err := os.MkdirAll(sf.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot make --state-out %s: %w", fsname.Quote(sf.dir), fsname.Cause(err))
+	}
+	if p, err := readPlanFile(sf.dir); !errors.Is(err, fs.ErrNotExist) {
+		return p, err
+	}
+	unlock, err := lockPlan(ctx, sf.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if p, err := readPlanFile(sf.dir); !errors.Is(err, fs.ErrNotExist) {
+		return p, err // written while this process waited
+	}
+	p, err := make()
+	if err != nil {
+		return nil, err
+	}
+	return writePlanFile(sf.dir, p, false)
+}
+
+// exactPlan returns DIR/plan.json with exact cuts in place of p's guessed
+// ones: made here (engine.Layout, at p's unit size), or by another shard
+// that found its guess wrong first.
+func exactPlan(ctx context.Context, ds *engine.Dataset, dir string, p *planFile) (*planFile, error) {
+	unlock, err := lockPlan(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	now, err := readPlanFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	if now.Hash != p.Hash || now.Shards != p.Shards {
+		return nil, fmt.Errorf("%s was replaced by another plan's while this shard ran: use a --state-out of its own for each run", fsname.Quote(filepath.Join(dir, planFileName)))
+	}
+	if now.Cuts == cutsRecords {
+		return now, nil
+	}
+	units, err := ds.Layout(ctx, now.UnitBlocksize)
+	if err != nil {
+		return nil, err
+	}
+	now.Cuts, now.Units = cutsRecords, units
+	return writePlanFile(dir, now, true)
 }
 
 // runShard runs shard sf of root and writes its state file. It returns
@@ -373,7 +469,7 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 		}
 	}()
 	text := planText(root, input, j.res.format == "csv")
-	p, err := app.sharedPlan(ctx, j, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, text, kind, sf.n, globals) })
+	p, err := app.sharedPlan(ctx, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, root, text, kind, sf.n, globals) })
 	if err != nil {
 		return nil, err
 	}
@@ -389,14 +485,43 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 	if err := p.checkInputs(sf.dir, j.ds.Inputs()); err != nil {
 		return nil, err
 	}
-	if h, err := cluster.Verify(cluster.Path(sf.dir, sf.i, sf.n)); err == nil && h.PlanHash == p.hash() && h.Shard == sf.i && h.Shards == sf.n {
+	if h, err := cluster.Verify(cluster.Path(sf.dir, sf.i, sf.n)); err == nil && h.PlanHash == p.hash() && h.Shard == sf.i && h.Shards == sf.n &&
+		slices.Equal(h.Units, p.stateUnits(sf.i)) {
 		// Done by an earlier run (a resubmission runs every shard the
 		// scheduler has no record of): its state stands.
 		fmt.Fprintf(app.IO.Err, "gdask: shard %d/%d is already done in %s\n", sf.i, sf.n, fsname.Quote(sf.dir))
 		removeFailures(sf)
 		return nil, nil
 	}
-	units := engine.ShardUnits(p.Units, sf.i, sf.n)
+	st, err := app.runShardUnits(ctx, j, root, p, sf, kind, skipBad)
+	if err != nil && p.Cuts == cutsLines && ctx.Err() == nil {
+		// The guessed cuts may be to blame: a unit that ends inside a
+		// record, a start inside a quoted field, lines counted from a
+		// unit's start. Run again on exact cuts, from inputs opened
+		// again (a stream input may have been read): an error then is
+		// the data's, with its exact line.
+		if p, err = exactPlan(ctx, j.ds, sf.dir, p); err != nil {
+			return nil, err
+		}
+		if err = j.reopen(ctx, app); err != nil {
+			return nil, err
+		}
+		if err = p.checkInputs(sf.dir, j.ds.Inputs()); err != nil {
+			return nil, err
+		}
+		st, err = app.runShardUnits(ctx, j, root, p, sf, kind, skipBad)
+	}
+	if err != nil {
+		return nil, err
+	}
+	removeFailures(sf)
+	return st, nil
+}
+
+// runShardUnits runs shard sf of root on the units plan p gives it and
+// commits its state file.
+func (app *App) runShardUnits(ctx context.Context, j *job, root plan.Node, p *planFile, sf *shardFlags, kind engine.ShardKind, skipBad bool) (*engine.RunStats, error) {
+	units := p.shardUnits(sf.i)
 	if units == nil {
 		units = []engine.Unit{} // inputs with no data: read nothing, not everything
 	}
@@ -418,15 +543,10 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 	if err != nil {
 		return nil, err
 	}
-	cu := make([]cluster.Unit, len(units))
-	for k, u := range units {
-		cu[k] = cluster.Unit{Input: u.Input, Start: u.Start, End: u.End}
-	}
-	if err := w.Commit(cu, st.Rows, st.Bytes); err != nil {
+	if err := w.Commit(p.stateUnits(sf.i), st.Rows, st.Bytes); err != nil {
 		return nil, err
 	}
 	w = nil
-	removeFailures(sf)
 	return &st.RunStats, nil
 }
 

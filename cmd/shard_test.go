@@ -75,10 +75,22 @@ func shardInputs(t *testing.T, r *rand.Rand) []string {
 	return []string{write("a.csv", file(3000, true)), write("b.csv.zst", z.Bytes()), write("c.csv", file(2500, false))}
 }
 
+// smallUnits cuts the inputs of a test's shards into units of at least
+// size bytes (1 MiB otherwise: one unit per test file).
+func smallUnits(t *testing.T, size int64) {
+	was := minUnitBlocksize
+	minUnitBlocksize = size
+	t.Cleanup(func() { minUnitBlocksize = was })
+}
+
 // TestShardInvariance: every shardable verb and a few chains, run as N
-// shards by hand and merged, print the bytes the local run prints.
+// shards by hand and merged, print the bytes the local run prints. The
+// plain files are cut into many units, the first guess at line ends: some
+// cuts fall inside quoted fields, and the shards make them exact.
 func TestShardInvariance(t *testing.T) {
+	smallUnits(t, 2<<10)
 	paths := shardInputs(t, rand.New(rand.NewPCG(7, 8)))
+	recut := 0 // the runs whose guessed cuts were made exact
 	chains := [][]string{
 		{"groupby", "--by", "k", "--count", "--sum", "v", "--mean", "n", "--min", "s", "--first", "v", "--last", "s"},
 		{"groupby", "--by", "k,n", "--max", "v", "--nunique", "s", "--sort", "v_max:desc,k,n"},
@@ -120,8 +132,112 @@ func TestShardInvariance(t *testing.T) {
 				if got != local {
 					t.Fatalf("%v: merge of %d shards differs from the local run:\n%.3000s\nlocal:\n%.3000s", args, n, got, local)
 				}
+				p, err := readPlanFile(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Cuts == cutsRecords {
+					recut++
+				}
 			}
 		}
+	}
+	if recut == 0 {
+		t.Fatal("no run's guessed cuts were wrong: the test cuts no quoted field")
+	}
+}
+
+// TestShardGuessedCuts: a shard whose guessed start is inside a quoted
+// field reads a tail of a record as a record, and may succeed. The shard
+// before it finds its last unit ending inside that record and makes the
+// cuts exact; the merge then refuses the first shard's state, which read
+// other bytes than the exact cuts give it, and takes it once it ran again.
+func TestShardGuessedCuts(t *testing.T) {
+	smallUnits(t, 4<<10)
+	var b strings.Builder
+	b.WriteString("s,n\n")
+	for b.Len() < 4<<10 {
+		fmt.Fprintf(&b, "k%d,%d\n", b.Len()%7, b.Len()%100)
+	}
+	// The unit size is 4 KiB (the inputs are under 8*2*4 KiB), so the
+	// first line end after byte 4 + 4096 is the guessed cut: the one in
+	// this quoted field. The record's tail, `b",1`, has two fields.
+	b.WriteString("\"" + strings.Repeat("a", 50) + "\nb\",1\n")
+	for b.Len() < 7<<10 {
+		fmt.Fprintf(&b, "k%d,%d\n", b.Len()%7, b.Len()%100)
+	}
+	path := filepath.Join(t.TempDir(), "q.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"groupby", path, "--by", "s", "--sum", "n"}
+	local, stderr, code := runIn(t, args...)
+	if code != 0 {
+		t.Fatalf("local: exit %d: %s", code, stderr)
+	}
+	dir := t.TempDir()
+	shard := func(i int) {
+		t.Helper()
+		if _, stderr, code := runIn(t, append(args, "--shard", fmt.Sprintf("%d/2", i), "--state-out", dir)...); code != 0 {
+			t.Fatalf("shard %d/2: exit %d: %s", i, code, stderr)
+		}
+	}
+	shard(1) // starts at `b",1`: reads it as a record, and succeeds
+	p, _ := readPlanFile(dir)
+	if p.Cuts != cutsLines || len(p.Units) != 2 || !strings.HasPrefix(b.String()[p.Units[1].Start:], "b\",1\n") {
+		t.Fatalf("guessed plan: %+v", p)
+	}
+	shard(0) // ends inside the quoted field: makes the cuts exact, runs again
+	if p, _ = readPlanFile(dir); p.Cuts != cutsRecords || p.Units[1].Start != p.Units[0].End || !strings.HasPrefix(b.String()[p.Units[1].Start-5:], "b\",1\n") {
+		t.Fatalf("exact plan: %+v", p)
+	}
+	stdout, stderr, code := runIn(t, "merge", dir)
+	want := "shard-0001-of-0002.state: read other parts of the inputs: 1 units"
+	if code != 1 || stdout != "" || !strings.Contains(stderr, want) || !strings.Contains(stderr, "(run shard 1/2 again)") {
+		t.Fatalf("merge with a state of guessed cuts: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, stdout, stderr, want)
+	}
+	if out, _, code := runIn(t, "merge", "--status", dir); code != 1 || !strings.Contains(out, "1 of 2 shards done") {
+		t.Fatalf("merge --status: exit %d:\n%s", code, out)
+	}
+	shard(1)
+	got, stderr, code := runIn(t, "merge", dir)
+	if code != 0 || got != local {
+		t.Fatalf("merge: exit %d: %s\n%s\nlocal:\n%s", code, stderr, got, local)
+	}
+}
+
+// TestShardGuessedCutsError: an error in a unit whose line is not known
+// (guessed cuts count lines from the unit's start) is reported with its
+// line in the file, from a run on exact cuts.
+func TestShardGuessedCutsError(t *testing.T) {
+	smallUnits(t, 1<<10)
+	var b strings.Builder
+	b.WriteString("s,n\n")
+	line := 2
+	for ; b.Len() < 6<<10; line++ {
+		fmt.Fprintf(&b, "k%d,%d\n", line%7, line)
+	}
+	b.WriteString("k9,zz\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "k%d,%d\n", i%7, i)
+	}
+	path := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"groupby", path, "--by", "s", "--sum", "n", "--types", "n:int"}
+	_, local, code := runIn(t, args...)
+	want := fmt.Sprintf("bad.csv:%d:2: value \"zz\" in column \"n\" is not a number", line)
+	if code != 1 || !strings.Contains(local, want) {
+		t.Fatalf("local: exit %d: %s; want %s", code, local, want)
+	}
+	dir := t.TempDir()
+	_, stderr, code := runIn(t, append(args, "--shard", "1/2", "--state-out", dir)...)
+	if code != 1 || stderr != local {
+		t.Fatalf("shard 1/2: exit %d: %s; want the local run's error: %s", code, stderr, local)
+	}
+	if p, _ := readPlanFile(dir); p.Cuts != cutsRecords {
+		t.Fatalf("the shard's error left guessed cuts: %+v", p)
 	}
 }
 

@@ -110,7 +110,7 @@ func (app *App) prepareSubmit(ctx context.Context, j *job, root plan.Node, input
 	}
 	text := planText(root, input, j.res.format == "csv")
 	sf := &shardFlags{n: n, dir: s.dir}
-	p, err := app.sharedPlan(ctx, j, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, text, kind, n, globals) })
+	p, err := app.sharedPlan(ctx, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, root, text, kind, n, globals) })
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (app *App) submitSlurm(ctx context.Context, c *cobra.Command, o *submitSlur
 	if p == nil {
 		return nil // --help
 	}
-	rep, err := cluster.Status(dir, p.Shards, p.hash(), true)
+	rep, err := p.status(dir, true)
 	if err != nil {
 		return err
 	}

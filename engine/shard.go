@@ -68,6 +68,20 @@ func ShardCuts(root plan.Node) (ShardKind, error) {
 	return cuts.kind, nil
 }
 
+// ShardReadsAll reports whether every shard of root reads its units to
+// their ends, which is what checks cuts guessed at line ends
+// (LineLayout). Not so when the rows are the cut and a Limit above them
+// (head) stops a shard at its first rows: such a plan's units must be
+// exact from the start (Layout).
+func ShardReadsAll(root plan.Node) bool {
+	cuts, err := shardCuts(root)
+	if err != nil {
+		return false
+	}
+	_, limited := root.(*plan.Limit)
+	return !(cuts.rows && limited)
+}
+
 // ShardExplain says, for --explain of a shard (merge false) or of a merge
 // (merge true), what of root runs where: the cuts, where a shard writes
 // its state and the merge loads it, and which side each node runs on.

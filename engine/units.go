@@ -10,13 +10,16 @@ import (
 )
 
 // Units: the inputs cut into byte ranges that independent shards read
-// (DESIGN §8). The layout is computed once, by whoever writes the shared
-// plan, and handed to every shard (Config.Units): shards never derive it
-// again, so they agree on it without talking to each other.
+// (DESIGN §8). The layout is made by whoever writes the shared plan and
+// handed to every shard (Config.Units), so shards agree on it without
+// talking to each other: first cut at line ends without reading the
+// inputs (LineLayout), and made exact (Layout) only when a shard finds
+// the guess wrong.
 
 // Unit is the byte range [Start, End) of input Input's data, starting at a
 // record start; its first record is on line Line, the line a scan of the
-// whole file reports for that byte. A stream input (stdin, .gz, .zst) is
+// whole file reports for that byte, or 0 when not known (LineLayout).
+// A stream input (stdin, .gz, .zst) is
 // one unit of the whole input: Start 0, End -1, Line the data's first line.
 type Unit struct {
 	Input int   `json:"input"`
@@ -36,8 +39,30 @@ const DefaultUnitBlocksize = 64 << 20
 // (readers.QuoteState cannot vouch for the parity), the file is one unit,
 // exact by construction. The answer depends only on the files' bytes and
 // blocksize, never on Config.Workers or Config.Blocksize. A file with no
-// data has no unit. A stream is one unit (Unit).
+// data has no unit. A stream is one unit (Unit). Layout reads every file
+// whole, once.
 func (ds *Dataset) Layout(ctx context.Context, blocksize int64) ([]Unit, error) {
+	return ds.layout(ctx, blocksize, true)
+}
+
+// LineLayout cuts every input as Layout does, but a file at the first
+// line end after each multiple of blocksize (readers.SplitLines): it reads
+// a few KiB at each cut, not the files. The cuts are a guess that no
+// quoted field spans one, and a unit's line is known only for a file's
+// first unit (0 for the others: lines are counted from 0 there).
+//
+// The scans prove or refute the guess: a scan of units stops with an error
+// where a unit's end is not a record end (unitMismatch), so shards that
+// all read their units of one LineLayout without error read exactly the
+// local run's records (by induction from each file's first unit, which
+// starts at a record start). A shard that fails on such units must not
+// report its error (its start may be inside a quoted field, its lines are
+// relative): it runs again on Layout's units.
+func (ds *Dataset) LineLayout(ctx context.Context, blocksize int64) ([]Unit, error) {
+	return ds.layout(ctx, blocksize, false)
+}
+
+func (ds *Dataset) layout(ctx context.Context, blocksize int64, exact bool) ([]Unit, error) {
 	if blocksize == 0 {
 		blocksize = DefaultUnitBlocksize
 	}
@@ -52,6 +77,20 @@ func (ds *Dataset) Layout(ctx context.Context, blocksize int64) ([]Unit, error) 
 		}
 		start, size := s.header.DataStart, s.in.Size
 		if start >= size {
+			continue
+		}
+		if !exact {
+			parts, err := readers.SplitLines(ctx, s.in.File, s.in.Path, start, size, blocksize)
+			if err != nil {
+				return nil, err
+			}
+			for j, p := range parts {
+				u := Unit{Input: i, Start: p.Start, End: p.End}
+				if j == 0 {
+					u.Line = s.header.DataLine
+				}
+				units = append(units, u)
+			}
 			continue
 		}
 		lay, err := readers.SplitCuts(ctx, s.in.File, s.in.Path, start, size, blocksize, ds.cfg.Workers)
@@ -74,9 +113,9 @@ func (ds *Dataset) Layout(ctx context.Context, blocksize int64) ([]Unit, error) 
 		for j, p := range lay.Partitions {
 			units = append(units, Unit{Input: i, Start: p.Start, End: p.End, Line: s.header.DataLine + lay.Breaks[j]})
 		}
-		if err := ds.checkInputs(); err != nil {
-			return nil, err
-		}
+	}
+	if err := ds.checkInputs(); err != nil {
+		return nil, err
 	}
 	return units, nil
 }

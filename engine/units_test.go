@@ -307,3 +307,69 @@ func TestUnitsMismatch(t *testing.T) {
 		}
 	}
 }
+
+// TestLineLayout: cuts guessed at line ends are Layout's wherever no
+// quoted field spans one, and a unit's scan proves or refutes its end: a
+// unit that starts at a record start reads clean exactly when it ends at
+// one, so shards of a LineLayout that all read clean read the local run's
+// records.
+func TestLineLayout(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	paths := unitInputs(t, r)
+	cfg := DefaultConfig()
+	cfg.Workers = 2
+	cfg.Blocksize = 1 << 10
+	const bs = 2 << 10
+	exact := layoutOf(t, cfg, paths, bs)
+	ds, err := Open(context.Background(), &cfg, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guessed, err := ds.LineLayout(context.Background(), bs)
+	ds.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCoverage(t, cfg, paths[:3], guessed[:unitsOf(guessed, 3)])
+	starts := map[[2]int64]bool{} // the exact record starts, and each file's end
+	for _, u := range exact {
+		starts[[2]int64{int64(u.Input), u.Start}] = true
+		starts[[2]int64{int64(u.Input), u.End}] = true
+	}
+	count := func(s plan.Node) plan.Node { return plan.NewCount(s) }
+	wrong := 0 // guessed units that end inside a record
+	for k, u := range guessed {
+		first := k == 0 || guessed[k-1].Input != u.Input
+		if first != (u.Line != 0) {
+			t.Fatalf("unit %v: a file's first unit has its line, the others 0", u)
+		}
+		if strings.HasSuffix(paths[u.Input], "plain.csv") && !starts[[2]int64{int64(u.Input), u.End}] {
+			t.Fatalf("plain.csv: guessed cut %d is not an exact one", u.End)
+		}
+		if u.End < 0 || !starts[[2]int64{int64(u.Input), u.Start}] || strings.HasSuffix(paths[u.Input], "bare.csv") {
+			continue // a stream; a start inside a record; a file of one exact unit
+		}
+		c := cfg
+		c.Units = []Unit{u}
+		_, err := runOutput(t, c, paths, "csv", count)
+		switch ok := starts[[2]int64{int64(u.Input), u.End}]; {
+		case !ok && err == nil:
+			t.Fatalf("unit %v ends inside a record, and read clean", u)
+		case !ok:
+			wrong++
+			if !strings.Contains(err.Error(), "ends inside a record") {
+				t.Fatalf("unit %v: %v", u, err)
+			}
+		case err != nil:
+			t.Fatalf("unit %v: %v", u, err)
+		}
+	}
+	if wrong == 0 {
+		t.Fatal("no guessed cut is inside a record: the test cuts no quoted line end")
+	}
+}
+
+// unitsOf is the number of units of the first n inputs.
+func unitsOf(units []Unit, n int) int {
+	return slices.IndexFunc(units, func(u Unit) bool { return u.Input >= n })
+}
