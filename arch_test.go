@@ -13,7 +13,7 @@ import (
 // the execution contracts of engine/exec and never import the engine nor
 // each other; the plan never imports the engine.
 var allowedImports = map[string][]string{
-	"cmd": {"cluster", "dashboard", "engine", "engine/exec", "plan", "readers", "writers", "internal/fsname"},
+	"cmd": {"cluster", "dashboard", "engine", "engine/exec", "plan", "readers", "writers", "internal/fsname", "internal/gctune"},
 	// The live page and the report, fed by the engine's events.
 	"dashboard":      {"engine", "engine/exec", "plan"},
 	"engine":         {"engine/exec", "engine/stream", "engine/hashagg", "engine/sorter", "engine/spill", "plan", "readers", "writers", "internal/cacheline", "internal/fsname"},
@@ -34,6 +34,8 @@ var allowedImports = map[string][]string{
 	"internal/cacheline": {},
 	// File names in messages, quoted when they hold bytes that do not print.
 	"internal/fsname": {},
+	// The garbage collector's percent, with a floor heap size.
+	"internal/gctune": {},
 	// A throwaway Slurm cluster for the tests of cluster and cmd.
 	"internal/slurmtest": {},
 }
