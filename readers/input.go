@@ -357,5 +357,12 @@ func OpenFileScanner(in *Input, d Dialect) (*Scanner, error) {
 	}
 	bom := BOMLen(magic[:n])
 	sr := io.NewSectionReader(in.File, bom, in.Size-bom)
-	return NewScanner(sr, d, in.Path, bom, -1, 1), nil
+	return newScanner(sr, d, in.Path, bom, -1, 1, min(headerBufferSize, bufferSize(d))), nil
 }
+
+// headerBufferSize is the first read of a file's scanner from its start:
+// enough for the header and the rows head reads, not a whole block, which
+// a process that reads the file elsewhere (a shard of a later part, a
+// merge) would read and fault in for nothing. It doubles for a longer
+// record.
+const headerBufferSize = 64 << 10

@@ -65,10 +65,16 @@ type Scanner struct {
 // and stops at the first record starting at or after limit (use -1 for no
 // limit). file names the input in errors.
 func NewScanner(r io.Reader, d Dialect, file string, base, limit int64, startLine int64) *Scanner {
+	return newScanner(r, d, file, base, limit, startLine, bufferSize(d))
+}
+
+// newScanner is NewScanner with a read buffer of size bytes at first (it
+// doubles for a longer record).
+func newScanner(r io.Reader, d Dialect, file string, base, limit int64, startLine int64, size int) *Scanner {
 	if limit < 0 {
 		limit = 1<<63 - 1
 	}
-	return &Scanner{r: r, d: d, file: file, buf: make([]byte, bufferSize(d)), base: base, limit: limit,
+	return &Scanner{r: r, d: d, file: file, buf: make([]byte, size), base: base, limit: limit,
 		line: startLine, nextQuote: -1, nextCR: -1, fields: cacheline.Slice[[]byte](0, 16)}
 }
 
