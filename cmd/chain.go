@@ -214,6 +214,26 @@ const chainExample = `  gdask filter trips.csv --where 'fare_amount > 20' then s
 // runChain runs the first segment's step, then the later segments', over
 // the inputs paths: it prints the plan (--explain), runs it and prints its
 // figures (--explain analyze), or runs it and writes its rows.
+// inputSchema types the job's input columns by a sample of the first
+// input; a shard or merge of a plan.json takes the types the plan was
+// made for instead (the inputs are the plan's: plan.json checks their
+// sizes and times), sparing every shard but the first the sample's
+// read and parse: 10 ms of a shard's start.
+func (app *App) inputSchema(j *job) (plan.Schema, error) {
+	var p *planFile
+	if app.merge != nil {
+		p = app.merge.plan
+	} else if sf, err := app.settings.shardSettings(); err == nil && sf != nil {
+		p, _ = readPlanFile(sf.dir) // none yet: this shard samples and writes it
+	}
+	if p != nil {
+		if s, ok := p.inputSchema(j.ds.UntypedSchema()); ok {
+			return s, nil
+		}
+	}
+	return j.ds.Schema()
+}
+
 func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, first step) error {
 	steps, err := app.laterSteps(c.Root())
 	if errors.Is(err, errHelpShown) {
@@ -244,7 +264,7 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 	}
 	input := j.ds.UntypedSchema()
 	if typed {
-		if input, err = j.ds.Schema(); err != nil {
+		if input, err = app.inputSchema(j); err != nil {
 			return err
 		}
 	}

@@ -75,6 +75,9 @@ type planFile struct {
 	Format string      `json:"format"`
 	Kind   string      `json:"kind"`
 	Inputs []planInput `json:"inputs"`
+	// Input is the input columns the plan was made for: a shard or merge
+	// of the plan types its columns so rather than by a type sample.
+	Input []planColumn `json:"input"`
 	// Cuts is how Units were cut: cutsLines, guessed at line ends, or
 	// cutsRecords, exact record starts.
 	Cuts string `json:"cuts"`
@@ -86,6 +89,33 @@ type planFile struct {
 	Hash          string          `json:"hash"` // hex SHA-256 of Plan
 	Extra         json.RawMessage `json:"submit,omitempty"`
 }
+
+type planColumn struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// inputSchema is the input columns p was made for, as a run whose
+// columns are untyped (their names, and the types --types declares)
+// takes them: false when the names or a declared type differ (the plan
+// hash then refuses the run, or the merge, with its message).
+func (p *planFile) inputSchema(untyped plan.Schema) (plan.Schema, bool) {
+	if len(p.Input) != len(untyped) {
+		return nil, false
+	}
+	out := slices.Clone(untyped)
+	for i, c := range p.Input {
+		k := slices.IndexFunc(planTypes, func(t plan.Type) bool { return t.String() == c.Type })
+		if c.Name != untyped[i].Name || k < 0 || untyped[i].Declared && untyped[i].Type != planTypes[k] {
+			return nil, false
+		}
+		out[i].Type = planTypes[k]
+	}
+	return out, true
+}
+
+// planTypes are the types an input column may have.
+var planTypes = []plan.Type{plan.Null, plan.Int, plan.Float, plan.String}
 
 type planInput struct {
 	Path    string    `json:"path"`
@@ -297,7 +327,7 @@ func unitBlocksize(inputs []engine.InputFile, n int) int64 {
 // unit, unless the shards of root stop early (engine.ShardReadsAll) and
 // so would not check the guess: those are cut exactly, reading the
 // inputs once.
-func (app *App) newPlanFile(ctx context.Context, j *job, root plan.Node, text string, kind engine.ShardKind, n int, globals *pflag.FlagSet) (*planFile, error) {
+func (app *App) newPlanFile(ctx context.Context, j *job, root plan.Node, input plan.Schema, text string, kind engine.ShardKind, n int, globals *pflag.FlagSet) (*planFile, error) {
 	inputs := j.ds.Inputs()
 	bs := unitBlocksize(inputs, n)
 	cuts, layout := cutsLines, j.ds.LineLayout
@@ -314,6 +344,9 @@ func (app *App) newPlanFile(ctx context.Context, j *job, root plan.Node, text st
 		Format: j.res.format, Kind: shardKindName(kind), Cuts: cuts, UnitBlocksize: bs, Units: units, Plan: text, Hash: hashText(text)}
 	for _, in := range inputs {
 		p.Inputs = append(p.Inputs, planInput{Path: in.Path, Size: in.Size, ModTime: in.ModTime})
+	}
+	for _, c := range input {
+		p.Input = append(p.Input, planColumn{Name: c.Name, Type: c.Type.String()})
 	}
 	return p, nil
 }
@@ -469,7 +502,7 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 		}
 	}()
 	text := planText(root, input, j.res.format == "csv")
-	p, err := app.sharedPlan(ctx, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, root, text, kind, sf.n, globals) })
+	p, err := app.sharedPlan(ctx, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, root, input, text, kind, sf.n, globals) })
 	if err != nil {
 		return nil, err
 	}

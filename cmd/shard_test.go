@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/gdask/gdask/cluster"
+	"github.com/gdask/gdask/plan"
 )
 
 // runIn runs gdask in this process and returns its stdout, stderr and
@@ -494,5 +496,33 @@ func TestShardFailureRecord(t *testing.T) {
 	_, stderr, code = runIn(t, "merge", st, "--wait", "300ms", "--wait-shards", "3", "--wait-attempts", "3")
 	if code != 1 || !strings.Contains(stderr, "shards not done after --wait 300ms: 2/3") {
 		t.Fatalf("merge --wait with an attempt left: exit %d: %s", code, stderr)
+	}
+}
+
+// TestPlanInputSchema: a shard or merge types its columns as plan.json
+// says, when the names and the declared types agree with its own.
+func TestPlanInputSchema(t *testing.T) {
+	p := &planFile{Input: []planColumn{{"k", "string"}, {"n", "int"}, {"v", "float"}, {"e", "null"}}}
+	untyped := plan.Schema{{Name: "k", Type: plan.String}, {Name: "n", Type: plan.Int, Declared: true}, {Name: "v", Type: plan.String}, {Name: "e", Type: plan.String}}
+	got, ok := p.inputSchema(untyped)
+	want := plan.Schema{{Name: "k", Type: plan.String}, {Name: "n", Type: plan.Int, Declared: true}, {Name: "v", Type: plan.Float}, {Name: "e", Type: plan.Null}}
+	if !ok || !slices.Equal(got, want) {
+		t.Fatalf("inputSchema = %v, %v; want %v", got, ok, want)
+	}
+	if untyped[2].Type != plan.String {
+		t.Fatal("inputSchema changed its argument")
+	}
+	for name, s := range map[string]plan.Schema{
+		"another name":          {untyped[0], untyped[1], {Name: "w", Type: plan.String}, untyped[3]},
+		"another declared type": {untyped[0], {Name: "n", Type: plan.Float, Declared: true}, untyped[2], untyped[3]},
+		"fewer columns":         untyped[:3],
+	} {
+		if _, ok := p.inputSchema(s); ok {
+			t.Errorf("%s: taken", name)
+		}
+	}
+	bad := &planFile{Input: []planColumn{{"k", "text"}, {"n", "int"}, {"v", "float"}, {"e", "null"}}}
+	if _, ok := bad.inputSchema(untyped); ok {
+		t.Error("an unknown type name: taken")
 	}
 }

@@ -110,7 +110,7 @@ func (app *App) prepareSubmit(ctx context.Context, j *job, root plan.Node, input
 	}
 	text := planText(root, input, j.res.format == "csv")
 	sf := &shardFlags{n: n, dir: s.dir}
-	p, err := app.sharedPlan(ctx, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, root, text, kind, n, globals) })
+	p, err := app.sharedPlan(ctx, sf, func() (*planFile, error) { return app.newPlanFile(ctx, j, root, input, text, kind, n, globals) })
 	if err != nil {
 		return err
 	}
