@@ -265,7 +265,7 @@ ensure_polars() {
 build() {
   mkdir -p "$DIR" "$OUT"
   [ -n "${GDASK:-}" ] && return 0
-  (cd "$TOP" && go build -o "$G" .) || { echo "bench: go build failed" >&2; exit 1; }
+  (cd "$TOP" && CGO_ENABLED=0 go build -o "$G" .) || { echo "bench: go build failed" >&2; exit 1; }
 }
 
 # gen_data FILE ROWS [CATEGORIES]: write FILE with gdask gen-data unless it
