@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -99,9 +100,6 @@ func (app *App) runMerge(ctx context.Context, c *cobra.Command, o *mergeOptions)
 	if err != nil {
 		return err
 	}
-	if err := rep.Err(); err != nil {
-		return err
-	}
 	args, err := mergeArgs(c, p)
 	if err != nil {
 		return err
@@ -115,6 +113,17 @@ func (app *App) runMerge(ctx context.Context, c *cobra.Command, o *mergeOptions)
 		if err := os.Chdir(p.Dir); err != nil {
 			return err
 		}
+	}
+	if stale := otherUnits(rep); len(stale) > 0 && len(stale) == len(rep.Invalid())+len(rep.Missing())+len(rep.Stray) {
+		if err := app.rerunShards(ctx, c, abs, p, stale); err != nil {
+			return err
+		}
+		if rep, err = p.status(abs, true); err != nil {
+			return err
+		}
+	}
+	if err := rep.Err(); err != nil {
+		return err
 	}
 	sub := &App{IO: app.IO, args: args, merge: &mergeRun{dir: abs, plan: p}}
 	return sub.finishWatch(ctx, app.runChainArgs(ctx, args, sub))
@@ -131,23 +140,68 @@ func mergeArgs(c *cobra.Command, p *planFile) ([]string, error) {
 		// would pick: csv shards of raw rows merge only into csv.
 		args = append(args, "--"+flagFormat+"="+p.Format)
 	}
+	return ownFlags(c, args, flagOutput, flagTempDir, flagReport, flagConfig, flagFormat, flagWorkers, flagMemoryLimit,
+		flagProgress, flagDashboard, flagDashboardLinger, flagExplain)
+}
+
+// ownFlags appends to args those of names that the merge command was
+// given, paths made absolute (the merge runs in the plan's directory).
+func ownFlags(c *cobra.Command, args []string, names ...string) ([]string, error) {
 	var err error
 	c.Flags().Visit(func(f *pflag.Flag) {
+		if !slices.Contains(names, f.Name) {
+			return
+		}
+		v := f.Value.String()
 		switch f.Name {
 		case flagOutput, flagTempDir, flagReport, flagConfig:
-			v := f.Value.String()
 			if v != "" {
 				var abs string
 				if abs, err = filepath.Abs(v); err == nil {
 					v = abs
 				}
 			}
-			args = append(args, "--"+f.Name+"="+v)
-		case flagFormat, flagWorkers, flagMemoryLimit, flagProgress, flagDashboard, flagDashboardLinger, flagExplain:
-			args = append(args, "--"+f.Name+"="+f.Value.String())
 		}
+		args = append(args, "--"+f.Name+"="+v)
 	})
 	return args, err
+}
+
+// otherUnits is the shards whose state files read other parts of the
+// inputs than plan.json now gives them (cluster.ErrOtherUnits).
+func otherUnits(rep *cluster.Report) []int {
+	var out []int
+	for _, sh := range rep.Shards {
+		if sh.State == cluster.Invalid && errors.Is(sh.Err, cluster.ErrOtherUnits) {
+			out = append(out, sh.Shard)
+		}
+	}
+	return out
+}
+
+// rerunShards runs shards of p again, in this process, one after another:
+// those that ran clean on guessed cuts that another shard then made exact
+// (a shard whose guessed start fell inside a quoted field reads a
+// record's tail as a record, and may end clean). Their scheduler saw them
+// succeed and will not run them again; the merge has their inputs and
+// their plan, and runs them with its own workers and memory.
+func (app *App) rerunShards(ctx context.Context, c *cobra.Command, dir string, p *planFile, shards []int) error {
+	for _, i := range shards {
+		fmt.Fprintf(app.IO.Err, "gdask: shard %d/%d ran on cuts made exact after it: running it again here\n", i, p.Shards)
+		args, err := ownFlags(c, slices.Clone(p.Args), flagWorkers, flagMemoryLimit, flagTempDir, flagConfig)
+		if err != nil {
+			return err
+		}
+		if p.Format != "" {
+			args = append(args, "--"+flagFormat+"="+p.Format) // the shards' format, whatever this terminal is
+		}
+		args = append(args, fmt.Sprintf("--%s=%d/%d", flagShard, i, p.Shards), "--"+flagStateOut+"="+dir)
+		sub := &App{IO: IOStreams{In: app.IO.In, Out: io.Discard, Err: app.IO.Err}, args: args}
+		if err := app.runChainArgs(ctx, args, sub); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mergeChain runs the merge of root, the plan the chain's arguments make
@@ -280,7 +334,10 @@ func waitShards(ctx context.Context, o *mergeOptions) error {
 			if err != nil {
 				return err
 			}
-			if missing = append(rep.Missing(), rep.Invalid()...); len(missing) == 0 {
+			// A shard that ran on guessed cuts made exact after it is
+			// done for its scheduler: the merge runs it again.
+			invalid := slices.DeleteFunc(rep.Invalid(), func(i int) bool { return slices.Contains(otherUnits(rep), i) })
+			if missing = append(rep.Missing(), invalid...); len(missing) == 0 {
 				return nil
 			}
 			slices.Sort(missing)
