@@ -503,8 +503,11 @@ func (s *scanSource) orderedRegion(ctx context.Context, p *pipeline, o ordered, 
 			if err := ds.checkInputs(); err != nil {
 				return err // the seam moved because the file did
 			}
-			if mode == splitSerial {
-				// One partition to the region's end did not stop there.
+			if mode == splitSerial || seam.end > rg.end {
+				// A partition to the region's end did not stop there: the
+				// record it finished runs past the region (a unit whose
+				// end is not a record end). Splitting again would start
+				// past the region and end the loop as if it were read.
 				return unitMismatch(src, rg, seam.end)
 			}
 			// Partitions up to the seam's went out; the rest of the file

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -180,9 +181,14 @@ func regionBytes(rs []region) int64 {
 	return n
 }
 
-// unitMismatch is the error of a unit whose end is not a record end: the
-// layout was not computed from this file.
+// ErrUnitMismatch is the error, matched with errors.Is, of a unit whose end
+// is not a record end: cut by a guess (LineLayout) that a quoted field
+// proved wrong, or by a layout of another file.
+var ErrUnitMismatch = errors.New("the layout does not match the file")
+
+// unitMismatch is ErrUnitMismatch for unit rg of s, whose read stopped at
+// at.
 func unitMismatch(s *source, rg region, at int64) error {
-	return fmt.Errorf("%s: the unit [%d, %d) ends inside a record (a read of it stopped at %d): the layout does not match the file",
-		fsname.Quote(displayName(s.in.Path)), rg.start, rg.end, at)
+	return fmt.Errorf("%s: the unit [%d, %d) ends inside a record (a read of it stopped at %d): %w",
+		fsname.Quote(displayName(s.in.Path)), rg.start, rg.end, at, ErrUnitMismatch)
 }
