@@ -26,7 +26,6 @@ var (
 	percent int    // the percent of growth when the heap is above the floor
 	floor   uint64 // the least heap goal
 	started bool
-	sample  = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 )
 
 // Set makes the collector run when the heap has grown by pct percent
@@ -41,10 +40,17 @@ func Set(pct int, floorBytes uint64) {
 	first := !started
 	started = true
 	mu.Unlock()
-	tune(0)
+	tune(liveHeap()) // 0 before the first collection
 	if first {
 		arm()
 	}
+}
+
+// liveHeap is the live heap the last collection found, 0 before the first.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // sentinel is garbage at once: its finalizer runs after the collection
@@ -54,14 +60,13 @@ type sentinel struct{ _ *int }
 
 func arm() {
 	runtime.SetFinalizer(&sentinel{}, func(*sentinel) {
-		metrics.Read(sample)
-		tune(sample[0].Value.Uint64())
+		tune(liveHeap())
 		arm()
 	})
 }
 
 // tune sets the percent for a live heap of live bytes (0: not known, as
-// at start).
+// before the first collection).
 func tune(live uint64) {
 	mu.Lock()
 	p := goalPercent(live, percent, floor)

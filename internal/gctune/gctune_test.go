@@ -30,14 +30,15 @@ func TestGoalPercent(t *testing.T) {
 	}
 }
 
-// TestSetTunes: the percent starts at the floor's, and after each
-// collection the hook sets it from the live heap: a small heap gets the
-// floor's, a heap above the floor the percent.
+// TestSetTunes: Set and, after each collection, the hook set the percent
+// from the live heap: a small heap gets the floor's, a heap above the
+// floor the percent.
 func TestSetTunes(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	runtime.GC() // the live heap of this test alone
 	Set(25, 64<<20)
-	if p := current(); p != 1600 {
-		t.Fatalf("percent at start: %d, want 1600 (64 MiB over the runtime's 4 MiB minimum)", p)
+	if p, want := current(), goalPercent(liveHeap(), 25, 64<<20); p != want || p <= 25 {
+		t.Fatalf("percent at Set: %d, want %d, the floor's for a small live heap", p, want)
 	}
 	until := func(what string, ok func(p int) bool) {
 		t.Helper()
@@ -50,9 +51,16 @@ func TestSetTunes(t *testing.T) {
 		}
 		t.Fatalf("%s: percent %d after 100 collections", what, current())
 	}
-	until("a small heap", func(p int) bool { return p != 1600 && p > 25 })
+	debug.SetGCPercent(1) // the hook, not Set, must put it back
+	until("a small heap", func(p int) bool { return p > 25 })
 	big := make([]byte, 128<<20) // live, above the floor; never touched
 	until("a heap above the floor", func(p int) bool { return p == 25 })
+	// Set again (a second run in the process) keeps to the live heap,
+	// rather than start over at the floor's percent.
+	Set(25, 64<<20)
+	if p := current(); p != 25 {
+		t.Fatalf("Set with a heap above the floor: percent %d, want 25", p)
+	}
 	runtime.KeepAlive(big)
 }
 
