@@ -114,8 +114,20 @@ func (app *App) runMerge(ctx context.Context, c *cobra.Command, o *mergeOptions)
 			return err
 		}
 	}
-	if stale := otherUnits(rep); len(stale) > 0 && len(stale) == len(rep.Invalid())+len(rep.Missing())+len(rep.Stray) {
+	explain, err := app.settings.explain()
+	if err != nil {
+		return err
+	}
+	if stale := otherUnits(rep); len(stale) > 0 && len(stale) == len(rep.Invalid())+len(rep.Missing())+len(rep.Stray) && explain != "plan" {
 		if err := app.rerunShards(ctx, c, abs, p, stale); err != nil {
+			return err
+		}
+		// The shards read plan.json again: the merge checks them
+		// against the one they ran.
+		if p, err = readPlanFile(abs); err != nil {
+			return err
+		}
+		if args, err = mergeArgs(c, p); err != nil {
 			return err
 		}
 		if rep, err = p.status(abs, true); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/gdask/gdask/engine"
 	"github.com/gdask/gdask/internal/fsname"
 	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/readers"
 	"github.com/gdask/gdask/writers"
 )
 
@@ -397,22 +398,53 @@ func (p *planFile) checkInputs(dir string, inputs []engine.InputFile) error {
 	return nil
 }
 
-// planLockStale is how old a plan lock may be before a shard takes it
-// over: its writer died (an exact layout reads the inputs once, at memory
-// or disk speed: minutes for the largest inputs).
-var planLockStale = 15 * time.Minute
+// planLockStale is how old a plan lock may be before another process takes
+// it over: its holder died. A holder touches it every planLockTouch, also
+// while an exact layout reads every input (minutes for the largest).
+var (
+	planLockStale = 15 * time.Minute
+	planLockTouch = time.Minute
+)
 
 // lockPlan takes DIR/.plan.lock, which a process holds while it writes
 // DIR/plan.json, waiting while another holds it. Shards that start at
 // once (an Indexed Job, a loop in the background) write plan.json once
-// this way, and make its cuts exact once.
+// this way, and make its cuts exact once. The lock holds a token of its
+// holder's: unlock removes it only while it is still this holder's (not
+// one that took it over as stale).
 func lockPlan(ctx context.Context, dir string) (unlock func(), err error) {
 	lock := filepath.Join(dir, ".plan.lock")
+	token := fmt.Sprintf("%d %d\n", os.Getpid(), time.Now().UnixNano())
 	for {
 		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err == nil {
-			f.Close()
-			return func() { os.Remove(lock) }, nil
+			_, err = f.WriteString(token)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				os.Remove(lock)
+				return nil, fmt.Errorf("cannot write %s: %w", fsname.Quote(lock), fsname.Cause(err))
+			}
+			done := make(chan struct{})
+			go func() {
+				tick := time.NewTicker(planLockTouch)
+				defer tick.Stop()
+				for {
+					select {
+					case <-done:
+						return
+					case now := <-tick.C:
+						os.Chtimes(lock, now, now)
+					}
+				}
+			}()
+			return func() {
+				close(done)
+				if b, err := os.ReadFile(lock); err == nil && string(b) == token {
+					os.Remove(lock)
+				}
+			}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("cannot write in --state-out %s: %w", fsname.Quote(dir), fsname.Cause(err))
@@ -527,7 +559,7 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 		return nil, nil
 	}
 	st, err := app.runShardUnits(ctx, j, root, p, sf, kind, skipBad)
-	if err != nil && p.Cuts == cutsLines && ctx.Err() == nil {
+	if err != nil && p.Cuts == cutsLines && ctx.Err() == nil && guessMayCause(err) {
 		// The guessed cuts may be to blame: a unit that ends inside a
 		// record, a start inside a quoted field, lines counted from a
 		// unit's start. Run again on exact cuts, from inputs opened
@@ -549,6 +581,19 @@ func (app *App) runShard(ctx context.Context, j *job, root plan.Node, input plan
 	}
 	removeFailures(sf)
 	return st, nil
+}
+
+// guessMayCause reports whether err may come of cuts guessed at line ends
+// rather than of the data or the machine: a unit that ends inside a
+// record, or a record or value read wrong from a start inside a quoted
+// field, or at a line counted from its unit's start. A read error, a full
+// disk or the memory limit is reported as it is: exact cuts would read
+// every input for nothing, and make other shards' states of moved units
+// run again.
+func guessMayCause(err error) bool {
+	var pe *readers.ParseError
+	var ve *engine.ValueError
+	return errors.Is(err, engine.ErrUnitMismatch) || errors.As(err, &pe) || errors.As(err, &ve)
 }
 
 // runShardUnits runs shard sf of root on the units plan p gives it and

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -16,7 +17,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/gdask/gdask/cluster"
+	"github.com/gdask/gdask/engine"
 	"github.com/gdask/gdask/plan"
+	"github.com/gdask/gdask/readers"
 )
 
 // runIn runs gdask in this process and returns its stdout, stderr and
@@ -173,7 +176,15 @@ func TestShardGuessedCuts(t *testing.T) {
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"groupby", path, "--by", "s", "--sum", "n"}
+	// An aggregate's shards read their units unordered, select's in
+	// order: both scans must refuse a unit that ends inside a record.
+	for _, chain := range [][]string{{"groupby", path, "--by", "s", "--sum", "n"}, {"select", path, "s,n"}} {
+		t.Run(chain[0], func(t *testing.T) { guessedCuts(t, b.String(), chain) })
+	}
+}
+
+// guessedCuts is TestShardGuessedCuts for one chain over data.
+func guessedCuts(t *testing.T, data string, args []string) {
 	local, stderr, code := runIn(t, args...)
 	if code != 0 {
 		t.Fatalf("local: exit %d: %s", code, stderr)
@@ -187,17 +198,24 @@ func TestShardGuessedCuts(t *testing.T) {
 	}
 	shard(1) // starts at `b",1`: reads it as a record, and succeeds
 	p, _ := readPlanFile(dir)
-	if p.Cuts != cutsLines || len(p.Units) != 2 || !strings.HasPrefix(b.String()[p.Units[1].Start:], "b\",1\n") {
+	if p.Cuts != cutsLines || len(p.Units) != 2 || !strings.HasPrefix(data[p.Units[1].Start:], "b\",1\n") {
 		t.Fatalf("guessed plan: %+v", p)
 	}
 	shard(0) // ends inside the quoted field: makes the cuts exact, runs again
-	if p, _ = readPlanFile(dir); p.Cuts != cutsRecords || p.Units[1].Start != p.Units[0].End || !strings.HasPrefix(b.String()[p.Units[1].Start-5:], "b\",1\n") {
+	if p, _ = readPlanFile(dir); p.Cuts != cutsRecords || p.Units[1].Start != p.Units[0].End || !strings.HasPrefix(data[p.Units[1].Start-5:], "b\",1\n") {
 		t.Fatalf("exact plan: %+v", p)
 	}
 	out, _, code := runIn(t, "merge", "--status", dir)
 	want := "shard-0001-of-0002.state: read other parts of the inputs: 1 units"
 	if code != 1 || !strings.Contains(out, "1 of 2 shards done") || !strings.Contains(out, want) {
 		t.Fatalf("merge --status: exit %d:\n%s\nwant %q", code, out, want)
+	}
+	// merge --explain runs nothing, not even such a shard.
+	state := filepath.Join(dir, "shard-0001-of-0002.state")
+	before, _ := os.ReadFile(state)
+	runIn(t, "merge", "--explain", dir)
+	if after, _ := os.ReadFile(state); !bytes.Equal(after, before) {
+		t.Fatal("merge --explain ran a shard again")
 	}
 	// merge --wait (the Kubernetes merge) takes such a shard as done,
 	// rather than waiting for a run its scheduler will not make.
@@ -538,5 +556,70 @@ func TestPlanInputSchema(t *testing.T) {
 	bad := &planFile{Input: []planColumn{{"k", "text"}, {"n", "int"}, {"v", "float"}, {"e", "null"}}}
 	if _, ok := bad.inputSchema(untyped); ok {
 		t.Error("an unknown type name: taken")
+	}
+}
+
+// TestPlanLock: the plan lock keeps others waiting while it is held and
+// touched; one left untouched past planLockStale is taken over, and its
+// old holder's unlock then leaves the new holder's lock alone.
+func TestPlanLock(t *testing.T) {
+	dir := t.TempDir()
+	lock := filepath.Join(dir, ".plan.lock")
+	defer func(stale, touch time.Duration) { planLockStale, planLockTouch = stale, touch }(planLockStale, planLockTouch)
+	planLockStale, planLockTouch = time.Second, 50*time.Millisecond // a loaded machine may delay a touch
+
+	unlockA, err := lockPlan(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Held and touched: another process waits past planLockStale.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*planLockStale)
+	if _, err := lockPlan(ctx, dir); err == nil {
+		t.Fatal("a second holder took a lock that was held and touched")
+	}
+	cancel()
+	unlockA()
+	if _, err := os.Stat(lock); err == nil {
+		t.Fatal("unlock left the lock")
+	}
+
+	// Untouched (its holder died, or stopped): taken over.
+	planLockTouch = time.Hour
+	unlockA, err = lockPlan(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlockB, err := lockPlan(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlockA() // the old holder, late: not its lock any more
+	if _, err := os.Stat(lock); err != nil {
+		t.Fatal("the old holder's unlock removed the new holder's lock")
+	}
+	unlockB()
+	if _, err := os.Stat(lock); err == nil {
+		t.Fatal("unlock left the lock")
+	}
+}
+
+// TestGuessMayCause: the errors after which a shard on guessed cuts makes
+// them exact and runs again, and those it reports as they are.
+func TestGuessMayCause(t *testing.T) {
+	pathErr := &fs.PathError{Op: "read", Path: "a.csv", Err: errors.New("input/output error")}
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("a.csv: the unit [0, 9) ends inside a record: %w", engine.ErrUnitMismatch), true},
+		{&readers.ParseError{File: "a.csv", Line: 3, Column: 2, Err: readers.ErrFieldCount}, true},
+		{fmt.Errorf("wrapped: %w", &engine.ValueError{File: "a.csv", Line: 3, Column: 2, Name: "n", Value: "x"}), true},
+		{pathErr, false},
+		{context.Canceled, false},
+		{errors.New("memory limit"), false},
+	} {
+		if got := guessMayCause(c.err); got != c.want {
+			t.Errorf("guessMayCause(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }
