@@ -40,9 +40,9 @@
 #               the merge, RUNS runs each, alternating; a table of median,
 #               min and max wall seconds and peak RSS, the ratio sharded
 #               median / local median (the bar: <= 1.15), the medians of the
-#               first shard (which writes plan.json: it reads every input
-#               once to cut it into exact record ranges), of the others and
-#               of the merge, and whether the answers are byte-identical
+#               first shard (which writes plan.json: its cuts, guessed at
+#               line ends, read a few KiB per cut), of the others and of
+#               the merge, and whether the answers are byte-identical
 #               (cmp; every run's, not just the first's); then S-M, the
 #               merge's throughput: MERGE_SHARDS shards of S-H made once
 #               (untimed), `gdask merge DIR` timed RUNS times, the bytes of
