@@ -76,9 +76,9 @@ type planFile struct {
 	Format string      `json:"format"`
 	Kind   string      `json:"kind"`
 	Inputs []planInput `json:"inputs"`
-	// Input is the input columns the plan was made for: a shard or merge
+	// Columns are the input columns the plan was made for: a shard or merge
 	// of the plan types its columns so rather than by a type sample.
-	Input []planColumn `json:"input"`
+	Columns []planColumn `json:"columns"`
 	// Cuts is how Units were cut: cutsLines, guessed at line ends, or
 	// cutsRecords, exact record starts.
 	Cuts string `json:"cuts"`
@@ -101,11 +101,11 @@ type planColumn struct {
 // takes them: false when the names or a declared type differ (the plan
 // hash then refuses the run, or the merge, with its message).
 func (p *planFile) inputSchema(untyped plan.Schema) (plan.Schema, bool) {
-	if len(p.Input) != len(untyped) {
+	if len(p.Columns) != len(untyped) {
 		return nil, false
 	}
 	out := slices.Clone(untyped)
-	for i, c := range p.Input {
+	for i, c := range p.Columns {
 		k := slices.IndexFunc(planTypes, func(t plan.Type) bool { return t.String() == c.Type })
 		if c.Name != untyped[i].Name || k < 0 || untyped[i].Declared && untyped[i].Type != planTypes[k] {
 			return nil, false
@@ -347,7 +347,7 @@ func (app *App) newPlanFile(ctx context.Context, j *job, root plan.Node, input p
 		p.Inputs = append(p.Inputs, planInput{Path: in.Path, Size: in.Size, ModTime: in.ModTime})
 	}
 	for _, c := range input {
-		p.Input = append(p.Input, planColumn{Name: c.Name, Type: c.Type.String()})
+		p.Columns = append(p.Columns, planColumn{Name: c.Name, Type: c.Type.String()})
 	}
 	return p, nil
 }

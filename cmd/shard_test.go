@@ -534,7 +534,7 @@ func TestShardFailureRecord(t *testing.T) {
 // TestPlanInputSchema: a shard or merge types its columns as plan.json
 // says, when the names and the declared types agree with its own.
 func TestPlanInputSchema(t *testing.T) {
-	p := &planFile{Input: []planColumn{{"k", "string"}, {"n", "int"}, {"v", "float"}, {"e", "null"}}}
+	p := &planFile{Columns: []planColumn{{"k", "string"}, {"n", "int"}, {"v", "float"}, {"e", "null"}}}
 	untyped := plan.Schema{{Name: "k", Type: plan.String}, {Name: "n", Type: plan.Int, Declared: true}, {Name: "v", Type: plan.String}, {Name: "e", Type: plan.String}}
 	got, ok := p.inputSchema(untyped)
 	want := plan.Schema{{Name: "k", Type: plan.String}, {Name: "n", Type: plan.Int, Declared: true}, {Name: "v", Type: plan.Float}, {Name: "e", Type: plan.Null}}
@@ -553,7 +553,7 @@ func TestPlanInputSchema(t *testing.T) {
 			t.Errorf("%s: taken", name)
 		}
 	}
-	bad := &planFile{Input: []planColumn{{"k", "text"}, {"n", "int"}, {"v", "float"}, {"e", "null"}}}
+	bad := &planFile{Columns: []planColumn{{"k", "text"}, {"n", "int"}, {"v", "float"}, {"e", "null"}}}
 	if _, ok := bad.inputSchema(untyped); ok {
 		t.Error("an unknown type name: taken")
 	}
