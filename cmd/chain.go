@@ -211,19 +211,16 @@ func closestName(name string, have []string) string {
 // chainExample is the chain every verb's help shows.
 const chainExample = `  gdask filter trips.csv --where 'fare_amount > 20' then select trip_id,fare_amount then head -n 3`
 
-// runChain runs the first segment's step, then the later segments', over
-// the inputs paths: it prints the plan (--explain), runs it and prints its
-// figures (--explain analyze), or runs it and writes its rows.
 // inputSchema types the job's input columns by a sample of the first
-// input; a shard or merge of a plan.json takes the types the plan was
-// made for instead (the inputs are the plan's: plan.json checks their
-// sizes and times), sparing every shard but the first the sample's
-// read and parse: 10 ms of a shard's start.
-func (app *App) inputSchema(j *job) (plan.Schema, error) {
+// input; a shard (sf) or merge of a plan.json takes the types the plan
+// was made for instead (the inputs are the plan's: plan.json checks their
+// sizes and times), sparing every shard but the first the sample's read
+// and parse: 10 ms of a shard's start.
+func (app *App) inputSchema(j *job, sf *shardFlags) (plan.Schema, error) {
 	var p *planFile
 	if app.merge != nil {
 		p = app.merge.plan
-	} else if sf, err := app.settings.shardSettings(); err == nil && sf != nil {
+	} else if sf != nil {
 		p, _ = readPlanFile(sf.dir) // none yet: this shard samples and writes it
 	}
 	if p != nil {
@@ -234,6 +231,9 @@ func (app *App) inputSchema(j *job) (plan.Schema, error) {
 	return j.ds.Schema()
 }
 
+// runChain runs the first segment's step, then the later segments', over
+// the inputs paths: it prints the plan (--explain), runs it and prints its
+// figures (--explain analyze), or runs it and writes its rows.
 func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, first step) error {
 	steps, err := app.laterSteps(c.Root())
 	if errors.Is(err, errHelpShown) {
@@ -262,9 +262,11 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 	for _, s := range steps {
 		typed = typed || s.typed()
 	}
+	// A bad --shard is reported below, after --explain and submit.
+	sf, sfErr := app.settings.shardSettings()
 	input := j.ds.UntypedSchema()
 	if typed {
-		if input, err = app.inputSchema(j); err != nil {
+		if input, err = app.inputSchema(j, sf); err != nil {
 			return err
 		}
 	}
@@ -287,9 +289,8 @@ func (app *App) runChain(ctx context.Context, c *cobra.Command, paths []string, 
 	if app.submit != nil {
 		return app.prepareSubmit(ctx, j, root, input, c.Root().PersistentFlags())
 	}
-	sf, err := app.settings.shardSettings()
-	if err != nil {
-		return err
+	if sfErr != nil {
+		return sfErr
 	}
 	if sf != nil {
 		if app.merge != nil {

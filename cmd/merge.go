@@ -348,7 +348,8 @@ func waitShards(ctx context.Context, o *mergeOptions) error {
 			}
 			// A shard that ran on guessed cuts made exact after it is
 			// done for its scheduler: the merge runs it again.
-			invalid := slices.DeleteFunc(rep.Invalid(), func(i int) bool { return slices.Contains(otherUnits(rep), i) })
+			stale := otherUnits(rep)
+			invalid := slices.DeleteFunc(rep.Invalid(), func(i int) bool { return slices.Contains(stale, i) })
 			if missing = append(rep.Missing(), invalid...); len(missing) == 0 {
 				return nil
 			}
