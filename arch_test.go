@@ -20,7 +20,7 @@ var allowedImports = map[string][]string{
 	"engine/exec":    {"engine/spill", "plan"},
 	"engine/stream":  {"engine/exec", "plan"},
 	"engine/hashagg": {"engine/exec", "engine/agg", "engine/paged", "engine/spill", "plan", "readers", "internal/fsname"},
-	"engine/sorter":  {"engine/exec", "engine/paged", "engine/spill", "plan", "readers", "internal/cacheline"},
+	"engine/sorter":  {"engine/exec", "engine/paged", "engine/spill", "plan", "readers", "internal/cacheline", "internal/hugepage"},
 	"engine/agg":     {"engine/paged", "plan"},
 	"engine/paged":   {},
 	"engine/spill":   {"internal/fsname"},
@@ -36,6 +36,8 @@ var allowedImports = map[string][]string{
 	"internal/fsname": {},
 	// The garbage collector's percent, with a floor heap size.
 	"internal/gctune": {},
+	// Large buffers filled whole, in memory advised for huge pages.
+	"internal/hugepage": {},
 	// A throwaway Slurm cluster for the tests of cluster and cmd.
 	"internal/slurmtest": {},
 }

@@ -25,7 +25,7 @@ func BenchmarkMergeRuns(b *testing.B) {
 			row = append(row, order...)
 			runs[i].add(row)
 		}
-		runs[i].sort()
+		runs[i].sort(nil)
 	}
 	b.ResetTimer()
 	for range b.N {
@@ -59,7 +59,7 @@ func BenchmarkSortRun(b *testing.B) {
 				runtime.GC()
 				b.StartTimer()
 				start := time.Now()
-				run.sort()
+				run.sort(nil)
 				mid := time.Now()
 				run.compact()
 				sorting, compacting = sorting+mid.Sub(start), compacting+time.Since(mid)

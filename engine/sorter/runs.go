@@ -10,6 +10,7 @@ import (
 
 	"github.com/gdask/gdask/engine/paged"
 	"github.com/gdask/gdask/engine/spill"
+	"github.com/gdask/gdask/internal/hugepage"
 )
 
 // sortedRows is one run of encoded rows (a morsel's), sorted by their
@@ -17,12 +18,18 @@ import (
 // Sorting compares the first 16 bytes of the order sections as two
 // integers kept next to the row's reference, and reads the rows only on a
 // tie: most comparisons then touch no row at all.
+//
+// A run fills and sorts its keys, then compact copies its rows in order
+// into flat and drops the keys: a run that waits for the merge holds its
+// rows and nothing else, and the merge reads each run as one stream.
 type sortedRows struct {
 	arena paged.Arena
-	// flat holds the rows once compact has copied them in order; a key's
-	// ref is then the row's offset in it << 24 | its length.
+	keys  []rowKey // the rows in arena, until compact
+	// flat holds the rows once compact has copied them in order, each
+	// after its length as a uvarint; n is their number. A row's ref is
+	// then its offset in flat << flatLenBits | its length.
 	flat    []byte
-	keys    []rowKey
+	n       int
 	touched byte // what compact's loads read, kept so they are not optimised away
 }
 
@@ -33,14 +40,30 @@ type rowKey struct {
 
 // add copies row into the run (not compacted).
 func (s *sortedRows) add(row []byte) {
+	if len(s.keys) == cap(s.keys) {
+		// Doubled as append would, but in fresh memory that may have
+		// huge pages: a run's keys grow to megabytes.
+		keys := hugepage.Make[rowKey](len(s.keys), max(2*cap(s.keys), 256))
+		copy(keys, s.keys)
+		s.keys = keys
+	}
 	var b [16]byte
 	copy(b[:], orderOf(row))
 	s.keys = append(s.keys, rowKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), s.arena.Add(row)})
 }
 
+// len is the number of rows.
+func (s *sortedRows) len() int {
+	if s.flat != nil {
+		return s.n
+	}
+	return len(s.keys)
+}
+
+// row returns row i of a run not compacted.
 func (s *sortedRows) row(i int) []byte { return s.get(s.keys[i].ref) }
 
-// get returns the row of a key's ref.
+// get returns the row of a ref: a key's, or a cursor's.
 func (s *sortedRows) get(ref uint64) []byte {
 	if s.flat != nil {
 		off, n := ref>>flatLenBits, ref&(1<<flatLenBits-1)
@@ -52,11 +75,12 @@ func (s *sortedRows) get(ref uint64) []byte {
 // flatLenBits is how many bits of a flat ref hold the row's length.
 const flatLenBits = 24
 
-// rows yields the run's rows in the order of its keys.
+// rows yields the run's rows in order.
 func (s *sortedRows) rows() iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
-		for i := range s.keys {
-			if !yield(s.row(i)) {
+		var c runCursor
+		for c.start(s); !c.key.Done; c.next() {
+			if !yield(c.row()) {
 				return
 			}
 		}
@@ -68,9 +92,59 @@ func (s *sortedRows) memBytes() int64 {
 	return s.arena.MemBytes() + int64(cap(s.flat)) + int64(cap(s.keys))*int64(unsafe.Sizeof(rowKey{}))
 }
 
+// runCursor reads a sorted run's rows in order: its keys', or, once
+// compacted, flat's one after another.
+type runCursor struct {
+	s    *sortedRows
+	i    int       // the next key, or offset in flat
+	key  spill.Key // the current row's; Done past the last
+	ref  uint64    // the current row's ref
+	flat []byte    // the current row, when the run is compacted
+}
+
+// start puts c on s's first row.
+func (c *runCursor) start(s *sortedRows) {
+	*c = runCursor{s: s}
+	c.next()
+}
+
+// next moves c to the next row.
+func (c *runCursor) next() {
+	s := c.s
+	if s.flat == nil {
+		if c.i == len(s.keys) {
+			c.key = spill.Key{Done: true}
+			return
+		}
+		k := &s.keys[c.i]
+		c.key, c.ref = spill.Key{Hi: k.hi, Lo: k.lo}, k.ref
+		c.i++
+		return
+	}
+	if c.i == len(s.flat) {
+		c.key = spill.Key{Done: true}
+		return
+	}
+	n, k := binary.Uvarint(s.flat[c.i:])
+	off := c.i + k
+	c.flat = s.flat[off : off+int(n) : off+int(n)]
+	c.ref = uint64(off)<<flatLenBits | n
+	c.i = off + int(n)
+	c.key = keyOf(c.flat)
+}
+
+// row returns the current row. A key's row is read only when asked for:
+// the merge compares the keys' 16 bytes first.
+func (c *runCursor) row() []byte {
+	if c.s.flat != nil {
+		return c.flat
+	}
+	return c.s.arena.Get(c.ref)
+}
+
 // keepFirst sorts the run and keeps its first n rows, in a fresh arena.
 func (s *sortedRows) keepFirst(n int64) {
-	s.sort()
+	s.sort(nil)
 	if int64(len(s.keys)) <= n {
 		return
 	}
@@ -81,20 +155,24 @@ func (s *sortedRows) keepFirst(n int64) {
 	*s = kept // a run that goes on taking rows: in an arena
 }
 
-// compact copies the rows, in the order of their keys, into one slice: a
-// sorted run that stays in memory is then read in order by the merge, one
-// stream per run, instead of a cache miss per row. A run with a row too
-// long for a flat ref stays as it is. The run takes no rows after.
-func (s *sortedRows) compact() {
+// compact copies the rows, in the order of their keys, each after its
+// length, into one slice: a sorted run that stays in memory is then read
+// in order by the merge, one stream per run, instead of a cache miss per
+// row. It returns the arena the rows were in, emptied, and the keys, for
+// another run to fill: their memory is then written again rather than
+// faulted in fresh. A run with a row too long for a flat ref stays as it
+// is, and returns nothing. The run takes no rows after.
+func (s *sortedRows) compact() (spare paged.Arena, keys []rowKey) {
 	total := 0
 	for i := range s.keys {
 		n := len(s.row(i))
 		if n >= 1<<flatLenBits {
-			return
+			return paged.Arena{}, nil
 		}
-		total += n
+		total += uvarintLen(uint64(n)) + n
 	}
-	flat := make([]byte, 0, total)
+	// The run stays until the sort's output: fresh memory, filled whole.
+	flat := hugepage.Make[byte](0, max(total, 1))
 	var touch byte
 	for lo := 0; lo < len(s.keys); lo += 16 {
 		keys := s.keys[lo:min(lo+16, len(s.keys))]
@@ -106,12 +184,17 @@ func (s *sortedRows) compact() {
 		}
 		for i := range keys {
 			row := s.get(keys[i].ref)
-			keys[i].ref = uint64(len(flat))<<flatLenBits | uint64(len(row))
-			flat = append(flat, row...)
+			flat = append(binary.AppendUvarint(flat, uint64(len(row))), row...)
 		}
 	}
-	s.arena, s.flat, s.touched = paged.Arena{}, flat, touch
+	spare, keys = s.arena, s.keys[:0]
+	spare.Reset()
+	s.arena, s.keys, s.flat, s.n, s.touched = paged.Arena{}, nil, flat, len(s.keys), touch
+	return spare, keys
 }
+
+// uvarintLen is the length of v as a uvarint.
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
 // compareKeys orders a and b, rows of s and t, as CompareRows does.
 func compareKeys(s *sortedRows, a *rowKey, t *sortedRows, b *rowKey) int {
@@ -128,13 +211,25 @@ func compareKeys(s *sortedRows, a *rowKey, t *sortedRows, b *rowKey) int {
 // hold, most significant first, down to ranges small enough for a
 // quicksort, which also orders keys whose 16 bytes are equal by their
 // rows. Comparison sorts of random keys are bound by branches the CPU
-// cannot predict; a radix pass has none.
-func (s *sortedRows) sort() {
+// cannot predict; a radix pass has none. The radix passes scatter into
+// *scratch, grown to the run's length when shorter; nil: a slice of
+// their own.
+func (s *sortedRows) sort(scratch *[]rowKey) {
 	if len(s.keys) <= radixMin {
 		s.quicksort(s.keys, 2*bits.Len(uint(len(s.keys))))
 		return
 	}
-	s.radix(s.keys, make([]rowKey, len(s.keys)), 0)
+	var tmp []rowKey
+	if scratch != nil {
+		tmp = *scratch
+	}
+	if cap(tmp) < len(s.keys) {
+		tmp = hugepage.Make[rowKey](len(s.keys), len(s.keys))
+		if scratch != nil {
+			*scratch = tmp
+		}
+	}
+	s.radix(s.keys, tmp[:len(s.keys)], 0)
 }
 
 // byteAt is byte b of the key's 16 (0: hi's most significant).
@@ -251,27 +346,23 @@ func (s *sortedRows) quicksort(k []rowKey, depth int) {
 }
 
 // mergeRuns calls emit with the rows of every run in order (the run and
-// the row's reference in its arena), until emit returns false. Equal rows
-// come in run order. The merge (spill.Merge) compares the sort keys held
-// next to each run's current row.
+// the row's ref, for its get), until emit returns false. Equal rows come
+// in run order. The merge (spill.Merge) compares the sort keys of each
+// run's current row.
 func mergeRuns(parts []sortedRows, emit func(part int, ref uint64) bool) {
-	next := make([]int, len(parts)) // each run's current row
-	key := func(p int) spill.Key {
-		if next[p] == len(parts[p].keys) {
-			return spill.Key{Done: true}
-		}
-		k := &parts[p].keys[next[p]]
-		return spill.Key{Hi: k.hi, Lo: k.lo}
+	cur := make([]runCursor, len(parts))
+	for p := range parts {
+		cur[p].start(&parts[p])
 	}
-	m := spill.NewMerge(len(parts), key, func(a, b int) int {
-		return CompareRows(parts[a].row(next[a]), parts[b].row(next[b]))
+	m := spill.NewMerge(len(parts), func(p int) spill.Key { return cur[p].key }, func(a, b int) int {
+		return CompareRows(cur[a].row(), cur[b].row())
 	})
 	for {
 		p, ok := m.Winner()
-		if !ok || !emit(p, parts[p].keys[next[p]].ref) {
+		if !ok || !emit(p, cur[p].ref) {
 			return
 		}
-		next[p]++
-		m.Advance(key(p))
+		cur[p].next()
+		m.Advance(cur[p].key)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gdask/gdask/engine/paged"
 )
 
 // TestSortedRowsSort sorts keys in the orders that break naive quicksorts
@@ -43,7 +45,7 @@ func TestSortedRowsSort(t *testing.T) {
 			}
 			want := slices.Clone(s.keys)
 			slices.SortFunc(want, func(a, b rowKey) int { return compareKeys(&s, &a, &s, &b) })
-			s.sort()
+			s.sort(nil)
 			for i := range want {
 				if compareKeys(&s, &s.keys[i], &s, &want[i]) != 0 {
 					t.Fatalf("%s, %d keys: key %d out of order", pattern, n, i)
@@ -51,4 +53,74 @@ func TestSortedRowsSort(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testRow encodes key as a row whose order section is the key and whose
+// one cell is pad bytes of text.
+func testRow(key string, pad int) []byte {
+	order := append(append([]byte{1}, key...), 0, 0)
+	row := binary.AppendUvarint(nil, uint64(len(order)))
+	row = append(row, order...)
+	row = append(row, cellText)
+	row = binary.AppendUvarint(row, uint64(pad))
+	return append(row, strings.Repeat("p", pad)...)
+}
+
+// Runs merged, compacted or not, give every row in order; a compacted
+// run holds its rows alone, and the arena and keys compact gives back
+// fill the next run as fresh ones would. Rows of 128 bytes and more have
+// lengths of two bytes and more in a compacted run.
+func TestMergeRunsCompacted(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var want []string // "key/run/i" in order
+	runs := make([]sortedRows, 4)
+	var spare paged.Arena
+	var spareKeys []rowKey
+	for p := range runs {
+		s := &runs[p]
+		s.arena, s.keys = spare, spareKeys
+		n := 1000 + r.IntN(2000)
+		for i := range n {
+			key := fmt.Sprintf("%06d", r.IntN(5000))
+			s.add(testRow(fmt.Sprintf("%s/%d/%05d", key, p, i), r.IntN(300)))
+			want = append(want, fmt.Sprintf("%s/%d/%05d", key, p, i))
+		}
+		s.sort(nil)
+		if p < 3 { // the last run stays as it is
+			spare, spareKeys = s.compact()
+			if s.keys != nil || s.arena.MemBytes() > 64 || s.len() != n {
+				t.Fatalf("run %d compacted: %d keys, arena of %d bytes, %d rows, want %d", p, len(s.keys), s.arena.MemBytes(), s.len(), n)
+			}
+			if cap(spareKeys) < n || len(spareKeys) != 0 {
+				t.Fatalf("run %d gave back keys of len %d cap %d", p, len(spareKeys), cap(spareKeys))
+			}
+		}
+	}
+	slices.Sort(want)
+	var got []string
+	mergeRuns(runs, func(p int, ref uint64) bool {
+		row := runs[p].get(ref)
+		order := orderOf(row)
+		got = append(got, string(order[1:len(order)-2]))
+		return true
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("merged %d rows, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+	}
+	var rows int
+	for range runs[1].rows() {
+		rows++
+	}
+	if rows != runs[1].len() {
+		t.Errorf("rows() of a compacted run yields %d rows, want %d", rows, runs[1].len())
+	}
+}
+
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

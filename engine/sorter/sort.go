@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/gdask/gdask/engine/exec"
+	"github.com/gdask/gdask/engine/paged"
 	"github.com/gdask/gdask/engine/spill"
+	"github.com/gdask/gdask/internal/hugepage"
 	"github.com/gdask/gdask/plan"
 )
 
@@ -48,6 +50,15 @@ type Sort struct {
 	done    []*sortedRows // sorted runs in memory
 	mem     atomic.Int64  // bytes of the runs in memory, cur and done
 	loan    *exec.Loan
+
+	// Per worker, until Finish: what its runs' radix sorts scatter into,
+	// and the arena and keys its last run was compacted out of, for its
+	// next. They are a run's working memory, not counted in mem (a
+	// finished run holds neither), and written again rather than faulted
+	// in fresh.
+	scratch   [][]rowKey
+	spare     []paged.Arena
+	spareKeys [][]rowKey
 
 	extMu   sync.Mutex
 	ext     *spill.Sorter // the external sort, once runs did not fit
@@ -91,6 +102,9 @@ func NewSort(env *exec.Env, op int, spec Spec) *Sort {
 	s.cur = make([]*sortedRows, env.Workers)
 	s.curMem = make([]int64, env.Workers)
 	s.lastRun = make([]int, env.Workers)
+	s.scratch = make([][]rowKey, env.Workers)
+	s.spare = make([]paged.Arena, env.Workers)
+	s.spareKeys = make([][]rowKey, env.Workers)
 	s.cuts = make([][]byte, env.Workers)
 	// The runs in memory may take a quarter of what the broker has to
 	// lend: the operators that feed the sort (a hash aggregate merging its
@@ -106,7 +120,12 @@ func (s *Sort) Consume(w, _ int, b *exec.Batch) error {
 	if r == nil {
 		// As many rows as the worker's last run had, less what the
 		// keys' doubling would copy: runs of one input come alike.
-		r = &sortedRows{keys: make([]rowKey, 0, s.lastRun[w]+s.lastRun[w]/8)}
+		keys := s.spareKeys[w]
+		if want := s.lastRun[w] + s.lastRun[w]/8; cap(keys) < want {
+			keys = hugepage.Make[rowKey](0, want)
+		}
+		r = &sortedRows{keys: keys, arena: s.spare[w]}
+		s.spare[w], s.spareKeys[w] = paged.Arena{}, nil
 		s.cur[w] = r
 	}
 	enc, cut := s.encs[w], s.cuts[w]
@@ -145,9 +164,9 @@ func (s *Sort) EndMorsel(w, _ int) error {
 	if s.topN > 0 || r == nil || len(r.keys) == 0 {
 		return nil
 	}
-	r.sort()
-	r.compact()
+	r.sort(&s.scratch[w])
 	s.lastRun[w] = len(r.keys)
+	s.spare[w], s.spareKeys[w] = r.compact()
 	s.cur[w], s.curMem[w] = nil, 0 // its bytes stay counted, as a finished run's
 	s.mu.Lock()
 	s.done = append(s.done, r)
@@ -174,7 +193,7 @@ func (s *Sort) spill(w int) error {
 		runs := make([]sortedRows, len(done))
 		for i, r := range done {
 			runs[i] = *r
-			rows += int64(len(r.keys))
+			rows += int64(r.len())
 			freed += r.memBytes()
 		}
 		err := s.ext.WriteRun(func(yield func([]byte) bool) {
@@ -190,7 +209,7 @@ func (s *Sort) spill(w int) error {
 		if s.topN > 0 {
 			r.keepFirst(s.topN)
 		} else {
-			r.sort()
+			r.sort(nil)
 		}
 		rows += int64(len(r.keys))
 		if err := s.ext.WriteRun(r.rows()); err != nil {
@@ -249,13 +268,14 @@ func (s *Sort) Finish(schema plan.Schema) (exec.Source, error) {
 			if s.topN > 0 {
 				r.keepFirst(s.topN)
 			} else {
-				r.sort()
+				r.sort(&s.scratch[w])
 				r.compact()
 			}
 			s.done = append(s.done, r)
 		}
 		s.cur[w] = nil
 	}
+	s.scratch, s.spare, s.spareKeys = nil, nil, nil
 	if how := Reorderings(s.encs); how != nil {
 		if err := s.reorder(how); err != nil {
 			return nil, err
@@ -312,7 +332,7 @@ func (s *Sort) reorder(how []Reordering) error {
 	if s.topN > 0 {
 		r.keepFirst(s.topN)
 	} else {
-		r.sort()
+		r.sort(nil)
 	}
 	s.cur[0] = nil
 	if len(r.keys) > 0 {
