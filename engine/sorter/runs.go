@@ -125,7 +125,10 @@ func (c *runCursor) next() {
 		c.key = spill.Key{Done: true}
 		return
 	}
-	n, k := binary.Uvarint(s.flat[c.i:])
+	n, k := uint64(s.flat[c.i]), 1 // most rows are shorter than 128 bytes
+	if n >= 0x80 {
+		n, k = binary.Uvarint(s.flat[c.i:])
+	}
 	off := c.i + k
 	c.flat = s.flat[off : off+int(n) : off+int(n)]
 	c.ref = uint64(off)<<flatLenBits | n

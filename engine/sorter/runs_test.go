@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gdask/gdask/engine/paged"
+	"github.com/gdask/gdask/engine/spill"
 )
 
 // TestSortedRowsSort sorts keys in the orders that break naive quicksorts
@@ -123,4 +124,29 @@ func firstDiff(a, b []string) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// keyOf's two loads give what a copy of the order section's first 16
+// bytes, zero padded, gives: for sections of 0 to 20 bytes, in rows that
+// end with the section or go on.
+func TestKeyOf(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := range 21 {
+		for _, after := range []int{0, 1, 7, 16, 30} {
+			order := make([]byte, n)
+			for i := range order {
+				order[i] = byte(1 + r.IntN(255))
+			}
+			row := append(binary.AppendUvarint(nil, uint64(n)), order...)
+			for range after {
+				row = append(row, 0xff)
+			}
+			var b [16]byte
+			copy(b[:], order)
+			want := spill.Key{Hi: binary.BigEndian.Uint64(b[:8]), Lo: binary.BigEndian.Uint64(b[8:])}
+			if got := keyOf(row); got != want {
+				t.Errorf("section of %d bytes, %d after: %+v, want %+v", n, after, got, want)
+			}
+		}
+	}
 }
