@@ -96,7 +96,9 @@ func (app *App) runMerge(ctx context.Context, c *cobra.Command, o *mergeOptions)
 	if err != nil {
 		return err
 	}
-	rep, err := p.status(o.Dir, true)
+	// The state files' headers; their bodies are checked by the merge,
+	// before its output or as it goes (mergeChain).
+	rep, err := p.status(o.Dir, false)
 	if err != nil {
 		return err
 	}
@@ -130,7 +132,7 @@ func (app *App) runMerge(ctx context.Context, c *cobra.Command, o *mergeOptions)
 		if args, err = mergeArgs(c, p); err != nil {
 			return err
 		}
-		if rep, err = p.status(abs, true); err != nil {
+		if rep, err = p.status(abs, false); err != nil {
 			return err
 		}
 	}
@@ -234,6 +236,19 @@ func (app *App) mergeChain(ctx context.Context, j *job, root plan.Node, input pl
 	}
 	if err := p.checkInputs(m.dir, j.ds.Inputs()); err != nil {
 		return err
+	}
+	if !engine.MergeReadsWholeFirst(root) {
+		// Sorted runs and rows are merged as they are read: every body
+		// is checked whole first, so a damaged one stops the merge
+		// before its first row. An aggregate's or a count's merge reads
+		// the bodies whole, checked, before its first row anyway.
+		rep, err := p.status(m.dir, true)
+		if err != nil {
+			return err
+		}
+		if err := rep.Err(); err != nil {
+			return err
+		}
 	}
 	var bodies []engine.ShardBody
 	for i := range p.Shards {

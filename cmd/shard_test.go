@@ -285,10 +285,38 @@ func shardDir(t *testing.T, n int, args ...string) string {
 
 // TestMergeRefuses: a merge of a directory that is not whole names the
 // shard and what is wrong with it, exits 1 and writes nothing, not even
-// an --output file.
+// an --output file: a groupby's merge, which checks the bodies as it
+// loads them whole before its first row (engine.MergeReadsWholeFirst),
+// as a sort's, which checks them before it merges them.
 func TestMergeRefuses(t *testing.T) {
 	paths := shardInputs(t, rand.New(rand.NewPCG(9, 10)))
 	args := append(append([]string{"groupby"}, paths...), "--by", "k", "--sum", "n", "--blocksize", "4KiB")
+	sort := append(append([]string{"sort"}, paths...), "--by", "k", "--blocksize", "4KiB")
+	for _, c := range []struct{ args, foreign []string }{
+		{args, append(args[:len(args)-2:len(args)-2], "--where", "n > 0")},
+		{sort, append(sort[:len(sort)-2:len(sort)-2], "--nulls", "first")},
+	} {
+		t.Run(c.args[0], func(t *testing.T) { testMergeRefuses(t, c.args, c.foreign) })
+	}
+	// A shard of another count, or of another plan, into the directory is
+	// refused before it runs.
+	dir := shardDir(t, 3, args...)
+	if _, stderr, code := runIn(t, append(args, "--shard", "0/2", "--state-out", dir)...); code != 2 || !strings.Contains(stderr, "is for 3 shards") {
+		t.Fatalf("another N: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runIn(t, append(args, "--where", "n > 0", "--shard", "0/3", "--state-out", dir)...); code != 2 || !strings.Contains(stderr, "this plan is not the one in") {
+		t.Fatalf("another plan: exit %d: %s", code, stderr)
+	}
+	// merge --status of a whole directory.
+	out, _, code := runIn(t, "merge", "--status", dir)
+	if code != 0 || !strings.Contains(out, "3 of 3 shards done") {
+		t.Fatalf("merge --status: exit %d:\n%s", code, out)
+	}
+}
+
+// testMergeRefuses spoils a directory of 3 shards of args in each way,
+// one of them with a shard of foreign, another plan.
+func testMergeRefuses(t *testing.T, args, foreign []string) {
 	state := func(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("shard-%04d-of-0003.state", i)) }
 	cases := []struct {
 		name  string
@@ -297,7 +325,7 @@ func TestMergeRefuses(t *testing.T) {
 	}{
 		{"missing", func(t *testing.T, dir string) { os.Remove(state(dir, 1)) }, "shard-0001-of-0003.state: missing"},
 		{"foreign", func(t *testing.T, dir string) {
-			other := shardDir(t, 3, append(args[:len(args)-2:len(args)-2], "--where", "n > 0")...)
+			other := shardDir(t, 3, foreign...)
 			copyFile(t, state(other, 2), state(dir, 2))
 		}, "shard-0002-of-0003.state: written for another plan"},
 		{"truncated", func(t *testing.T, dir string) {
@@ -332,20 +360,6 @@ func TestMergeRefuses(t *testing.T) {
 				t.Fatalf("merge --status: exit %d:\n%s", code, status)
 			}
 		})
-	}
-	// A shard of another count, or of another plan, into the directory is
-	// refused before it runs.
-	dir := shardDir(t, 3, args...)
-	if _, stderr, code := runIn(t, append(args, "--shard", "0/2", "--state-out", dir)...); code != 2 || !strings.Contains(stderr, "is for 3 shards") {
-		t.Fatalf("another N: exit %d: %s", code, stderr)
-	}
-	if _, stderr, code := runIn(t, append(args, "--where", "n > 0", "--shard", "0/3", "--state-out", dir)...); code != 2 || !strings.Contains(stderr, "this plan is not the one in") {
-		t.Fatalf("another plan: exit %d: %s", code, stderr)
-	}
-	// merge --status of a whole directory.
-	out, _, code := runIn(t, "merge", "--status", dir)
-	if code != 0 || !strings.Contains(out, "3 of 3 shards done") {
-		t.Fatalf("merge --status: exit %d:\n%s", code, out)
 	}
 }
 

@@ -82,6 +82,18 @@ func ShardReadsAll(root plan.Node) bool {
 	return !(cuts.rows && limited)
 }
 
+// MergeReadsWholeFirst reports whether a merge of root reads every
+// shard's body to its end before it writes any row: the plan's one cut is
+// an aggregate or a count, which the merge loads whole first. Every byte
+// of a body goes through the Reader that checks its blocks, so such a
+// merge need not check the bodies beforehand (cluster.Verify): a damaged
+// one fails it before its output begins. Sorted runs and rows are merged
+// as they are read, and must be checked first.
+func MergeReadsWholeFirst(root plan.Node) bool {
+	cuts, err := shardCuts(root)
+	return err == nil && len(cuts.nodes) == 1 && (cuts.kind == ShardStates || cuts.kind == ShardCount)
+}
+
 // ShardExplain says, for --explain of a shard (merge false) or of a merge
 // (merge true), what of root runs where: the cuts, where a shard writes
 // its state and the merge loads it, and which side each node runs on.
@@ -425,7 +437,29 @@ func (r *runner) loadStates(ctx context.Context, id int, a *hashagg.Aggregate) e
 		}
 		rs[i] = sr.r
 	}
-	return a.LoadShards(ctx, rs, func(i int, what string) error { return in[i].corrupt(what) })
+	if err := a.LoadShards(ctx, rs, func(i int, what string) error { return in[i].corrupt(what) }); err != nil {
+		return err
+	}
+	return r.loadedWhole()
+}
+
+// loadedWhole checks, once a merge that reads its bodies whole first
+// (MergeReadsWholeFirst) has loaded its cut, that every body ended with
+// it: read to its end, every block checked.
+func (r *runner) loadedWhole() error {
+	if len(r.shard.cuts.nodes) != 1 {
+		return nil
+	}
+	for _, sr := range r.shard.in {
+		switch _, err := sr.r.r.Peek(1); err {
+		case io.EOF:
+		case nil:
+			return sr.corrupt("bytes after its last section")
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
 // dumpRows writes a finished sort's rows, in order, as node id's section.
@@ -505,7 +539,7 @@ func (r *runner) loadCount(id int) (int64, error) {
 		}
 		total += int64(n)
 	}
-	return total, nil
+	return total, r.loadedWhole()
 }
 
 // rowsCodec is how a shard keeps the root's rows: the sorter's encoding
@@ -661,9 +695,19 @@ func (sr *sectionReader) corrupt(what string) error {
 func (sr *sectionReader) uvarint() (uint64, error) {
 	v, err := binary.ReadUvarint(sr.r)
 	if err != nil {
-		return 0, sr.corrupt("it ends early")
+		return 0, sr.readErr(err)
 	}
 	return v, nil
+}
+
+// readErr is the error of a read of the body that failed: at its end,
+// the body ends early; else the Reader's own error (a block that does not
+// match its checksum, an unreadable file), which names the file.
+func (sr *sectionReader) readErr(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return sr.corrupt("it ends early")
+	}
+	return err
 }
 
 // begin reads the head of the next section and checks it is node id's.
@@ -674,7 +718,7 @@ func (sr *sectionReader) begin(id int, tag byte) error {
 	}
 	t, err := sr.r.ReadByte()
 	if err != nil {
-		return sr.corrupt("it ends early")
+		return sr.readErr(err)
 	}
 	if v != uint64(id+1) || t != tag {
 		return sr.corrupt(fmt.Sprintf("a section of node %d %q where node %d %q was due", int64(v)-1, t, id, tag))
@@ -698,7 +742,7 @@ func (sr *sectionReader) item() ([]byte, bool, error) {
 	}
 	b := sr.buf[:n]
 	if _, err := io.ReadFull(sr.r, b); err != nil {
-		return nil, false, sr.corrupt("it ends early")
+		return nil, false, sr.readErr(err)
 	}
 	return b, true, nil
 }

@@ -75,6 +75,67 @@ func runShardedMergePassed(t *testing.T, cfg Config, paths []string, format stri
 	return out.String(), passed, err
 }
 
+// TestMergeReadsWholeFirst: the merges that read every body whole, every
+// block checked, before their first row are those of one aggregate or
+// one count; such a merge refuses a body with bytes after its sections,
+// which it would not otherwise read.
+func TestMergeReadsWholeFirst(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	paths := unitInputs(t, r)
+	cfg := DefaultConfig()
+	cfg.Workers = 2
+	cfg.Blocksize = 1 << 10
+	plans := []struct {
+		name  string
+		build func(plan.Node) plan.Node
+		whole bool
+	}{
+		{"count", func(s plan.Node) plan.Node { return plan.NewCount(s) }, true},
+		{"groupby", func(s plan.Node) plan.Node { return groupByNode(t, s, []string{"a"}, []string{"count:", "sum:n"}) }, true},
+		{"groupby then sort", func(s plan.Node) plan.Node {
+			return plan.NewSort(groupByNode(t, s, []string{"a"}, []string{"sum:n"}), []plan.SortKey{{Col: 1, Desc: true}})
+		}, true},
+		// nunique beside another aggregate: two aggregates zipped, two cuts.
+		{"groupby nunique", func(s plan.Node) plan.Node { return groupByNode(t, s, []string{"a"}, []string{"count:", "nunique:c"}) }, false},
+		{"sort", func(s plan.Node) plan.Node { return plan.NewSort(s, []plan.SortKey{{Col: 3}}) }, false},
+		{"filter", func(s plan.Node) plan.Node { return plan.NewFilter(s, mustPred(t, "n > 100", s.Schema())) }, false},
+	}
+	units := layoutOf(t, cfg, paths, 2<<10)
+	for _, p := range plans {
+		_, in := openTyped(t, &cfg, paths)
+		root := plan.Optimize(p.build(plan.NewScan(paths, in)))
+		if got := MergeReadsWholeFirst(root); got != p.whole {
+			t.Errorf("%s: MergeReadsWholeFirst = %v, want %v", p.name, got, p.whole)
+		}
+		if !p.whole {
+			continue
+		}
+		bodies := make([]ShardBody, 2)
+		for i := range bodies {
+			c := cfg
+			c.Units = ShardUnits(units, i, 2)
+			ds, _ := openTyped(t, &c, paths)
+			var body bytes.Buffer
+			if _, err := ds.RunShard(context.Background(), root, "csv", func() (io.Writer, error) { return &body, nil }, RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			ds.Close()
+			if i == 1 {
+				body.WriteByte(0) // a byte after the sections
+			}
+			bodies[i] = memBody{bytes.NewReader(body.Bytes())}
+		}
+		ds, _ := openTyped(t, &cfg, paths)
+		var out bytes.Buffer
+		o := &Output{Format: "csv", Open: func([]writers.Column, Delivery) (writers.Writer, error) { return writers.New("csv", &out) }}
+		_, err := ds.RunMerge(context.Background(), root, bodies, o, RunOptions{})
+		ds.Close()
+		if err == nil || !strings.Contains(err.Error(), "shard 1/2: its state does not match this plan (bytes after its last section)") || out.Len() > 0 {
+			t.Errorf("%s: a body with a byte after its sections: %v, %d bytes out", p.name, err, out.Len())
+		}
+	}
+}
+
 func TestShardMerge(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	paths := unitInputs(t, r)

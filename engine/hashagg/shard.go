@@ -295,8 +295,11 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 		s.r = r
 		uvarint := func() (uint64, error) {
 			v, err := binary.ReadUvarint(r)
-			if err != nil {
+			switch {
+			case err == io.EOF || err == io.ErrUnexpectedEOF:
 				return 0, bad(i, "it ends early")
+			case err != nil:
+				return 0, err // the reader's: a block that does not match its checksum
 			}
 			return v, nil
 		}
@@ -340,7 +343,9 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 		}
 		a.rowsIn.Add(int64(rows))
 		var ok bool
-		if spellings[i], ok = readSpellings(r, len(a.agg.Keys)); !ok {
+		if spellings[i], ok, err = readSpellings(r, len(a.agg.Keys)); err != nil {
+			return err
+		} else if !ok {
 			return bad(i, "its key columns are not this plan's")
 		}
 		a.env.Events.Event(exec.Event{Kind: exec.EvMorselEnd, Op: a.op, Worker: w, Morsel: i, Dur: time.Since(start), At: time.Now()})
@@ -356,22 +361,33 @@ func (a *Aggregate) LoadShards(ctx context.Context, rs []ShardReader, bad func(i
 	return nil
 }
 
-// readSpellings reads what appendTo wrote, for keys key columns.
-func readSpellings(r ShardReader, keys int) (keySpellings, bool) {
+// readSpellings reads what appendTo wrote, for keys key columns: false
+// when they are not such, or an error of the reader other than its end
+// (a block that does not match its checksum).
+func readSpellings(r ShardReader, keys int) (keySpellings, bool, error) {
+	var err error
+	fail := func() (keySpellings, bool, error) {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = nil
+		}
+		return keySpellings{}, false, err
+	}
 	n, err := binary.ReadUvarint(r)
 	if err != nil || n != uint64(keys) {
-		return keySpellings{}, false
+		return fail()
 	}
 	s := keySpellings{kinds: make([]readers.Type, keys), respelled: make([]bool, keys)}
 	for k := range keys {
-		kind, err1 := r.ReadByte()
-		re, err2 := r.ReadByte()
-		if err1 != nil || err2 != nil || readers.Type(kind) > readers.TypeString || re > 1 {
-			return keySpellings{}, false
+		var kind, re byte
+		if kind, err = r.ReadByte(); err == nil {
+			re, err = r.ReadByte()
+		}
+		if err != nil || readers.Type(kind) > readers.TypeString || re > 1 {
+			return fail()
 		}
 		s.kinds[k], s.respelled[k] = readers.Type(kind), re == 1
 	}
-	return s, true
+	return s, true, nil
 }
 
 // mergeShards merges partition p of every shard into worker w's table,
