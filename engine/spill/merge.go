@@ -39,7 +39,7 @@ func NewMerge(k int, first func(i int) Key, cmp func(a, b int) int) *Merge {
 		m.tree[i] = -1
 	}
 	for i := range k {
-		m.keys[i] = first(i)
+		m.keys[i] = done(first(i))
 		w := i
 		for n := (i + k) / 2; n > 0; n /= 2 {
 			if m.tree[n] < 0 {
@@ -57,18 +57,28 @@ func NewMerge(k int, first func(i int) Key, cmp func(a, b int) int) *Merge {
 	return m
 }
 
+// done gives a finished source's Key the largest Hi and Lo, so that
+// before decides most matches on them alone: Done is looked at only
+// when they tie.
+func done(k Key) Key {
+	if k.Done {
+		k.Hi, k.Lo = ^uint64(0), ^uint64(0)
+	}
+	return k
+}
+
 // before reports whether source a's item comes before source b's. A
 // finished source comes after every other.
 func (m *Merge) before(a, b int) bool {
 	ka, kb := &m.keys[a], &m.keys[b]
-	if ka.Done || kb.Done {
-		return !ka.Done && (kb.Done || a < b)
-	}
 	if ka.Hi != kb.Hi {
 		return ka.Hi < kb.Hi
 	}
 	if ka.Lo != kb.Lo {
 		return ka.Lo < kb.Lo
+	}
+	if ka.Done || kb.Done {
+		return !ka.Done && (kb.Done || a < b)
 	}
 	c := m.cmp(a, b)
 	return c < 0 || c == 0 && a < b
@@ -85,7 +95,7 @@ func (m *Merge) Winner() (int, bool) {
 // next item, whose Key is next.
 func (m *Merge) Advance(next Key) {
 	w := m.tree[0]
-	m.keys[w] = next
+	m.keys[w] = done(next)
 	k := len(m.keys)
 	for n := (w + k) / 2; n > 0; n /= 2 {
 		if m.before(m.tree[n], w) {
