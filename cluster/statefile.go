@@ -19,7 +19,8 @@ import (
 // Version is the state file format version this package writes and reads.
 // 2: an aggregate's groups are in hash partitions (engine/hashagg).
 // 3: in segments in any order, its rows and key types after them.
-// 4: in 1,024 partitions, not 256.
+// 4: in 1,024 partitions, not 256; a sorted row holds the text of an
+// ascending text key once, in its order section (engine/sorter).
 const Version = 4
 
 // MaxShards is the largest shard count: shard numbers have four digits in

@@ -18,7 +18,11 @@ import (
 //
 // A cell is a tag byte and its value: null; an int64 or a float64's bits,
 // 8 bytes big endian; or text, a uvarint length and the bytes (cellQuoted:
-// text the input quoted, kept so by an Encoder of Spec.Quoted).
+// text the input quoted, kept so by an Encoder of Spec.Quoted); or text
+// that the order section holds as it is (a string key's, ascending, with
+// no zero byte), as a uvarint offset in the order section and a uvarint
+// length (cellOrderText): a row sorted by a text column holds its text
+// once.
 
 // Cell tags.
 const (
@@ -29,6 +33,8 @@ const (
 	// cellQuoted is a cellText that the input quoted: rows that go on
 	// to a csv output that quotes what the input quoted (a shard's rows).
 	cellQuoted = 4
+	// cellOrderText is a cellText whose bytes are in the order section.
+	cellOrderText = 5
 )
 
 // Ties says what orders rows whose sort keys are equal, so the sort is
@@ -73,6 +79,10 @@ type Encoder struct {
 	num      []byte
 	seq      uint64 // rows encoded, for TiesByArrival
 	hadPos   bool   // the batches carried positions, for TiesByPosition
+	// keyOf[c] is the key that orders by column c, -1 for none; segs[k]
+	// is where key k's encoding starts in order, as Order made it last.
+	keyOf []int
+	segs  []int
 	// Per key: a batch had it as numbers, as strings. A column whose type
 	// widened to string part way (a value that is not a number after
 	// numbers) had both: its order must be made again, bytewise.
@@ -91,9 +101,19 @@ type Encoder struct {
 func NewEncoder(spec Spec) *Encoder {
 	keys := spec.Keys
 	// The buffers written on every row start on cache lines of their own.
-	return &Encoder{keys: keys, ties: spec.Ties, tiesDesc: spec.TiesDesc, cells: spec.Cells, quoted: spec.Quoted, fields: spec.Fields,
+	e := &Encoder{keys: keys, ties: spec.Ties, tiesDesc: spec.TiesDesc, cells: spec.Cells, quoted: spec.Quoted, fields: spec.Fields,
 		sawNum: make([]bool, len(keys)), sawStr: make([]bool, len(keys)), sawFloat: make([]bool, len(keys)), sawBig: make([]bool, len(keys)),
-		order: cacheline.Slice[byte](0, 256), first: cacheline.Slice[byte](0, 64), row: cacheline.Slice[byte](0, 256)}
+		order: cacheline.Slice[byte](0, 256), first: cacheline.Slice[byte](0, 64), row: cacheline.Slice[byte](0, 256),
+		segs: make([]int, len(keys))}
+	for i, k := range keys {
+		for len(e.keyOf) <= k.Col {
+			e.keyOf = append(e.keyOf, -1)
+		}
+		if e.keyOf[k.Col] < 0 {
+			e.keyOf[k.Col] = i
+		}
+	}
+	return e
 }
 
 // See notes the types of b's key columns, before its rows are encoded:
@@ -125,7 +145,8 @@ func (e *Encoder) See(b *exec.Batch) {
 // call: what sorting compares, before the row is encoded whole.
 func (e *Encoder) Order(b *exec.Batch, r int) []byte {
 	order := e.order[:0]
-	for _, k := range e.keys {
+	for i, k := range e.keys {
+		e.segs[i] = len(order)
 		order = appendOrdered(order, b.Cols[k.Col], r, k)
 	}
 	var tie uint64
@@ -186,15 +207,15 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 		case t != nil:
 			// The input's text: what the output shows (a "nan" that
 			// orders as null is still written "nan").
-			tag := byte(cellText)
 			if e.quoted && t.Quoted != nil && t.Quoted[r] {
-				tag = cellQuoted
+				row = appendCell(row, cellQuoted, t.Strs[r])
+			} else {
+				row = e.textCell(row, order, c, t.Strs[r])
 			}
-			row = appendCell(row, tag, t.Strs[r])
 		case v == nil || v.Nulls[r]:
 			row = append(row, cellNull)
 		case v.Type == plan.String:
-			row = appendText(row, v.Strs[r])
+			row = e.textCell(row, order, c, v.Strs[r])
 		case e.cells != CellsTyped:
 			e.num = e.num[:0]
 			if v.Type == plan.Int {
@@ -215,6 +236,21 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 	}
 	e.row = row
 	return row
+}
+
+// textCell appends column c's text s: as where the order section holds
+// it when c is a key whose encoding is s as it is (a string, ascending,
+// with no zero byte), else as a text cell.
+func (e *Encoder) textCell(row, order []byte, c int, s []byte) []byte {
+	if c < len(e.keyOf) && e.keyOf[c] >= 0 && len(s) > 2 {
+		off := e.segs[e.keyOf[c]] + 1 // after the key's order marker
+		if off+len(s) <= len(order) && bytes.Equal(order[off:off+len(s)], s) {
+			row = append(row, cellOrderText)
+			row = binary.AppendUvarint(row, uint64(off))
+			return binary.AppendUvarint(row, uint64(len(s)))
+		}
+	}
+	return appendCell(row, cellText, s)
 }
 
 // Reordering says how Finish must make a key's order again, when the
@@ -267,7 +303,7 @@ func (e *Encoder) Reorder(row []byte, how []Reordering, suffix int) []byte {
 	cells := row[w+int(n):]
 	var fields [][]byte
 	if e.cells == CellsRaw {
-		_, record := cellAt(cells, 0)
+		_, record := cellAt(old, cells, 0)
 		fields = e.fields(record)
 	}
 	order := e.order[:0]
@@ -276,7 +312,7 @@ func (e *Encoder) Reorder(row []byte, how []Reordering, suffix int) []byte {
 		var val []byte
 		switch {
 		case fields == nil:
-			tag, val = cellAt(cells, k.Col)
+			tag, val = cellAt(old, cells, k.Col)
 		case fields[k.Col] == nil:
 			tag = cellNull
 		default:
@@ -312,30 +348,59 @@ func (e *Encoder) Reorder(row []byte, how []Reordering, suffix int) []byte {
 	order = append(order, old[len(old)-suffix:]...)
 	e.order = order
 	out := binary.AppendUvarint(e.row[:0], uint64(len(order)))
-	out = append(append(out, order...), cells...)
+	out = append(out, order...)
+	// The cells as they are, but texts held in the old order section,
+	// which this row no longer has: as texts of their own.
+	for rest := cells; len(rest) > 0; {
+		tag, val, next := nextCell(old, rest)
+		if rest[0] == cellOrderText {
+			out = appendCell(out, tag, val)
+		} else {
+			out = append(out, rest[:len(rest)-len(next)]...)
+		}
+		rest = next
+	}
 	e.row = out
 	return out
 }
 
-// cellAt returns the tag and value of cell c of cells: the 8 bytes of a
-// number, the bytes of a text.
-func cellAt(cells []byte, c int) (byte, []byte) {
+// cellAt returns the tag and value of cell c of cells, a row's after
+// its order section order: the 8 bytes of a number, the bytes of a text
+// (cellText for a cellOrderText's).
+func cellAt(order, cells []byte, c int) (byte, []byte) {
 	for {
-		tag := cells[0]
-		cells = cells[1:]
-		var val []byte
-		switch tag {
-		case cellInt, cellFloat:
-			val, cells = cells[:8], cells[8:]
-		case cellText, cellQuoted:
-			l, w := binary.Uvarint(cells)
-			val, cells = cells[w:w+int(l)], cells[w+int(l):]
-		}
+		tag, val, rest := nextCell(order, cells)
 		if c == 0 {
 			return tag, val
 		}
+		cells = rest
 		c--
 	}
+}
+
+// nextCell splits the first cell off cells, a row's after its order
+// section order: its tag and value (as cellAt) and the cells after it.
+func nextCell(order, cells []byte) (tag byte, val, rest []byte) {
+	tag, cells = cells[0], cells[1:]
+	switch tag {
+	case cellInt, cellFloat:
+		return tag, cells[:8], cells[8:]
+	case cellText, cellQuoted:
+		l, w := binary.Uvarint(cells)
+		return tag, cells[w : w+int(l) : w+int(l)], cells[w+int(l):]
+	case cellOrderText:
+		val, cells = orderText(order, cells)
+		return cellText, val, cells
+	}
+	return tag, nil, cells
+}
+
+// orderText reads a cellOrderText's value, after its tag in cells: the
+// text in order it refers to, and the cells after it.
+func orderText(order, cells []byte) (s, rest []byte) {
+	off, w1 := binary.Uvarint(cells)
+	l, w2 := binary.Uvarint(cells[w1:])
+	return order[off : off+l : off+l], cells[w1+w2:]
 }
 
 // Suffix is how many bytes of ties end the order sections it made.
@@ -547,7 +612,7 @@ func (d *Decoder) Decode(rows [][]byte) *exec.Batch {
 	}
 	for r, row := range rows {
 		k, w := binary.Uvarint(row)
-		cells := row[w+int(k):]
+		order, cells := row[w:w+int(k)], row[w+int(k):]
 		for c := range d.schema {
 			v := &d.vecs[c]
 			tag := cells[0]
@@ -572,10 +637,15 @@ func (d *Decoder) Decode(rows [][]byte) *exec.Batch {
 					d.toFloat(v, r)
 				}
 				v.Floats[r] = f
-			case cellText, cellQuoted:
-				l, w := binary.Uvarint(cells)
-				s := cells[w : w+int(l) : w+int(l)]
-				cells = cells[w+int(l):]
+			case cellText, cellQuoted, cellOrderText:
+				var s []byte
+				if tag == cellOrderText {
+					s, cells = orderText(order, cells)
+				} else {
+					l, w := binary.Uvarint(cells)
+					s = cells[w : w+int(l) : w+int(l)]
+					cells = cells[w+int(l):]
+				}
 				d.texts[c].Strs[r] = s
 				if tag == cellQuoted {
 					d.quote(c, r, n)
@@ -642,12 +712,16 @@ func (d *Decoder) decodeText(rows [][]byte) *exec.Batch {
 	}
 	for r, row := range rows {
 		k, w := binary.Uvarint(row)
-		cells := row[w+int(k):]
+		order, cells := row[w:w+int(k)], row[w+int(k):]
 		for c := range d.schema {
 			tag := cells[0]
 			cells = cells[1:]
 			if tag == cellNull {
 				d.texts[c].Strs[r] = nil
+				continue
+			}
+			if tag == cellOrderText {
+				d.texts[c].Strs[r], cells = orderText(order, cells)
 				continue
 			}
 			if tag != cellText && tag != cellQuoted {
@@ -672,8 +746,7 @@ func (d *Decoder) decodeRaw(rows [][]byte) *exec.Batch {
 	d.raws = b.Raw
 	for r, row := range rows {
 		k, w := binary.Uvarint(row)
-		cells := row[w+int(k):]
-		_, b.Raw[r] = cellAt(cells, 0)
+		_, b.Raw[r] = cellAt(row[w:w+int(k)], row[w+int(k):], 0)
 	}
 	return b
 }

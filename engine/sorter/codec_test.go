@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gdask/gdask/engine/exec"
 	"github.com/gdask/gdask/plan"
 )
 
@@ -61,5 +62,63 @@ func TestAppendOrderedStrings(t *testing.T) {
 				t.Fatalf("null first (desc %v) does not sort before %q", desc, a)
 			}
 		}
+	}
+}
+
+// A row sorted by a text column holds the text once, in its order
+// section, when the key is ascending and the text of three bytes or more
+// with no zero byte; every row decodes to its values, typed and as text,
+// and so does a row whose order was made again (Reorder).
+func TestTextKeyOnce(t *testing.T) {
+	texts := [][]byte{[]byte("k1065668"), []byte("ab"), []byte("a\x00bc"), {}, []byte("zzzzzzzzzzzzzzzzzzzzzzzz"), []byte("k1065668")}
+	n := len(texts)
+	s, d, x := &plan.Vector{}, &plan.Vector{}, &plan.Vector{}
+	s.Reset(plan.String, n) // key, ascending
+	d.Reset(plan.String, n) // key, descending
+	x.Reset(plan.Int, n)    // not a key
+	for r, txt := range texts {
+		s.Strs[r], d.Strs[r], x.Ints[r] = txt, txt, int64(r)
+	}
+	s.Nulls[3] = true
+	b := &exec.Batch{}
+	b.N = n
+	b.Cols = []*plan.Vector{s, d, x}
+	schema := plan.Schema{{Name: "s", Type: plan.String}, {Name: "d", Type: plan.String}, {Name: "x", Type: plan.Int}}
+	keys := []plan.SortKey{{Col: 0}, {Col: 1, Desc: true}}
+	for _, cells := range []Cells{CellsTyped, CellsText} {
+		enc := NewEncoder(Spec{Keys: keys, Cells: cells})
+		enc.See(b)
+		var rows [][]byte
+		for r := range n {
+			enc.Order(b, r)
+			row := bytes.Clone(enc.Encode(b, r))
+			once := len(texts[r]) > 2 && bytes.IndexByte(texts[r], 0) < 0
+			if got := bytes.Count(row, texts[r]); len(texts[r]) > 0 && once && got != 2 { // the ascending order's and the descending cell's
+				t.Errorf("cells %d, row %d (%q): the text %d times in %q", cells, r, texts[r], got, row)
+			}
+			rows = append(rows, row)
+		}
+		check := func(what string, rows [][]byte) {
+			t.Helper()
+			got := NewDecoder(schema, cells).Decode(rows)
+			for r, txt := range texts {
+				if r == 3 {
+					if got.Text[0] != nil && got.Text[0].Strs[r] != nil || cells == CellsTyped && !got.Cols[0].Nulls[r] {
+						t.Errorf("%s, cells %d: row 3's null key came back", what, cells)
+					}
+				} else if !bytes.Equal(got.Text[0].Strs[r], txt) || cells == CellsTyped && !bytes.Equal(got.Cols[0].Strs[r], txt) {
+					t.Errorf("%s, cells %d, row %d: key %q, want %q", what, cells, r, got.Text[0].Strs[r], txt)
+				}
+				if !bytes.Equal(got.Text[1].Strs[r], txt) {
+					t.Errorf("%s, cells %d, row %d: descending key %q, want %q", what, cells, r, got.Text[1].Strs[r], txt)
+				}
+			}
+		}
+		check("encoded", rows)
+		var again [][]byte
+		for _, row := range rows {
+			again = append(again, bytes.Clone(enc.Reorder(row, []Reordering{Bytewise, AsMade}, 0)))
+		}
+		check("reordered", again)
 	}
 }
