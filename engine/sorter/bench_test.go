@@ -61,7 +61,7 @@ func BenchmarkSortRun(b *testing.B) {
 				start := time.Now()
 				run.sort(nil)
 				mid := time.Now()
-				run.compact()
+				run.compact(nil)
 				sorting, compacting = sorting+mid.Sub(start), compacting+time.Since(mid)
 			}
 			b.ReportMetric(float64(sorting.Nanoseconds())/float64(b.N*n), "sort-ns/row")

@@ -159,13 +159,14 @@ func (s *sortedRows) keepFirst(n int64) {
 }
 
 // compact copies the rows, in the order of their keys, each after its
-// length, into one slice: a sorted run that stays in memory is then read
+// length, into one slice, which room(n) gives with room for n bytes (nil:
+// a slice of its own): a sorted run that stays in memory is then read
 // in order by the merge, one stream per run, instead of a cache miss per
 // row. It returns the arena the rows were in, emptied, and the keys, for
 // another run to fill: their memory is then written again rather than
 // faulted in fresh. A run with a row too long for a flat ref stays as it
 // is, and returns nothing. The run takes no rows after.
-func (s *sortedRows) compact() (spare paged.Arena, keys []rowKey) {
+func (s *sortedRows) compact(room func(n int) []byte) (spare paged.Arena, keys []rowKey) {
 	total := 0
 	for i := range s.keys {
 		n := len(s.row(i))
@@ -174,8 +175,13 @@ func (s *sortedRows) compact() (spare paged.Arena, keys []rowKey) {
 		}
 		total += uvarintLen(uint64(n)) + n
 	}
-	// The run stays until the sort's output: fresh memory, filled whole.
-	flat := hugepage.Make[byte](0, max(total, 1))
+	total = max(total, 1)
+	var flat []byte
+	if room != nil {
+		flat = room(total)
+	} else {
+		flat = hugepage.Make[byte](0, total) // fresh memory, filled whole
+	}
 	var touch byte
 	for lo := 0; lo < len(s.keys); lo += 16 {
 		keys := s.keys[lo:min(lo+16, len(s.keys))]

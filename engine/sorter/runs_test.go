@@ -88,7 +88,7 @@ func TestMergeRunsCompacted(t *testing.T) {
 		}
 		s.sort(nil)
 		if p < 3 { // the last run stays as it is
-			spare, spareKeys = s.compact()
+			spare, spareKeys = s.compact(nil)
 			if s.keys != nil || s.arena.MemBytes() > 64 || s.len() != n {
 				t.Fatalf("run %d compacted: %d keys, arena of %d bytes, %d rows, want %d", p, len(s.keys), s.arena.MemBytes(), s.len(), n)
 			}

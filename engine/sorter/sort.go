@@ -59,6 +59,9 @@ type Sort struct {
 	scratch   [][]rowKey
 	spare     []paged.Arena
 	spareKeys [][]rowKey
+	// slab is where the workers' compacted runs take their rows from, one
+	// after another (flatRoom), under mu: a run's rows are a slice of it.
+	slab []byte
 
 	extMu   sync.Mutex
 	ext     *spill.Sorter // the external sort, once runs did not fit
@@ -166,12 +169,35 @@ func (s *Sort) EndMorsel(w, _ int) error {
 	}
 	r.sort(&s.scratch[w])
 	s.lastRun[w] = len(r.keys)
-	s.spare[w], s.spareKeys[w] = r.compact()
+	s.spare[w], s.spareKeys[w] = r.compact(s.flatRoom)
 	s.cur[w], s.curMem[w] = nil, 0 // its bytes stay counted, as a finished run's
 	s.mu.Lock()
 	s.done = append(s.done, r)
 	s.mu.Unlock()
 	return nil
+}
+
+// flatRoom returns room for a compacted run's n bytes of rows: a slice
+// of the slab, a new one when it has not the room. The slab is a quarter
+// of the Sort's loan, at most 64 MiB, allocated with huge pages: a run
+// the size of a morsel's rows (megabytes) faults in a slab's pages, where
+// a slice of its own would also fault in the pages at its ends one by one,
+// unaligned to a huge page. A run bigger than a quarter of a slab has a
+// slice of its own. What a slab holds beyond the runs in it is not
+// counted as the Sort's: it is never touched, and at most one slab.
+func (s *Sort) flatRoom(n int) []byte {
+	slab := int(min(64<<20, s.loan.Cap()/4))
+	if n > slab/4 {
+		return hugepage.Make[byte](0, n)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cap(s.slab)-len(s.slab) < n {
+		s.slab = hugepage.Make[byte](0, slab)
+	}
+	off := len(s.slab)
+	s.slab = s.slab[:off+n]
+	return s.slab[off:off:off+n]
 }
 
 // spill writes the finished runs in memory to disk, merged into one run,
@@ -186,7 +212,7 @@ func (s *Sort) spill(w int) error {
 	var rows int64
 	s.mu.Lock()
 	done := s.done
-	s.done = nil
+	s.done, s.slab = nil, nil // the runs' slabs go with them
 	s.mu.Unlock()
 	if len(done) > 0 {
 		var freed int64
@@ -285,7 +311,7 @@ func (s *Sort) Finish(schema plan.Schema) (exec.Source, error) {
 				r.keepFirst(s.topN)
 			} else {
 				r.sort(&s.scratch[w])
-				r.compact()
+				r.compact(s.flatRoom)
 			}
 			s.done = append(s.done, r)
 		}
@@ -408,7 +434,7 @@ func (s *Sort) unique() func(row []byte) bool {
 
 // Close frees the runs and the external sort's files.
 func (s *Sort) Close() error {
-	s.done = nil
+	s.done, s.slab = nil, nil
 	s.cur = nil
 	s.loan.Release()
 	s.extMu.Lock()
