@@ -406,7 +406,7 @@ type Reader struct {
 	block   int64  // index of the next block
 	left    int64  // body bytes in the blocks not yet read
 	crc     uint32 // running checksum up to the next block
-	buf     []byte
+	buf     []byte // a block and its checksum, made on the first read that needs it
 	pending []byte // checked bytes not yet returned
 	err     error
 }
@@ -542,7 +542,6 @@ func newReader(path string, ra io.ReaderAt, size int64, i, n int) (*Reader, erro
 		hint:   rerun(i, n),
 		next:   prologueLen,
 		left:   h.BodyLen,
-		buf:    make([]byte, min(int64(h.BlockSize), h.BodyLen)+crcLen),
 	}, nil
 }
 
@@ -588,9 +587,14 @@ func (r *Reader) readBlock(buf []byte, k, off int64, n int, crc uint32) (uint32,
 // bytes.
 func (r *Reader) nextBlock(p []byte) ([]byte, error) {
 	n := int(min(int64(r.Header.BlockSize), r.left))
-	buf := r.buf
-	if len(p) >= n+crcLen {
-		buf = p
+	buf := p
+	if len(p) < n+crcLen {
+		// Made here, not by Open: a Reader that checks a header only
+		// (Status) reads no block.
+		if r.buf == nil {
+			r.buf = make([]byte, min(int64(r.Header.BlockSize), r.Header.BodyLen)+crcLen)
+		}
+		buf = r.buf
 	}
 	crc, err := r.readBlock(buf, r.block, r.next, n, r.crc)
 	if err != nil {
