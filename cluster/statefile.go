@@ -563,17 +563,39 @@ func (r *Reader) bodyErr(kind error, block int64, detail string) error {
 // readBlock reads block k, which starts at file offset off and holds n
 // body bytes, into buf (at least n+4 bytes), and checks it against the
 // running checksum crc of the blocks before it. It returns the running
-// checksum after it.
+// checksum after it. A buf with room for the block but not its checksum
+// (a bufio.Reader's buffer of the block size) takes the block, and the
+// checksum is read apart: the block is read in place, not copied.
 func (r *Reader) readBlock(buf []byte, k, off int64, n int, crc uint32) (uint32, error) {
-	m, err := r.ra.ReadAt(buf[:n+crcLen], off)
-	if m < n+crcLen {
-		if err == nil || err == io.EOF {
-			return 0, r.bodyErr(ErrTruncated, k, "is cut short: the file shrank after it was opened")
+	var sum []byte
+	short := func(m, want int, err error) error {
+		if m == want {
+			return nil
 		}
-		return 0, &Error{Path: r.path, Shard: r.Header.Shard, Shards: r.Header.Shards, Kind: ErrUnreadable, Err: err}
+		if err == nil || err == io.EOF {
+			return r.bodyErr(ErrTruncated, k, "is cut short: the file shrank after it was opened")
+		}
+		return &Error{Path: r.path, Shard: r.Header.Shard, Shards: r.Header.Shards, Kind: ErrUnreadable, Err: err}
+	}
+	if len(buf) >= n+crcLen {
+		m, err := r.ra.ReadAt(buf[:n+crcLen], off)
+		if err := short(m, n+crcLen, err); err != nil {
+			return 0, err
+		}
+		sum = buf[n : n+crcLen]
+	} else {
+		m, err := r.ra.ReadAt(buf[:n], off)
+		if err := short(m, n, err); err != nil {
+			return 0, err
+		}
+		sum = make([]byte, crcLen)
+		m, err = r.ra.ReadAt(sum, off+int64(n))
+		if err := short(m, crcLen, err); err != nil {
+			return 0, err
+		}
 	}
 	crc = crc32.Update(crc, castagnoli, buf[:n])
-	if binary.LittleEndian.Uint32(buf[n:]) != crc {
+	if binary.LittleEndian.Uint32(sum) != crc {
 		return 0, r.bodyErr(ErrCorrupt, k, "does not match its checksum")
 	}
 	if int64(k+1)*int64(r.Header.BlockSize) >= r.Header.BodyLen && crc != r.Header.BodyCRC {
@@ -582,13 +604,12 @@ func (r *Reader) readBlock(buf []byte, k, off int64, n int, crc uint32) (uint32,
 	return crc, nil
 }
 
-// nextBlock reads the next block into p if it has room for the block and
-// its checksum, else into the Reader's buffer; it returns the block's
-// bytes.
+// nextBlock reads the next block into p if it has room for it, else into
+// the Reader's buffer; it returns the block's bytes.
 func (r *Reader) nextBlock(p []byte) ([]byte, error) {
 	n := int(min(int64(r.Header.BlockSize), r.left))
 	buf := p
-	if len(p) < n+crcLen {
+	if len(p) < n {
 		// Made here, not by Open: a Reader that checks a header only
 		// (Status) reads no block.
 		if r.buf == nil {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -97,7 +98,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 		// Every way of reading: small and odd reads (through the buffer),
 		// reads of a whole block and more (in place), WriteTo, and a mix.
-		for mode := range 4 {
+		for mode := range 5 {
 			r, err := Open(path)
 			if err != nil {
 				t.Fatal(err)
@@ -126,6 +127,10 @@ func TestRoundTrip(t *testing.T) {
 				var b bytes.Buffer
 				_, err = r.WriteTo(&b)
 				got = append(buf[:m], b.Bytes()...)
+			case 4:
+				// Through a buffer of the block size, as a merge reads:
+				// each block read in place, its checksum apart.
+				got, err = io.ReadAll(bufio.NewReaderSize(r, c.block))
 			}
 			r.Close()
 			if err != nil {
@@ -196,31 +201,44 @@ func smallState(t *testing.T, bodyLen int) (file, body []byte) {
 // a prefix of body, or if Verify and reading disagree.
 func checkBytes(t *testing.T, file, body []byte) error {
 	t.Helper()
-	r, err := newReader("x/shard-0003-of-0016.state", bytes.NewReader(file), int64(len(file)), 3, 16)
-	if err != nil {
-		return err
+	var first error
+	// Reads of 4 KiB take a block and its checksum at once; reads of a
+	// block exactly take the block in place and its checksum apart.
+	for k, chunk := range []int{4096, 0} {
+		r, err := newReader("x/shard-0003-of-0016.state", bytes.NewReader(file), int64(len(file)), 3, 16)
+		if err != nil {
+			return err
+		}
+		if chunk == 0 {
+			chunk = r.Header.BlockSize
+		}
+		verr := r.Verify()
+		got := make([]byte, 0, len(body)+1)
+		var rerr error
+		for rerr == nil {
+			var n int
+			n, rerr = r.Read(got[len(got):min(cap(got), len(got)+chunk)])
+			got = got[:len(got)+n]
+		}
+		if rerr == io.EOF {
+			rerr = nil
+		}
+		if !bytes.HasPrefix(body, got) {
+			t.Fatalf("a damaged file gave %d bytes that are not the body's, read %d at a time", len(got), chunk)
+		}
+		if (verr == nil) != (rerr == nil) {
+			t.Fatalf("Verify: %v, but reading %d at a time: %v", verr, chunk, rerr)
+		}
+		if rerr == nil && !bytes.Equal(got, body) {
+			t.Fatalf("no error, but the body differs, read %d at a time", chunk)
+		}
+		if k == 0 {
+			first = rerr
+		} else if (first == nil) != (rerr == nil) {
+			t.Fatalf("read 4096 at a time: %v; a block at a time: %v", first, rerr)
+		}
 	}
-	verr := r.Verify()
-	got := make([]byte, 0, len(body)+1)
-	var rerr error
-	for rerr == nil {
-		var n int
-		n, rerr = r.Read(got[len(got):min(cap(got), len(got)+4096)])
-		got = got[:len(got)+n]
-	}
-	if rerr == io.EOF {
-		rerr = nil
-	}
-	if !bytes.HasPrefix(body, got) {
-		t.Fatalf("a damaged file gave %d bytes that are not the body's", len(got))
-	}
-	if (verr == nil) != (rerr == nil) {
-		t.Fatalf("Verify: %v, but reading: %v", verr, rerr)
-	}
-	if rerr == nil && !bytes.Equal(got, body) {
-		t.Fatalf("no error, but the body differs")
-	}
-	return rerr
+	return first
 }
 
 func TestTruncatedEveryOffset(t *testing.T) {
