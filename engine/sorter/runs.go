@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math/bits"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/gdask/gdask/engine/paged"
@@ -359,6 +360,11 @@ func (s *sortedRows) quicksort(k []rowKey, depth int) {
 // in run order. The merge (spill.Merge) compares the sort keys of each
 // run's current row.
 func mergeRuns(parts []sortedRows, emit func(part int, ref uint64) bool) {
+	mergeRunsKeyed(parts, func(p int, ref uint64, _ spill.Key) bool { return emit(p, ref) })
+}
+
+// mergeRunsKeyed is mergeRuns, which also gives emit each row's key.
+func mergeRunsKeyed(parts []sortedRows, emit func(part int, ref uint64, key spill.Key) bool) {
 	cur := make([]runCursor, len(parts))
 	for p := range parts {
 		cur[p].start(&parts[p])
@@ -368,10 +374,110 @@ func mergeRuns(parts []sortedRows, emit func(part int, ref uint64) bool) {
 	})
 	for {
 		p, ok := m.Winner()
-		if !ok || !emit(p, cur[p].ref) {
+		if !ok || !emit(p, cur[p].ref, cur[p].key) {
 			return
 		}
 		cur[p].next()
 		m.Advance(cur[p].key)
 	}
+}
+
+// keyedRef is a row of a run as mergeRunsSplit's halves pass it on: its
+// run, its ref and its merge key.
+type keyedRef struct {
+	run int
+	ref uint64
+	key spill.Key
+}
+
+// mergeRunsSplit is mergeRuns on three goroutines when there are four
+// runs or more: each half of the runs merged on a goroutine of its own,
+// and the two streams merged on the caller's, a comparison of two keys
+// a row. The merge is the one serial stage of a big sort's output (a
+// groupby's millions of groups); this way each half's merge takes half
+// the rows, with one level of the tree less, beside the other. The
+// order is mergeRuns': ties go to the first half, whose runs come first.
+func mergeRunsSplit(parts []sortedRows, emit func(part int, ref uint64) bool) {
+	if len(parts) < 4 {
+		mergeRuns(parts, emit)
+		return
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(quit) // before the Wait: a half blocked on its pipe gives up
+	var halves [2]*pipe[[]keyedRef]
+	for h, lo := range [2]int{0, len(parts) / 2} {
+		hi := len(parts)
+		if h == 0 {
+			hi = len(parts) / 2
+		}
+		p := newPipe(4, func() []keyedRef { return make([]keyedRef, 0, 1024) }, quit)
+		halves[h] = p
+		wg.Go(func() {
+			defer close(p.full)
+			b, ok := p.take()
+			if !ok {
+				return
+			}
+			mergeRunsKeyed(parts[lo:hi], func(part int, ref uint64, key spill.Key) bool {
+				if b = append(b, keyedRef{lo + part, ref, key}); len(b) < cap(b) {
+					return true
+				}
+				if !p.send(b) {
+					return false
+				}
+				b, ok = p.take()
+				return ok
+			})
+			if len(b) > 0 {
+				p.send(b)
+			}
+		})
+	}
+	var cur [2][]keyedRef
+	var at [2]int
+	// more makes cur[h][at[h]] the half's next row; false at its end.
+	more := func(h int) bool {
+		if at[h] < len(cur[h]) {
+			return true
+		}
+		if cur[h] != nil {
+			halves[h].free <- cur[h][:0]
+		}
+		b, ok := <-halves[h].full
+		cur[h], at[h] = b, 0
+		return ok && len(b) > 0
+	}
+	live := [2]bool{more(0), more(1)}
+	for live[0] || live[1] {
+		h := 1
+		if live[0] && live[1] {
+			a, b := &cur[0][at[0]], &cur[1][at[1]]
+			switch {
+			case a.key.Hi != b.key.Hi:
+				h = boolInt(a.key.Hi > b.key.Hi)
+			case a.key.Lo != b.key.Lo:
+				h = boolInt(a.key.Lo > b.key.Lo)
+			default:
+				h = boolInt(CompareRows(parts[a.run].get(a.ref), parts[b.run].get(b.ref)) > 0)
+			}
+		} else if live[0] {
+			h = 0
+		}
+		r := &cur[h][at[h]]
+		if !emit(r.run, r.ref) {
+			return
+		}
+		at[h]++
+		live[h] = more(h)
+	}
+}
+
+// boolInt is 1 for true, 0 for false.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -150,3 +150,42 @@ func TestKeyOf(t *testing.T) {
 		}
 	}
 }
+
+// mergeRunsSplit gives mergeRuns' order, row for row, ties between its
+// halves included (keys equal in their 16 bytes, and rows equal whole),
+// and stops where emit says, its halves' goroutines with it.
+func TestMergeRunsSplit(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 3, 4, 5, 9, 16} {
+		runs := make([]sortedRows, n)
+		for p := range runs {
+			for range r.IntN(3000) {
+				// Few distinct keys, most longer than 16 bytes: ties on
+				// the keys' 16 bytes, and equal rows, across runs.
+				key := fmt.Sprintf("%020d", r.IntN(400))
+				runs[p].add(testRow(key, r.IntN(3)))
+			}
+			runs[p].sort(nil)
+			if p%2 == 0 {
+				runs[p].compact(nil)
+			}
+		}
+		type at struct {
+			run int
+			ref uint64
+		}
+		var want, got []at
+		mergeRuns(runs, func(p int, ref uint64) bool { want = append(want, at{p, ref}); return true })
+		mergeRunsSplit(runs, func(p int, ref uint64) bool { got = append(got, at{p, ref}); return true })
+		if !slices.Equal(got, want) {
+			t.Fatalf("%d runs: the split merge's order differs from mergeRuns' (%d rows, want %d)", n, len(got), len(want))
+		}
+		for _, stop := range []int{0, 1, 1500} {
+			k := 0
+			mergeRunsSplit(runs, func(int, uint64) bool { k++; return k <= stop })
+			if want := min(stop+1, len(want)); k != want {
+				t.Fatalf("%d runs, stopped after %d: emit called %d times, want %d", n, stop, k, want)
+			}
+		}
+	}
+}

@@ -197,7 +197,7 @@ func (s *Sort) flatRoom(n int) []byte {
 	}
 	off := len(s.slab)
 	s.slab = s.slab[:off+n]
-	return s.slab[off:off:off+n]
+	return s.slab[off : off : off+n]
 }
 
 // spill writes the finished runs in memory to disk, merged into one run,
@@ -525,7 +525,7 @@ func (s *Sort) runMerged(ctx context.Context, push func(*exec.Batch) error) erro
 			return
 		}
 		keep := s.unique()
-		mergeRuns(runs, func(run int, ref uint64) bool {
+		mergeRunsSplit(runs, func(run int, ref uint64) bool {
 			if keep != nil && !keep(runs[run].get(ref)) {
 				return true
 			}
