@@ -416,23 +416,11 @@ func mergeRunsSplit(parts []sortedRows, emit func(part int, ref uint64) bool) {
 		halves[h] = p
 		wg.Go(func() {
 			defer close(p.full)
-			b, ok := p.take()
-			if !ok {
-				return
-			}
+			out := newFiller(p)
 			mergeRunsKeyed(parts[lo:hi], func(part int, ref uint64, key spill.Key) bool {
-				if b = append(b, keyedRef{lo + part, ref, key}); len(b) < cap(b) {
-					return true
-				}
-				if !p.send(b) {
-					return false
-				}
-				b, ok = p.take()
-				return ok
+				return out.add(keyedRef{lo + part, ref, key})
 			})
-			if len(b) > 0 {
-				p.send(b)
-			}
+			out.flush()
 		})
 	}
 	var cur [2][]keyedRef

@@ -520,27 +520,15 @@ func (s *Sort) runMerged(ctx context.Context, push func(*exec.Batch) error) erro
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(picked.full)
-		b, ok := picked.take()
-		if !ok {
-			return
-		}
+		out := newFiller(picked)
 		keep := s.unique()
 		mergeRunsSplit(runs, func(run int, ref uint64) bool {
 			if keep != nil && !keep(runs[run].get(ref)) {
 				return true
 			}
-			if b = append(b, rowRef{run, ref}); len(b) < plan.BatchSize {
-				return true
-			}
-			if !picked.send(b) {
-				return false
-			}
-			b, ok = picked.take()
-			return ok
+			return out.add(rowRef{run, ref})
 		})
-		if len(b) > 0 {
-			picked.send(b)
-		}
+		out.flush()
 	})
 	wg.Go(func() {
 		defer close(batches)
@@ -604,6 +592,41 @@ func newPipe[T any](n int, alloc func() T, stop <-chan struct{}) *pipe[T] {
 		p.free <- alloc()
 	}
 	return p
+}
+
+// filler fills a pipe's buffers, slices, and passes each on when it is
+// full. Used by the pipe's one sender.
+type filler[T any] struct {
+	p  *pipe[[]T]
+	b  []T
+	ok bool // false once the pipe was stopped
+}
+
+func newFiller[T any](p *pipe[[]T]) *filler[T] {
+	b, ok := p.take()
+	return &filler[T]{p: p, b: b, ok: ok}
+}
+
+// add appends x to the buffer, and passes the buffer on when it is full.
+// It returns false once the pipe was stopped.
+func (f *filler[T]) add(x T) bool {
+	if !f.ok {
+		return false
+	}
+	if f.b = append(f.b, x); len(f.b) < cap(f.b) {
+		return true
+	}
+	if f.ok = f.p.send(f.b); f.ok {
+		f.b, f.ok = f.p.take()
+	}
+	return f.ok
+}
+
+// flush passes on what the buffer holds.
+func (f *filler[T]) flush() {
+	if f.ok && len(f.b) > 0 {
+		f.p.send(f.b)
+	}
 }
 
 // take returns a free buffer, or false once stop is closed.
