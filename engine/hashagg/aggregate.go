@@ -234,15 +234,17 @@ func mergeTypes(a *plan.Aggregate, types [][]plan.Type) []plan.Type {
 }
 
 // Morsels: the merged table, the parts, the radix partitions, or the
-// shards' partitions 16 at a time.
+// shards' partitions a morsel's worth at a time (shardMorsels).
 func (a *Aggregate) Morsels() int {
 	switch a.mode {
 	case modeSmall:
 		return 1
 	case modeShared:
 		return len(a.tables)
+	case modeShards:
+		return shardMorsels
 	}
-	return 1 << spillBits // the radix partitions, or the shards' partitions 16 at a time
+	return 1 << spillBits // the radix partitions
 }
 
 // Ordered is false: groups come in hash order.
@@ -286,10 +288,7 @@ func (a *Aggregate) Run(ctx context.Context, w, m int, push func(*exec.Batch) er
 		a.tables[m] = aggTable{} // its memory is free for what follows
 		return err
 	case modeShards:
-		// 16 morsels of 16 partitions each, not 256: each morsel's rows
-		// are a sorted run of a sort above, and the fewer runs, the
-		// cheaper their merge.
-		const per = 1 << (shardBits - spillBits)
+		const per = (1 << shardBits) / shardMorsels
 		for p := m * per; p < (m+1)*per; p++ {
 			if err := a.mergeShards(ctx, w, p, func(t *aggTable) error { return e.emit(t, push) }); err != nil {
 				return err

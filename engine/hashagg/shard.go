@@ -26,9 +26,8 @@ import (
 // reads them (LoadShards), and a worker then reads partition p's of every
 // shard again into a table of its own, far smaller than all the groups,
 // and emits it, as a spilled run's partitions are merged and emitted
-// (mergeShards). A morsel is 64 partitions, so a sort above gets 16 runs,
-// as from a local run. A partition too big for a worker's memory is cut
-// again, as a spilled one is.
+// (mergeShards). A morsel is 32 partitions (shardMorsels). A partition
+// too big for a worker's memory is cut again, as a spilled one is.
 //
 // The states of an aggregate in a shard's body:
 //
@@ -50,6 +49,15 @@ import (
 const shardBits = 10
 
 func shardPart(h uint64) int { return int(h >> (64 - shardBits)) }
+
+// shardMorsels is how many morsels a merge of shards' groups makes of
+// their partitions. Each morsel's groups are a sorted run of a sort above
+// (a groupby's output), which the sort's output merges. Fewer, bigger
+// morsels make fewer runs to merge but sort worse (a run's keys outgrow
+// the cache) and balance the workers worse at the end; more, a deeper
+// merge. The 16-shard merge of 4.9M groups took, alternating, 1.61 s
+// with 32 (median of 6), 1.71 s with 16, 1.73 s with 64.
+const shardMorsels = 32
 
 // WritesStates makes the Aggregate a shard's, whose groups go to w as
 // above: the rows it passes through as it reads them, the rest in
