@@ -79,10 +79,10 @@ type Encoder struct {
 	num      []byte
 	seq      uint64 // rows encoded, for TiesByArrival
 	hadPos   bool   // the batches carried positions, for TiesByPosition
-	// keyOf[c] is the key that orders by column c, -1 for none; segs[k]
+	// keyIndex[c] is the key that orders by column c, -1 for none; segs[k]
 	// is where key k's encoding starts in order, as Order made it last.
-	keyOf []int
-	segs  []int
+	keyIndex []int
+	segs     []int
 	// Per key: a batch had it as numbers, as strings. A column whose type
 	// widened to string part way (a value that is not a number after
 	// numbers) had both: its order must be made again, bytewise.
@@ -106,11 +106,11 @@ func NewEncoder(spec Spec) *Encoder {
 		order: cacheline.Slice[byte](0, 256), first: cacheline.Slice[byte](0, 64), row: cacheline.Slice[byte](0, 256),
 		segs: make([]int, len(keys))}
 	for i, k := range keys {
-		for len(e.keyOf) <= k.Col {
-			e.keyOf = append(e.keyOf, -1)
+		for len(e.keyIndex) <= k.Col {
+			e.keyIndex = append(e.keyIndex, -1)
 		}
-		if e.keyOf[k.Col] < 0 {
-			e.keyOf[k.Col] = i
+		if e.keyIndex[k.Col] < 0 {
+			e.keyIndex[k.Col] = i
 		}
 	}
 	return e
@@ -242,8 +242,8 @@ func (e *Encoder) Encode(b *exec.Batch, r int) []byte {
 // it when c is a key whose encoding is s as it is (a string, ascending,
 // with no zero byte), else as a text cell.
 func (e *Encoder) textCell(row, order []byte, c int, s []byte) []byte {
-	if c < len(e.keyOf) && e.keyOf[c] >= 0 && len(s) > 2 {
-		off := e.segs[e.keyOf[c]] + 1 // after the key's order marker
+	if c < len(e.keyIndex) && e.keyIndex[c] >= 0 && len(s) > 2 {
+		off := e.segs[e.keyIndex[c]] + 1 // after the key's order marker
 		if off+len(s) <= len(order) && bytes.Equal(order[off:off+len(s)], s) {
 			row = append(row, cellOrderText)
 			row = binary.AppendUvarint(row, uint64(off))
