@@ -170,7 +170,10 @@ func (s *Sort) EndMorsel(w, _ int) error {
 	r.sort(&s.scratch[w])
 	s.lastRun[w] = len(r.keys)
 	s.spare[w], s.spareKeys[w] = r.compact(s.flatRoom)
-	s.cur[w], s.curMem[w] = nil, 0 // its bytes stay counted, as a finished run's
+	// A finished run's bytes stay counted: its rows alone now, not the
+	// keys and arena it filled, which go to the worker's next run.
+	s.mem.Add(r.memBytes() - s.curMem[w])
+	s.cur[w], s.curMem[w] = nil, 0
 	s.mu.Lock()
 	s.done = append(s.done, r)
 	s.mu.Unlock()

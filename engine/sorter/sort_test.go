@@ -102,7 +102,7 @@ func TestSort(t *testing.T) {
 		{"one morsel", 1 << 30, 1, []plan.SortKey{{Col: 0}}, 0, asc, false},
 		{"16 morsels", 1 << 30, 16, []plan.SortKey{{Col: 0}}, 0, asc, false},
 		{"desc", 1 << 30, 5, []plan.SortKey{{Col: 0, Desc: true}}, 0, desc, false},
-		{"spilled", 8 << 20, 40, []plan.SortKey{{Col: 0}}, 0, asc, true},
+		{"spilled", 4 << 20, 40, []plan.SortKey{{Col: 0}}, 0, asc, true},
 		{"top 7", 1 << 30, 3, []plan.SortKey{{Col: 0}}, 7, asc[:7], false},
 		{"top 2000 desc", 1 << 30, 9, []plan.SortKey{{Col: 0, Desc: true}}, 2000, desc[:2000], false},
 	} {
@@ -150,5 +150,39 @@ func TestSortStopsOnError(t *testing.T) {
 	})
 	if err != stop || batches != 3 {
 		t.Fatalf("err %v after %d batches", err, batches)
+	}
+}
+
+// A finished run counts as the rows it holds: once a morsel's run is
+// compacted, the Sort's memory is its runs' rows, not the keys and arena
+// they were sorted in (which go to the worker's next run).
+func TestSortCountsFinishedRuns(t *testing.T) {
+	env := testEnv(t, 2, 1<<30)
+	s := NewSort(env, 0, Spec{Keys: []plan.SortKey{{Col: 0}}})
+	defer s.Close()
+	r := rand.New(rand.NewPCG(11, 12))
+	for m := range 6 {
+		vals := make([]int64, 5000+r.IntN(5000))
+		for i := range vals {
+			vals[i] = r.Int64N(1 << 40)
+		}
+		for lo := 0; lo < len(vals); lo += plan.BatchSize {
+			if err := s.Consume(m%2, m, intBatch(vals[lo:min(lo+plan.BatchSize, len(vals))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.EndMorsel(m%2, m); err != nil {
+			t.Fatal(err)
+		}
+		var want int64
+		for _, run := range s.done {
+			if run.keys != nil {
+				t.Fatalf("morsel %d: a finished run kept its keys", m)
+			}
+			want += run.memBytes()
+		}
+		if got := s.mem.Load(); got != want {
+			t.Fatalf("after morsel %d: the Sort counts %d bytes, its runs hold %d", m, got, want)
+		}
 	}
 }
