@@ -48,9 +48,8 @@ func (s *sortedRows) add(row []byte) {
 		copy(keys, s.keys)
 		s.keys = keys
 	}
-	var b [16]byte
-	copy(b[:], orderOf(row))
-	s.keys = append(s.keys, rowKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), s.arena.Add(row)})
+	k := keyOf(row)
+	s.keys = append(s.keys, rowKey{k.Hi, k.Lo, s.arena.Add(row)})
 }
 
 // len is the number of rows.
@@ -392,8 +391,8 @@ type keyedRef struct {
 
 // mergeRunsSplit is mergeRuns on three goroutines when there are four
 // runs or more: each half of the runs merged on a goroutine of its own,
-// and the two streams merged on the caller's, a comparison of two keys
-// a row. The merge is the one serial stage of a big sort's output (a
+// and the two streams merged on the caller's by a loser tree of two
+// (spill.Merge, one match a row). The merge is the one serial stage of a big sort's output (a
 // groupby's millions of groups); this way each half's merge takes half
 // the rows, with one level of the tree less, beside the other. The
 // order is mergeRuns': ties go to the first half, whose runs come first.
@@ -425,47 +424,36 @@ func mergeRunsSplit(parts []sortedRows, emit func(part int, ref uint64) bool) {
 	}
 	var cur [2][]keyedRef
 	var at [2]int
-	// more makes cur[h][at[h]] the half's next row; false at its end.
-	more := func(h int) bool {
+	// key moves half h on to its next row, taking its next batch when
+	// need be, and returns the row's key: Done at the half's end.
+	key := func(h int) spill.Key {
 		if at[h] < len(cur[h]) {
-			return true
+			return cur[h][at[h]].key
 		}
 		if cur[h] != nil {
 			halves[h].free <- cur[h][:0]
 		}
 		b, ok := <-halves[h].full
 		cur[h], at[h] = b, 0
-		return ok && len(b) > 0
+		if !ok || len(b) == 0 {
+			return spill.Key{Done: true}
+		}
+		return b[0].key
 	}
-	live := [2]bool{more(0), more(1)}
-	for live[0] || live[1] {
-		h := 1
-		if live[0] && live[1] {
-			a, b := &cur[0][at[0]], &cur[1][at[1]]
-			switch {
-			case a.key.Hi != b.key.Hi:
-				h = boolInt(a.key.Hi > b.key.Hi)
-			case a.key.Lo != b.key.Lo:
-				h = boolInt(a.key.Lo > b.key.Lo)
-			default:
-				h = boolInt(CompareRows(parts[a.run].get(a.ref), parts[b.run].get(b.ref)) > 0)
-			}
-		} else if live[0] {
-			h = 0
+	m := spill.NewMerge(2, key, func(a, b int) int {
+		ra, rb := &cur[a][at[a]], &cur[b][at[b]]
+		return CompareRows(parts[ra.run].get(ra.ref), parts[rb.run].get(rb.ref))
+	})
+	for {
+		h, ok := m.Winner()
+		if !ok {
+			return
 		}
 		r := &cur[h][at[h]]
 		if !emit(r.run, r.ref) {
 			return
 		}
 		at[h]++
-		live[h] = more(h)
+		m.Advance(key(h))
 	}
-}
-
-// boolInt is 1 for true, 0 for false.
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
