@@ -392,10 +392,11 @@ type keyedRef struct {
 // mergeRunsSplit is mergeRuns on three goroutines when there are four
 // runs or more: each half of the runs merged on a goroutine of its own,
 // and the two streams merged on the caller's by a loser tree of two
-// (spill.Merge, one match a row). The merge is the one serial stage of a big sort's output (a
-// groupby's millions of groups); this way each half's merge takes half
-// the rows, with one level of the tree less, beside the other. The
-// order is mergeRuns': ties go to the first half, whose runs come first.
+// (spill.Merge, one match a row). The merge is the one serial stage of a
+// big sort's output (a groupby's millions of groups); this way each
+// half's merge takes half the rows, with one level of the tree less,
+// beside the other. The order is mergeRuns': ties go to the first half,
+// whose runs come first.
 func mergeRunsSplit(parts []sortedRows, emit func(part int, ref uint64) bool) {
 	if len(parts) < 4 {
 		mergeRuns(parts, emit)
