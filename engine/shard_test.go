@@ -35,13 +35,14 @@ func runSharded(t *testing.T, cfg Config, paths []string, format string, n int, 
 // mergeCfg (when not nil).
 func runShardedMerge(t *testing.T, cfg Config, paths []string, format string, n int, build func(scan plan.Node) plan.Node, mergeCfg func(*Config)) (string, error) {
 	t.Helper()
-	out, _, err := runShardedMergePassed(t, cfg, paths, format, n, build, mergeCfg)
+	out, _, err := runShardedMergePassed(t, cfg, paths, format, n, build, mergeCfg, nil)
 	return out, err
 }
 
 // runShardedMergePassed is runShardedMerge, which also reports how many
-// rows the shards' aggregates passed through.
-func runShardedMergePassed(t *testing.T, cfg Config, paths []string, format string, n int, build func(scan plan.Node) plan.Node, mergeCfg func(*Config)) (string, int64, error) {
+// rows the shards' aggregates passed through; spoil (when not nil) may
+// change shard i's body before the merge reads it.
+func runShardedMergePassed(t *testing.T, cfg Config, paths []string, format string, n int, build func(scan plan.Node) plan.Node, mergeCfg func(*Config), spoil func(i int, body []byte) []byte) (string, int64, error) {
 	t.Helper()
 	var passed int64
 	units := layoutOf(t, cfg, paths, 2<<10)
@@ -61,7 +62,11 @@ func runShardedMergePassed(t *testing.T, cfg Config, paths []string, format stri
 			return "", 0, err
 		}
 		passed += st.PassedRows
-		bodies[i] = memBody{bytes.NewReader(body.Bytes())}
+		b := body.Bytes()
+		if spoil != nil {
+			b = spoil(i, b)
+		}
+		bodies[i] = memBody{bytes.NewReader(b)}
 	}
 	if mergeCfg != nil {
 		mergeCfg(&cfg)
@@ -80,11 +85,7 @@ func runShardedMergePassed(t *testing.T, cfg Config, paths []string, format stri
 // one count; such a merge refuses a body with bytes after its sections,
 // which it would not otherwise read.
 func TestMergeReadsWholeFirst(t *testing.T) {
-	r := rand.New(rand.NewPCG(43, 44))
-	paths := unitInputs(t, r)
-	cfg := DefaultConfig()
-	cfg.Workers = 2
-	cfg.Blocksize = 1 << 10
+	paths, cfg := unitSetup(t, 43, 44, 2)
 	plans := []struct {
 		name  string
 		build func(plan.Node) plan.Node
@@ -100,7 +101,6 @@ func TestMergeReadsWholeFirst(t *testing.T) {
 		{"sort", func(s plan.Node) plan.Node { return plan.NewSort(s, []plan.SortKey{{Col: 3}}) }, false},
 		{"filter", func(s plan.Node) plan.Node { return plan.NewFilter(s, mustPred(t, "n > 100", s.Schema())) }, false},
 	}
-	units := layoutOf(t, cfg, paths, 2<<10)
 	for _, p := range plans {
 		_, in := openTyped(t, &cfg, paths)
 		root := plan.Optimize(p.build(plan.NewScan(paths, in)))
@@ -110,38 +110,20 @@ func TestMergeReadsWholeFirst(t *testing.T) {
 		if !p.whole {
 			continue
 		}
-		bodies := make([]ShardBody, 2)
-		for i := range bodies {
-			c := cfg
-			c.Units = ShardUnits(units, i, 2)
-			ds, _ := openTyped(t, &c, paths)
-			var body bytes.Buffer
-			if _, err := ds.RunShard(context.Background(), root, "csv", func() (io.Writer, error) { return &body, nil }, RunOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			ds.Close()
+		out, _, err := runShardedMergePassed(t, cfg, paths, "csv", 2, p.build, nil, func(i int, body []byte) []byte {
 			if i == 1 {
-				body.WriteByte(0) // a byte after the sections
+				body = append(body, 0) // a byte after the sections
 			}
-			bodies[i] = memBody{bytes.NewReader(body.Bytes())}
-		}
-		ds, _ := openTyped(t, &cfg, paths)
-		var out bytes.Buffer
-		o := &Output{Format: "csv", Open: func([]writers.Column, Delivery) (writers.Writer, error) { return writers.New("csv", &out) }}
-		_, err := ds.RunMerge(context.Background(), root, bodies, o, RunOptions{})
-		ds.Close()
-		if err == nil || !strings.Contains(err.Error(), "shard 1/2: its state does not match this plan (bytes after its last section)") || out.Len() > 0 {
-			t.Errorf("%s: a body with a byte after its sections: %v, %d bytes out", p.name, err, out.Len())
+			return body
+		})
+		if err == nil || !strings.Contains(err.Error(), "shard 1/2: its state does not match this plan (bytes after its last section)") || out != "" {
+			t.Errorf("%s: a body with a byte after its sections: %v, %d bytes out", p.name, err, len(out))
 		}
 	}
 }
 
 func TestShardMerge(t *testing.T) {
-	r := rand.New(rand.NewPCG(41, 42))
-	paths := unitInputs(t, r)
-	cfg := DefaultConfig()
-	cfg.Workers = 3
-	cfg.Blocksize = 1 << 10
+	paths, cfg := unitSetup(t, 41, 42, 3)
 	plans := map[string]func(plan.Node) plan.Node{
 		"filter": func(s plan.Node) plan.Node { return plan.NewFilter(s, mustPred(t, "n > 100", s.Schema())) },
 		"scan":   func(s plan.Node) plan.Node { return s },
@@ -266,7 +248,7 @@ func TestShardPassThrough(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, passed, err := runShardedMergePassed(t, cfg, []string{path}, "csv", 3, build, nil)
+			got, passed, err := runShardedMergePassed(t, cfg, []string{path}, "csv", 3, build, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

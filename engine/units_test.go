@@ -54,6 +54,17 @@ func unitInputs(t *testing.T, r *rand.Rand) []string {
 	return []string{lf, gz, crlf, bare, plain, mixed}
 }
 
+// unitSetup is unitInputs of seed (a, b) and a config of workers over
+// 1 KiB partitions, several inside each unit.
+func unitSetup(t *testing.T, a, b uint64, workers int) ([]string, Config) {
+	t.Helper()
+	paths := unitInputs(t, rand.New(rand.NewPCG(a, b)))
+	cfg := DefaultConfig()
+	cfg.Workers = workers
+	cfg.Blocksize = 1 << 10
+	return paths, cfg
+}
+
 // layoutOf opens paths with cfg and returns their layout.
 func layoutOf(t *testing.T, cfg Config, paths []string, blocksize int64) []Unit {
 	t.Helper()
@@ -80,11 +91,7 @@ func rowsWith(t *testing.T, cfg Config, paths []string, units []Unit, build func
 }
 
 func TestUnitsShards(t *testing.T) {
-	r := rand.New(rand.NewPCG(31, 32))
-	paths := unitInputs(t, r)
-	cfg := DefaultConfig()
-	cfg.Workers = 3
-	cfg.Blocksize = 1 << 10 // several partitions inside a unit
+	paths, cfg := unitSetup(t, 31, 32, 3)
 	units := layoutOf(t, cfg, paths, 2<<10)
 
 	// The layout does not depend on the process's workers or blocksize.
@@ -315,11 +322,7 @@ func TestUnitsMismatch(t *testing.T) {
 // one, so shards of a LineLayout that all read clean read the local run's
 // records.
 func TestLineLayout(t *testing.T) {
-	r := rand.New(rand.NewPCG(41, 42))
-	paths := unitInputs(t, r)
-	cfg := DefaultConfig()
-	cfg.Workers = 2
-	cfg.Blocksize = 1 << 10
+	paths, cfg := unitSetup(t, 41, 42, 2)
 	const bs = 2 << 10
 	exact := layoutOf(t, cfg, paths, bs)
 	ds, err := Open(context.Background(), &cfg, paths)
