@@ -402,12 +402,13 @@ type Reader struct {
 	f       *os.File
 	ra      io.ReaderAt
 	hint    string
-	next    int64  // file offset of the next block
-	block   int64  // index of the next block
-	left    int64  // body bytes in the blocks not yet read
-	crc     uint32 // running checksum up to the next block
-	buf     []byte // a block and its checksum, made on the first read that needs it
-	pending []byte // checked bytes not yet returned
+	next    int64        // file offset of the next block
+	block   int64        // index of the next block
+	left    int64        // body bytes in the blocks not yet read
+	crc     uint32       // running checksum up to the next block
+	buf     []byte       // a block and its checksum, made on the first read that needs it
+	sum     [crcLen]byte // a block's checksum, read apart from a block read in place (Read's alone)
+	pending []byte       // checked bytes not yet returned
 	err     error
 }
 
@@ -588,7 +589,7 @@ func (r *Reader) readBlock(buf []byte, k, off int64, n int, crc uint32) (uint32,
 		if err := short(m, n, err); err != nil {
 			return 0, err
 		}
-		sum = make([]byte, crcLen)
+		sum = r.sum[:]
 		m, err = r.ra.ReadAt(sum, off+int64(n))
 		if err := short(m, crcLen, err); err != nil {
 			return 0, err
